@@ -1,0 +1,134 @@
+"""The client bundle: real Azure SDK clients built lazily from one credential and subscription.
+
+DESIGN: ``azure/`` is the only package that imports the Azure SDKs. Clients are created on first use (a cold
+``import aks_windows_ops`` imports no SDK: REFERENCE section 9), share one transport and one retry policy that
+caps ``Retry-After`` at the caller's remaining time budget (REFERENCE section 4).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from azure.mgmt.compute import ComputeManagementClient
+    from azure.mgmt.containerservice import ContainerServiceClient
+    from azure.mgmt.network import NetworkManagementClient
+
+__all__ = ["AzureClients"]
+
+
+class AzureClients:
+    """Lazily built ``ContainerServiceClient``, ``ComputeManagementClient`` and ``NetworkManagementClient``.
+
+    Args:
+        subscription_id: the subscription the clients address.
+        credential: any azure-identity credential; ``DefaultAzureCredential`` (managed identity in Azure
+            Functions, the developer's login elsewhere) when omitted.
+        transport: an azure-core ``HttpTransport`` (the simulator's ``FakeAzure`` in rehearsals and tests).
+        polling_interval: seconds between operation polls (the CLI's 30 s by default).
+        max_retry_after: the longest ``Retry-After`` honoured when no time budget is set.
+        retry_total: retries per request (azure-core's policy).
+        clock: monotonic seconds; the simulator's virtual clock when ``transport`` has one.
+        sleep: how to wait; the transport's ``sleep`` when it has one (virtual time in the simulator).
+    """
+
+    def __init__(
+        self,
+        subscription_id: str,
+        *,
+        credential: Any = None,
+        transport: Any = None,
+        polling_interval: float = 30.0,
+        max_retry_after: float = 120.0,
+        retry_total: int = 6,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.subscription_id = subscription_id
+        self._credential = credential
+        self.transport = transport
+        self.polling_interval = polling_interval
+        self.max_retry_after = max_retry_after
+        self.retry_total = retry_total
+        fake_clock = getattr(transport, "clock", None)
+        self.clock: Callable[[], float] = clock or (
+            fake_clock.now if fake_clock is not None else time.monotonic
+        )
+        self.sleep: Callable[[float], None] = sleep or (
+            transport.sleep if transport is not None else time.sleep
+        )
+        #: Absolute deadline on :attr:`clock` (set by the runner); ``None`` = no budget.
+        self.deadline: float | None = None
+
+    def remaining(self) -> float | None:
+        """Seconds left before :attr:`deadline`, or ``None`` without a budget."""
+        if self.deadline is None:
+            return None
+        return self.deadline - self.clock()
+
+    @cached_property
+    def credential(self) -> Any:
+        """The credential (``DefaultAzureCredential`` unless one was given)."""
+        if self._credential is None:
+            from azure.identity import DefaultAzureCredential
+
+            self._credential = DefaultAzureCredential()
+        return self._credential
+
+    def _kwargs(self) -> dict[str, Any]:
+        from aks_windows_ops.azure.retry import BudgetRetryPolicy
+
+        kwargs: dict[str, Any] = {
+            "polling_interval": self.polling_interval,
+            "retry_policy": BudgetRetryPolicy(
+                remaining=self.remaining, max_retry_after=self.max_retry_after, retry_total=self.retry_total
+            ),
+        }
+        if self.transport is not None:
+            kwargs["transport"] = self.transport
+        return kwargs
+
+    @cached_property
+    def containerservice(self) -> ContainerServiceClient:
+        """The AKS management client."""
+        from azure.mgmt.containerservice import ContainerServiceClient
+
+        return ContainerServiceClient(self.credential, self.subscription_id, **self._kwargs())
+
+    @cached_property
+    def compute(self) -> ComputeManagementClient:
+        """The compute client (scale sets in the node resource group)."""
+        from azure.mgmt.compute import ComputeManagementClient
+
+        return ComputeManagementClient(self.credential, self.subscription_id, **self._kwargs())
+
+    @cached_property
+    def network(self) -> NetworkManagementClient:
+        """The network client (subnet usage)."""
+        from azure.mgmt.network import NetworkManagementClient
+
+        return NetworkManagementClient(self.credential, self.subscription_id, **self._kwargs())
+
+    def for_subscription(self, subscription_id: str) -> AzureClients:
+        """Return a bundle for another subscription sharing credential, transport and settings."""
+        other = AzureClients(
+            subscription_id,
+            credential=self._credential,
+            transport=self.transport,
+            polling_interval=self.polling_interval,
+            max_retry_after=self.max_retry_after,
+            retry_total=self.retry_total,
+            clock=self.clock,
+            sleep=self.sleep,
+        )
+        other.deadline = self.deadline
+        return other
+
+    @classmethod
+    def for_simulator(cls, fake: Any, subscription_id: str, **kwargs: Any) -> AzureClients:
+        """Return a bundle that talks to a ``FakeAzure`` with its fake credential and virtual clock."""
+        kwargs.setdefault("polling_interval", 30.0)
+        return cls(subscription_id, credential=fake.credential(), transport=fake, **kwargs)

@@ -1,0 +1,65 @@
+"""Azure Key Vault access for secrets (optional extra ``keyvault``; REFERENCE section 12).
+
+Used by :meth:`aks_windows_ops.secrets.Secret.from_key_vault` and by password rotation to store a generated
+password. The value crosses this module only as a return value; it is never logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aks_windows_ops.errors import InvalidInput, NotFound
+
+__all__ = ["get_secret", "set_secret"]
+
+
+def _client(vault_url: str, credential: Any, client_factory: Callable[..., Any] | None) -> Any:
+    if not vault_url.startswith("https://"):
+        raise InvalidInput(f"Key Vault URL must start with https:// (got {vault_url!r})")
+    if client_factory is not None:
+        return client_factory(vault_url, credential)
+    try:
+        from azure.keyvault.secrets import SecretClient
+    except ImportError as err:  # pragma: no cover - depends on the extra
+        raise InvalidInput(
+            "Key Vault support needs the extra: pip install 'aks-windows-ops[keyvault]'"
+        ) from err
+    if credential is None:
+        from azure.identity import DefaultAzureCredential
+
+        credential = DefaultAzureCredential()
+    return SecretClient(vault_url=vault_url, credential=credential)
+
+
+def get_secret(
+    vault_url: str, name: str, *, credential: Any = None, client_factory: Callable[..., Any] | None = None
+) -> str:
+    """Return the current value of a Key Vault secret (REFERENCE section 2: the password source).
+
+    Raises:
+        NotFound: the vault has no such secret.
+    """
+    from azure.core.exceptions import ResourceNotFoundError
+
+    client = _client(vault_url, credential, client_factory)
+    try:
+        value = client.get_secret(name).value
+    except ResourceNotFoundError as err:
+        raise NotFound(f"Key Vault secret {name!r} not found in {vault_url}") from err
+    if not value:
+        raise NotFound(f"Key Vault secret {name!r} in {vault_url} is empty")
+    return str(value)
+
+
+def set_secret(
+    vault_url: str,
+    name: str,
+    value: str,
+    *,
+    credential: Any = None,
+    client_factory: Callable[..., Any] | None = None,
+) -> None:
+    """Store a secret value in Key Vault (a generated admin password, before it is applied)."""
+    client = _client(vault_url, credential, client_factory)
+    client.set_secret(name, value, content_type="password")

@@ -1,0 +1,102 @@
+"""Long-running operations that survive a crash: start, hand back a continuation token, resume anywhere.
+
+REFERENCE sections 4 and 11: every ``begin_*`` accepts ``continuation_token=``; a token is base64 JSON of the
+initial request and response (never the request body, so never a password). :func:`start` sends the one write
+and returns the token at once; :func:`wait` resumes from a token on any client and polls on the caller's thread
+through the client's clock and sleep (virtual in the simulator), raising
+:class:`~aks_windows_ops.errors.BudgetExhausted` when the time budget runs out, with the token still valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from azure.core.exceptions import AzureError, ResourceNotModifiedError
+from azure.mgmt.core.polling.arm_polling import ARMPolling
+
+from aks_windows_ops.azure.errors import translate
+from aks_windows_ops.errors import BudgetExhausted
+
+__all__ = ["NOT_MODIFIED", "start", "wait"]
+
+#: Returned by :func:`start` when the service answered 304 (node image already the latest: done).
+NOT_MODIFIED = "not-modified"
+
+
+class _CallerDrivenPolling(ARMPolling):
+    """ARM polling whose loop runs on the caller's thread, not on LROPoller's background thread.
+
+    The SDK's poller thread would swallow a crash and cannot honour a time budget; here ``run()`` is a no-op and
+    :func:`wait` drives ``update_status()`` itself, then ``finish()`` does the final checks and GET.
+    """
+
+    def run(self) -> None:
+        return None
+
+    def finish(self) -> None:
+        super().run()
+
+
+def start(begin: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
+    """Send the initial request of an LRO and return its continuation token (or :data:`NOT_MODIFIED`).
+
+    Raises:
+        AksWindowsOpsError: the request was refused (translated).
+    """
+    try:
+        poller = begin(*args, polling=_CallerDrivenPolling(timeout=0), **kwargs)
+    except ResourceNotModifiedError:
+        return NOT_MODIFIED
+    except AzureError as err:
+        raise translate(err) from err
+    return str(poller.continuation_token())
+
+
+def wait(
+    begin: Callable[..., Any],
+    token: str,
+    *args: Any,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    interval: float = 30.0,
+    deadline: float | None = None,
+    on_status: Callable[[str, float], None] | None = None,
+    context: str = "",
+) -> Any:
+    """Resume an LRO from ``token`` and poll it to a terminal state; return the final resource (or ``None``).
+
+    Args:
+        begin: the same ``begin_*`` method that started it (any client instance).
+        token: the continuation token from :func:`start`.
+        args: placeholder positional arguments the ``begin_*`` signature requires.
+        clock: monotonic seconds (virtual in the simulator).
+        sleep: waits between polls.
+        interval: seconds between polls.
+        deadline: absolute time on ``clock`` after which a :class:`BudgetExhausted` is raised.
+        on_status: called with (status text, seconds waited) after each poll.
+        context: prefix for error messages.
+
+    Raises:
+        BudgetExhausted: the deadline passed before the operation finished; resume with the same token.
+        AksWindowsOpsError: the operation ended Failed or Canceled (translated, with the ARM code).
+    """
+    if token == NOT_MODIFIED:
+        return None
+    started = clock()
+    try:
+        poller = begin(*args, continuation_token=token, polling=_CallerDrivenPolling(timeout=interval))
+        method = poller.polling_method()
+        while not method.finished():
+            if deadline is not None and clock() + min(interval, 1.0) > deadline:
+                raise BudgetExhausted(
+                    f"{context or 'operation'} still running after {clock() - started:.0f} s; time budget used up",
+                )
+            sleep(interval)
+            method.update_status()
+            if on_status is not None:
+                on_status(str(method.status()), clock() - started)
+        method.finish()
+        return method.resource()
+    except AzureError as err:
+        raise translate(err, context=context) from err

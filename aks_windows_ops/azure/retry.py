@@ -1,0 +1,118 @@
+"""Retries: one predicate of what is transient, a tenacity factory, and a budget-aware azure-core policy.
+
+REFERENCE section 4: azure-core's ``RetryPolicy`` sleeps any ``Retry-After`` uncapped, so one SDK call can block
+for an hour (Compute answers ``Retry-After: 1200``). :class:`BudgetRetryPolicy` caps the wait at the caller's
+remaining time budget and raises :class:`~aks_windows_ops.errors.Throttled` instead of overrunning it. Writes are
+never repeated here without re-reading state (DESIGN "Retries"): the tenacity factory is for reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import tenacity
+from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+from azure.core.pipeline.policies import RetryPolicy
+
+from aks_windows_ops.errors import Throttled
+
+__all__ = ["TRANSIENT_STATUS", "BudgetRetryPolicy", "is_transient", "retrying"]
+
+T = TypeVar("T")
+
+#: Statuses worth retrying (azure-core's list; REFERENCE section 4).
+TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether an exception is worth retrying: connection faults and 408/429/5xx (REFERENCE section 4)."""
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+        return True
+    if isinstance(exc, HttpResponseError):
+        return exc.status_code in TRANSIENT_STATUS
+    if isinstance(exc, Throttled):
+        return False
+    return False
+
+
+def retrying(
+    *,
+    attempts: int = 4,
+    remaining: Callable[[], float | None] | None = None,
+    sleep: Callable[[float], None] | None = None,
+    base: float = 1.0,
+    cap: float = 30.0,
+) -> tenacity.Retrying:
+    """Return a tenacity ``Retrying`` for idempotent reads (DESIGN "Retries").
+
+    Args:
+        attempts: total attempts.
+        remaining: seconds left in the time budget; retries stop when the next wait would exceed it.
+        sleep: how to wait (the simulator's virtual sleep in tests).
+        base: first backoff in seconds (doubling, capped at ``cap``).
+        cap: the longest backoff.
+    """
+
+    def _stop(state: tenacity.RetryCallState) -> bool:
+        if state.attempt_number >= attempts:
+            return True
+        left = remaining() if remaining is not None else None
+        upcoming = min(cap, base * 2 ** (state.attempt_number - 1))
+        return left is not None and upcoming > left
+
+    kwargs: dict[str, Any] = {
+        "retry": tenacity.retry_if_exception(is_transient),
+        "stop": _stop,
+        "wait": tenacity.wait_exponential(multiplier=base, max=cap),
+        "reraise": True,
+    }
+    if sleep is not None:
+        kwargs["sleep"] = sleep
+    return tenacity.Retrying(**kwargs)
+
+
+class BudgetRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
+    """azure-core ``RetryPolicy`` whose ``Retry-After`` waits never overrun the caller's time budget.
+
+    Args:
+        remaining: returns the seconds left in the budget, or ``None`` without one.
+        max_retry_after: the longest ``Retry-After`` honoured without a budget.
+        retry_total: total retries (azure-core keyword).
+    """
+
+    def __init__(
+        self,
+        *,
+        remaining: Callable[[], float | None] | None = None,
+        max_retry_after: float = 120.0,
+        retry_total: int = 6,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("retry_backoff_factor", 0.8)
+        super().__init__(retry_total=retry_total, **kwargs)
+        self._remaining = remaining
+        self._max_retry_after = max_retry_after
+
+    def _cap(self) -> float:
+        left = self._remaining() if self._remaining is not None else None
+        return self._max_retry_after if left is None else max(min(left, self._max_retry_after), 0.0)
+
+    def _sleep_for_retry(self, response: Any, transport: Any) -> bool:
+        retry_after = self.get_retry_after(response)
+        if not retry_after:
+            return False
+        cap = self._cap()
+        if retry_after > cap:
+            raise Throttled(
+                f"Azure asked to wait {retry_after:.0f} s before retrying, more than the {cap:.0f} s this run may "
+                "still wait",
+                retry_after=retry_after,
+            )
+        transport.sleep(retry_after)
+        return True
+
+    def _sleep_backoff(self, settings: dict[str, Any], transport: Any) -> None:
+        backoff = min(self.get_backoff_time(settings), self._cap())
+        if backoff > 0:
+            transport.sleep(backoff)

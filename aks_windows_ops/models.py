@@ -1,0 +1,317 @@
+"""Typed, immutable models of the library's public API.
+
+SDK model classes never leak through the public API: the Azure adapter (``aks_windows_ops.azure``) maps them to
+these frozen dataclasses. Enums are ``str`` enums with upper-case members (Azure SDK guidelines).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "WINDOWS_BUILDS",
+    "ClusterRef",
+    "ClusterSnapshot",
+    "Finding",
+    "NetworkPlugin",
+    "OsSku",
+    "OsType",
+    "PoolMode",
+    "PoolRef",
+    "PoolSnapshot",
+    "Severity",
+    "SubnetUsage",
+    "VmssInstance",
+    "VmssSnapshot",
+]
+
+
+class OsType(str, enum.Enum):
+    """A pool's operating system type (``osType``)."""
+
+    LINUX = "Linux"
+    WINDOWS = "Windows"
+
+
+class OsSku(str, enum.Enum):
+    """OS SKUs (``osSKU``); the Windows ones are the FAQ's supported host versions (REFERENCE section 1)."""
+
+    UBUNTU = "Ubuntu"
+    AZURE_LINUX = "AzureLinux"
+    CBL_MARINER = "CBLMariner"
+    WINDOWS2019 = "Windows2019"
+    WINDOWS2022 = "Windows2022"
+    WINDOWS2025 = "Windows2025"
+
+    @property
+    def is_windows(self) -> bool:
+        """Whether the SKU is a Windows Server version."""
+        return self.value.startswith("Windows")
+
+
+#: Windows host build per OS SKU (``node.kubernetes.io/windows-build``): process isolation only, so container
+#: images must match the host build (FAQ "Which Windows operating systems are supported?").
+WINDOWS_BUILDS: dict[OsSku, str] = {
+    OsSku.WINDOWS2019: "10.0.17763",
+    OsSku.WINDOWS2022: "10.0.20348",
+    OsSku.WINDOWS2025: "10.0.26100",
+}
+
+
+class PoolMode(str, enum.Enum):
+    """Agent pool mode; Windows pools are ``User`` only (REFERENCE section 1)."""
+
+    SYSTEM = "System"
+    USER = "User"
+
+
+class NetworkPlugin(str, enum.Enum):
+    """Cluster network plugin; Windows pools need Azure CNI (FAQ "What network plug-ins are supported?")."""
+
+    AZURE = "azure"
+    KUBENET = "kubenet"
+    NONE = "none"
+
+
+class Severity(str, enum.Enum):
+    """Severity of a preflight finding; ``ERROR`` means the service would reject the operation."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        """Order for sorting: error > warning > info."""
+        return {"info": 0, "warning": 1, "error": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class ClusterRef:
+    """Where a managed cluster lives."""
+
+    subscription_id: str
+    resource_group: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.resource_group}/{self.name}"
+
+
+@dataclass(frozen=True)
+class PoolRef:
+    """Where an agent pool lives."""
+
+    cluster: ClusterRef
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.cluster}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One preflight result: a stable code, what is wrong, and what fixes it.
+
+    Attributes:
+        code: stable identifier, e.g. ``WINDOWS_POOL_NAME_TOO_LONG``.
+        severity: error (the service would refuse), warning, or info.
+        message: one sentence about this cluster.
+        remediation: what to do, naming the runbook that does it where one exists.
+        faq: the FAQ section (question) or REFERENCE section the rule comes from.
+        resource: the pool, service or pod the finding is about.
+        runbook: the library runbook that fixes it, if any.
+    """
+
+    code: str
+    severity: Severity
+    message: str
+    remediation: str = ""
+    faq: str = ""
+    resource: str = ""
+    runbook: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "remediation": self.remediation,
+            "faq": self.faq,
+            "resource": self.resource,
+            "runbook": self.runbook,
+        }
+
+
+@dataclass(frozen=True)
+class VmssInstance:
+    """One scale set instance as the node resource group shows it (REFERENCE section 1, AHUB)."""
+
+    instance_id: str
+    name: str
+    license_type: str | None
+    latest_model_applied: bool | None
+    provisioning_state: str | None = None
+
+
+@dataclass(frozen=True)
+class VmssSnapshot:
+    """A pool's scale set in the node resource group, found by the ``aks-managed-poolName`` tag."""
+
+    name: str
+    resource_group: str
+    pool_name: str | None
+    license_type: str | None
+    capacity: int
+    instances: tuple[VmssInstance, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubnetUsage:
+    """A subnet's address usage from the network usage API (REFERENCE section 5)."""
+
+    subnet_id: str
+    address_prefix: str | None
+    used: int
+    limit: int
+
+    @property
+    def available(self) -> int:
+        """Free addresses (Azure's 5 reserved ones are already out of ``limit``)."""
+        return max(self.limit - self.used, 0)
+
+
+@dataclass(frozen=True)
+class PoolSnapshot:
+    """An agent pool as read from ARM, with its upgrade profile when it was read.
+
+    ``provisioning_state`` stays a plain ``str``: the service adds states freely (REFERENCE section 4).
+    """
+
+    name: str
+    os_type: OsType
+    os_sku: str | None
+    mode: PoolMode
+    count: int
+    vm_size: str
+    orchestrator_version: str | None
+    current_orchestrator_version: str | None
+    node_image_version: str | None
+    provisioning_state: str | None
+    max_pods: int | None
+    vnet_subnet_id: str | None = None
+    pod_subnet_id: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    taints: tuple[str, ...] = ()
+    zones: tuple[str, ...] = ()
+    enable_auto_scaling: bool = False
+    min_count: int | None = None
+    max_count: int | None = None
+    max_surge: str | None = None
+    latest_node_image_version: str | None = None
+    upgrade_versions: tuple[str, ...] = ()
+    power_state: str | None = None
+
+    @property
+    def is_windows(self) -> bool:
+        """Whether the pool runs Windows Server."""
+        return self.os_type is OsType.WINDOWS
+
+    @property
+    def os_sku_enum(self) -> OsSku | None:
+        """The OS SKU as an :class:`OsSku`, or ``None`` when unset or unknown."""
+        try:
+            return OsSku(self.os_sku) if self.os_sku else None
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True)
+class ClusterSnapshot:
+    """Everything the rules need to know about one cluster, read in the fewest requests.
+
+    Attributes:
+        ref: where the cluster lives.
+        location: Azure region.
+        kubernetes_version: the requested control plane version.
+        current_kubernetes_version: the running control plane version.
+        provisioning_state: as ARM reports it (a plain ``str``).
+        network_plugin: ``azure``, ``kubenet`` or ``none``.
+        network_plugin_mode: ``overlay`` or ``None`` (node subnet).
+        identity_type: ``SystemAssigned``, ``UserAssigned`` or ``None`` (service principal).
+        uses_service_principal: the cluster still authenticates with a service principal.
+        windows_admin_username: ``windowsProfile.adminUsername``, or ``None`` without a Windows profile.
+        license_type: ``windowsProfile.licenseType`` (``Windows_Server`` means AHUB on).
+        gmsa_enabled: ``windowsProfile.gmsaProfile.enabled``.
+        node_resource_group: where the scale sets live (never rebuilt from the cluster name).
+        max_agent_pools: the cluster's pool limit (100).
+        auto_upgrade_channel: ``none``, ``patch``, ``stable`` ... or ``None``.
+        pools: the agent pools.
+        control_plane_upgrades: versions the control plane may upgrade to.
+        scale_sets: the Windows pools' scale sets (read when asked).
+        subnets: usage of the subnets the pools use (read when asked).
+        created_before_2020: the cluster still carries the pre-February-2020 Windows image reference.
+        etag: the cluster's ``eTag`` for optimistic concurrency.
+    """
+
+    ref: ClusterRef
+    location: str
+    kubernetes_version: str
+    current_kubernetes_version: str
+    provisioning_state: str | None
+    network_plugin: str | None
+    network_plugin_mode: str | None
+    identity_type: str | None
+    uses_service_principal: bool
+    windows_admin_username: str | None
+    license_type: str | None
+    gmsa_enabled: bool
+    node_resource_group: str | None
+    max_agent_pools: int
+    auto_upgrade_channel: str | None
+    pools: tuple[PoolSnapshot, ...]
+    control_plane_upgrades: tuple[str, ...] = ()
+    scale_sets: tuple[VmssSnapshot, ...] = ()
+    subnets: tuple[SubnetUsage, ...] = ()
+    created_before_2020: bool = False
+    etag: str | None = None
+
+    @property
+    def windows_pools(self) -> tuple[PoolSnapshot, ...]:
+        """The Windows pools, in ARM order."""
+        return tuple(p for p in self.pools if p.is_windows)
+
+    @property
+    def has_windows_profile(self) -> bool:
+        """Whether the cluster has a ``windowsProfile`` (needed for password and AHUB updates)."""
+        return self.windows_admin_username is not None
+
+    def pool(self, name: str) -> PoolSnapshot:
+        """Return the pool called ``name``.
+
+        Raises:
+            KeyError: no such pool.
+        """
+        for p in self.pools:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def scale_set_for(self, pool_name: str) -> VmssSnapshot | None:
+        """Return the scale set tagged ``aks-managed-poolName=<pool_name>``, if it was read."""
+        for s in self.scale_sets:
+            if s.pool_name == pool_name:
+                return s
+        return None
+
+    def subnet(self, subnet_id: str | None) -> SubnetUsage | None:
+        """Return the usage of the subnet with this id (case-insensitive, as ARM ids are)."""
+        if not subnet_id:
+            return None
+        for s in self.subnets:
+            if s.subnet_id.lower() == subnet_id.lower():
+                return s
+        return None

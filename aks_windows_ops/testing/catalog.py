@@ -1,0 +1,97 @@
+"""The simulator's catalog: Kubernetes versions and node image releases.
+
+The figures follow AKS's published shapes (REFERENCE sections 1 and 3): patch versions per minor, Windows image
+names ``AKSWindows-<year>-containerd-<build>.<rev>.<yymmdd>`` and Linux ``AKSUbuntu-2204gen2containerd-<yyyymm>.<dd>.0``.
+A cluster only sees a Windows image released before its last control plane upgrade (FAQ "How do I patch my
+Windows nodes?": the updated Windows image is used only after a control plane upgrade).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+__all__ = [
+    "IMAGE_RELEASES",
+    "KUBERNETES_VERSIONS",
+    "latest_image",
+    "minor_of",
+    "parse_version",
+]
+
+#: Supported versions in the simulated region, oldest first.
+KUBERNETES_VERSIONS: tuple[str, ...] = (
+    "1.29.9",
+    "1.29.15",
+    "1.30.10",
+    "1.30.14",
+    "1.31.5",
+    "1.31.10",
+    "1.32.4",
+    "1.32.7",
+    "1.33.2",
+    "1.33.5",
+    "1.34.1",
+    "1.34.2",
+)
+
+#: Node image release dates (oldest first); each release ships a new image for every OS SKU.
+IMAGE_RELEASES: tuple[_dt.date, ...] = (
+    _dt.date(2026, 6, 10),
+    _dt.date(2026, 7, 15),
+    _dt.date(2026, 8, 12),
+    _dt.date(2026, 9, 9),
+    _dt.date(2026, 10, 14),
+    _dt.date(2026, 11, 11),
+)
+
+_WINDOWS_BUILD = {
+    "Windows2019": ("2019", 17763, 6800),
+    "Windows2022": ("2022", 20348, 3800),
+    "Windows2025": ("2025", 26100, 4300),
+}
+
+
+def parse_version(version: str) -> tuple[int, int, int]:
+    """Parse ``1.31.5`` (or ``1.31``) into a comparable tuple."""
+    parts = [int(p) for p in version.strip().lstrip("v").split(".")]
+    while len(parts) < 3:
+        parts.append(0)
+    return parts[0], parts[1], parts[2]
+
+
+def minor_of(version: str) -> tuple[int, int]:
+    """Return ``(major, minor)`` of a version string."""
+    major, minor, _ = parse_version(version)
+    return major, minor
+
+
+def image_name(os_sku: str | None, os_type: str, release: _dt.date) -> str:
+    """Return the node image version name a pool of this OS gets from a release."""
+    index = IMAGE_RELEASES.index(release) if release in IMAGE_RELEASES else 0
+    stamp = release.strftime("%y%m%d")
+    if os_type == "Windows":
+        year, build, rev = _WINDOWS_BUILD.get(os_sku or "Windows2022", _WINDOWS_BUILD["Windows2022"])
+        return f"AKSWindows-{year}-containerd-{build}.{rev + 100 * index}.{stamp}"
+    if os_sku == "AzureLinux":
+        return f"AKSAzureLinux-V3gen2-{release.strftime('%Y%m')}.{release.day:02d}.0"
+    return f"AKSUbuntu-2204gen2containerd-{release.strftime('%Y%m')}.{release.day:02d}.0"
+
+
+def latest_image(
+    os_sku: str | None, os_type: str, *, today: _dt.date, windows_cutoff: _dt.date | None
+) -> str:
+    """Return the newest image a pool may upgrade to.
+
+    Linux pools get the newest release up to ``today``. Windows pools get the newest release up to the
+    cluster's last control plane upgrade (``windows_cutoff``), as the FAQ's patching note says.
+    """
+    limit = today
+    if os_type == "Windows" and windows_cutoff is not None:
+        limit = min(today, windows_cutoff)
+    candidates = [r for r in IMAGE_RELEASES if r <= limit] or [IMAGE_RELEASES[0]]
+    return image_name(os_sku, os_type, candidates[-1])
+
+
+def oldest_image(os_sku: str | None, os_type: str) -> str:
+    """Return the image of the oldest release (a pool that has not been patched for months)."""
+    return image_name(os_sku, os_type, IMAGE_RELEASES[0])
