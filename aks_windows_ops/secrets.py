@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import secrets as _random
 import string
-from collections.abc import Callable
 from typing import Any, NoReturn
 
 __all__ = ["Secret", "generate_password"]
@@ -82,28 +81,6 @@ class Secret:
         if not value:
             raise InvalidInput(f"environment variable {name} is not set or empty")
         return cls(value, source=f"env:{name}")
-
-    @classmethod
-    def from_key_vault(
-        cls,
-        vault_url: str,
-        name: str,
-        *,
-        credential: Any = None,
-        client_factory: Callable[..., Any] | None = None,
-    ) -> Secret:
-        """Read a secret from Azure Key Vault (optional extra ``keyvault``).
-
-        Args:
-            vault_url: ``https://<vault>.vault.azure.net``.
-            name: the secret's name.
-            credential: an azure-identity credential; ``DefaultAzureCredential`` when omitted.
-            client_factory: builds the ``SecretClient`` (tests inject one talking to a fake vault).
-        """
-        from aks_windows_ops.azure.keyvault import get_secret
-
-        value = get_secret(vault_url, name, credential=credential, client_factory=client_factory)
-        return cls(value, source=f"keyvault:{vault_url.rstrip('/')}/secrets/{name}")
 
 
 def generate_password(length: int = 24) -> Secret:

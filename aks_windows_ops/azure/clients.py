@@ -33,6 +33,7 @@ class AzureClients:
         retry_total: retries per request (azure-core's policy).
         clock: monotonic seconds; the simulator's virtual clock when ``transport`` has one.
         sleep: how to wait; the transport's ``sleep`` when it has one (virtual time in the simulator).
+        logging_enable: azure-core's HTTP trace at DEBUG (password fields are masked, see ``azure.redact``).
     """
 
     def __init__(
@@ -46,7 +47,9 @@ class AzureClients:
         retry_total: int = 6,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
+        logging_enable: bool = False,
     ) -> None:
+        self.logging_enable = logging_enable
         self.subscription_id = subscription_id
         self._credential = credential
         self.transport = transport
@@ -62,6 +65,9 @@ class AzureClients:
         )
         #: Absolute deadline on :attr:`clock` (set by the runner); ``None`` = no budget.
         self.deadline: float | None = None
+        from aks_windows_ops.azure.redact import install
+
+        install()
 
     def remaining(self) -> float | None:
         """Seconds left before :attr:`deadline`, or ``None`` without a budget."""
@@ -89,6 +95,8 @@ class AzureClients:
         }
         if self.transport is not None:
             kwargs["transport"] = self.transport
+        if self.logging_enable:
+            kwargs["logging_enable"] = True
         return kwargs
 
     @cached_property
@@ -123,6 +131,7 @@ class AzureClients:
             retry_total=self.retry_total,
             clock=self.clock,
             sleep=self.sleep,
+            logging_enable=self.logging_enable,
         )
         other.deadline = self.deadline
         return other

@@ -28,7 +28,7 @@ from aks_windows_ops.models import (
     VmssSnapshot,
 )
 
-__all__ = ["list_clusters", "pool_from_wire", "read_snapshot", "snapshot_from_wire"]
+__all__ = ["available_versions", "list_clusters", "pool_from_wire", "read_snapshot", "snapshot_from_wire"]
 
 _VNET = re.compile(
     r"^(/subscriptions/[^/]+/resourceGroups/([^/]+)/providers/Microsoft\.Network/virtualNetworks/([^/]+))/subnets/",
@@ -289,4 +289,17 @@ def list_clusters(clients: AzureClients, resource_group: str | None = None) -> l
             rid = str(mc.id or "")
             m = re.search(r"/resourcegroups/([^/]+)/", rid, re.IGNORECASE)
             out.append((m.group(1) if m else resource_group or "", str(mc.name)))
+    return out
+
+
+def available_versions(clients: AzureClients, location: str) -> list[str]:
+    """Every Kubernetes patch version the region offers (``list_kubernetes_versions``; REFERENCE section 3).
+
+    Used to plan intermediate minor hops: the cluster's upgrade profile lists only the next minor.
+    """
+    with translating(f"listing Kubernetes versions in {location}"):
+        listing = clients.containerservice.managed_clusters.list_kubernetes_versions(location).as_dict()
+    out: list[str] = []
+    for minor in listing.get("values") or []:
+        out.extend(str(v) for v in (minor.get("patchVersions") or {}))
     return out

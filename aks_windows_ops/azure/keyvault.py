@@ -1,6 +1,6 @@
 """Azure Key Vault access for secrets (optional extra ``keyvault``; REFERENCE section 12).
 
-Used by :meth:`aks_windows_ops.secrets.Secret.from_key_vault` and by password rotation to store a generated
+Used by :func:`secret_from_key_vault` (a password source) and by password rotation to store a generated
 password. The value crosses this module only as a return value; it is never logged.
 """
 
@@ -10,8 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from aks_windows_ops.errors import InvalidInput, NotFound
+from aks_windows_ops.secrets import Secret
 
-__all__ = ["get_secret", "set_secret"]
+__all__ = ["get_secret", "secret_from_key_vault", "set_secret"]
 
 
 def _client(vault_url: str, credential: Any, client_factory: Callable[..., Any] | None) -> Any:
@@ -63,3 +64,18 @@ def set_secret(
     """Store a secret value in Key Vault (a generated admin password, before it is applied)."""
     client = _client(vault_url, credential, client_factory)
     client.set_secret(name, value, content_type="password")
+
+
+def secret_from_key_vault(
+    vault_url: str, name: str, *, credential: Any = None, client_factory: Callable[..., Any] | None = None
+) -> Secret:
+    """Read a Key Vault secret into a masked :class:`~aks_windows_ops.secrets.Secret` (REFERENCE section 2).
+
+    Args:
+        vault_url: ``https://<vault>.vault.azure.net``.
+        name: the secret's name.
+        credential: an azure-identity credential; ``DefaultAzureCredential`` when omitted.
+        client_factory: builds the ``SecretClient`` (tests inject one).
+    """
+    value = get_secret(vault_url, name, credential=credential, client_factory=client_factory)
+    return Secret(value, source=f"keyvault:{vault_url.rstrip('/')}/secrets/{name}")

@@ -38,8 +38,14 @@ class _CallerDrivenPolling(ARMPolling):
         super().run()
 
 
-def start(begin: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
+def start(begin: Callable[..., Any], *args: Any, context: str = "", **kwargs: Any) -> str:
     """Send the initial request of an LRO and return its continuation token (or :data:`NOT_MODIFIED`).
+
+    Args:
+        begin: a ``begin_*`` method of an SDK client.
+        args: its positional arguments.
+        context: what is being done, prefixed to error messages.
+        kwargs: its keyword arguments.
 
     Raises:
         AksWindowsOpsError: the request was refused (translated).
@@ -49,7 +55,7 @@ def start(begin: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
     except ResourceNotModifiedError:
         return NOT_MODIFIED
     except AzureError as err:
-        raise translate(err) from err
+        raise translate(err, context=context) from err
     return str(poller.continuation_token())
 
 

@@ -10,7 +10,13 @@
 
 from __future__ import annotations
 
-from aks_windows_ops.rules.capacity import CapacityVerdict, addresses_needed, fits, surge_nodes, usable_addresses
+from aks_windows_ops.rules.capacity import (
+    CapacityVerdict,
+    addresses_needed,
+    fits,
+    surge_nodes,
+    usable_addresses,
+)
 from aks_windows_ops.rules.preflight import PreflightReport, preflight
 from aks_windows_ops.rules.validation import (
     FaqSection,

@@ -297,7 +297,15 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
                             hdrs["Retry-After"] = str(int(fault.retry_after))
                         raise _ArmError(fault.status, fault.code, fault.message, hdrs)
                 if self.throttle is not None:
-                    self.throttle.check(self, method, path, kind)
+                    # A throttle model (e.g. token buckets) answers how long the caller must wait, or None.
+                    wait = self.throttle.check(self, method, path, kind)
+                    if wait is not None:
+                        raise _ArmError(
+                            429,
+                            "TooManyRequests",
+                            "The request is being throttled as the limit has been reached for operation type.",
+                            {"Retry-After": str(max(1, math.ceil(wait)))},
+                        )
                 response = self._route(request, method, path, query, body)
             except _ArmError as err:
                 response = FakeResponse(
@@ -821,6 +829,8 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
     # -- cluster writes
     def _check_if_match(self, request: HttpRequest, cluster: _Cluster) -> None:
         if_match = request.headers.get("If-Match")
+        if if_match:
+            if_match = if_match.removeprefix("W/").strip('"')
         if if_match and if_match not in ("*", cluster.etag):
             raise _ArmError(
                 412,
@@ -1603,6 +1613,7 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
             kubernetes_version=p.get("currentOrchestratorVersion")
             or cluster.props["currentKubernetesVersion"],
             max_pods=int(p.get("maxPods") or 30),
+            mode=str(p.get("mode") or "User"),
         )
 
     # ------------------------------------------------------------------ compute routes

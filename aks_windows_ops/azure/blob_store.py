@@ -1,0 +1,316 @@
+"""JSON documents in Azure Blob Storage, updated with optimistic concurrency (DESIGN principle 4).
+
+This is the Azure half of the Blob checkpoint store
+(``aks_windows_ops.runbooks.checkpoints.BlobCheckpointStore``): Azure Functions instances do not keep their
+local disk between timer runs, so their checkpoints live in a storage account (REFERENCE section 7).
+
+:class:`BlobJsonStore` keeps one JSON document per blob under a name prefix. Every change is a
+read-modify-write guarded by the blob's ``ETag`` (``etag=`` + ``MatchConditions.IfNotModified``, REFERENCE
+section 8): when another writer got there first the service answers 412, and the change is applied again to
+the fresh document, so concurrent writers never lose each other's updates. New blobs are created
+create-only (``overwrite=False``), and the container is created the first time a write finds it missing.
+
+``azure.storage.blob`` (the ``blob`` extra) is imported only when a store is built, so importing this module
+costs nothing. Azure exceptions are translated here into the library's errors
+(:class:`~aks_windows_ops.errors.AzureOperationFailed`, :class:`~aks_windows_ops.errors.EtagMismatch`).
+Connection strings, account keys and SAS tokens are never kept in attributes or shown in ``repr``
+(DESIGN principle 6).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from aks_windows_ops.errors import AzureOperationFailed, EtagMismatch, InvalidInput
+
+if TYPE_CHECKING:
+    from azure.core.exceptions import AzureError
+    from azure.storage.blob import ContainerClient
+
+__all__ = ["BlobJsonStore"]
+
+Document = dict[str, Any]
+
+
+class BlobJsonStore:
+    """JSON documents in one Blob container, one blob each, with etag-guarded updates (DESIGN principle 4).
+
+    Give exactly one of ``container_client``, ``connection_string`` (with ``container``), or ``account_url``
+    (with ``container``; authenticated with ``credential``, a SAS token in the URL, or
+    ``DefaultAzureCredential``). Building the store sends no request.
+
+    Args:
+        container_client: an ``azure.storage.blob.ContainerClient``.
+        account_url: ``https://<account>.blob.core.windows.net`` (a SAS query string is allowed).
+        container: the container name, with ``account_url`` or ``connection_string``.
+        credential: an Azure credential for ``account_url``.
+        connection_string: a storage connection string (kept only inside the client it builds).
+        prefix: prepended to every document name, e.g. ``aks-windows-ops/checkpoints/``.
+        max_attempts: how many times an update is tried when other writers keep changing the blob.
+        sleep: waits between conflicting attempts (tests inject one).
+        **client_options: passed to the ``ContainerClient`` built here (``api_version``, ``retry_total``...).
+
+    Raises:
+        InvalidInput: not exactly one way to reach the container was given.
+    """
+
+    def __init__(
+        self,
+        container_client: ContainerClient | None = None,
+        *,
+        account_url: str | None = None,
+        container: str | None = None,
+        credential: Any = None,
+        connection_string: str | None = None,
+        prefix: str = "",
+        max_attempts: int = 10,
+        sleep: Callable[[float], None] = time.sleep,
+        **client_options: Any,
+    ) -> None:
+        given = [x is not None for x in (container_client, account_url, connection_string)]
+        if sum(given) != 1:
+            raise InvalidInput("give exactly one of container_client, account_url or connection_string")
+        if container_client is None and not container:
+            raise InvalidInput("a container name is needed with account_url or connection_string")
+        if max_attempts < 1:
+            raise InvalidInput("max_attempts must be >= 1")
+        if container_client is None:
+            container_client = _build_client(
+                account_url, container or "", credential, connection_string, client_options
+            )
+        self.client: ContainerClient = container_client
+        self.prefix = prefix
+        self.max_attempts = max_attempts
+        self.sleep = sleep
+        #: How many writes met a concurrent change (412 or a lost create race) and were applied again.
+        self.conflicts = 0
+        self._lock = threading.Lock()
+        # Last seen (etag, document) per name: an update first tries the cached etag and re-reads only on 412.
+        self._cache: dict[str, tuple[str, Document]] = {}
+
+    def __repr__(self) -> str:
+        account = getattr(self.client, "account_name", "?")
+        container = getattr(self.client, "container_name", "?")
+        return f"BlobJsonStore(account={account!r}, container={container!r}, prefix={self.prefix!r})"
+
+    @property
+    def container_name(self) -> str:
+        """The container's name."""
+        return str(self.client.container_name)
+
+    def _blob_name(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def read(self, name: str) -> Document | None:
+        """Return the document called ``name``, or ``None`` when it (or the container) does not exist.
+
+        Raises:
+            AzureOperationFailed: the service refused the read (authentication, network ...).
+        """
+        found = self._download(name)
+        return None if found is None else json.loads(json.dumps(found[1]))
+
+    def _download(self, name: str) -> tuple[str, Document] | None:
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+        blob = self.client.get_blob_client(self._blob_name(name))
+        try:
+            downloader = blob.download_blob()
+            raw = downloader.readall()
+            etag = str(downloader.properties.etag)
+        except ResourceNotFoundError:
+            with self._lock:
+                self._cache.pop(name, None)
+            return None
+        except AzureError as err:
+            raise _translate(err, "read", self._blob_name(name)) from err
+        try:
+            document = json.loads(raw)
+        except ValueError:
+            raise AzureOperationFailed(
+                f"blob {self._blob_name(name)} in container {self.container_name} is not valid JSON",
+                remediation="Delete or repair the blob; it is not a document this library wrote.",
+            ) from None
+        if not isinstance(document, dict):
+            raise AzureOperationFailed(f"blob {self._blob_name(name)} does not hold a JSON object")
+        with self._lock:
+            self._cache[name] = (etag, document)
+        return etag, document
+
+    def update(self, name: str, change: Callable[[Document | None], Document]) -> Document:
+        """Apply ``change`` to the document called ``name`` and store it, safe against other writers.
+
+        ``change`` receives a private copy of the current document (``None`` if there is none) and returns
+        the new one. It may run more than once (once per conflicting attempt), so it must only compute.
+
+        Returns:
+            The document as stored.
+
+        Raises:
+            EtagMismatch: other writers changed the blob on each of ``max_attempts`` attempts.
+            AzureOperationFailed: the service refused the write.
+        """
+        from azure.core import MatchConditions
+        from azure.core.exceptions import (
+            AzureError,
+            ResourceExistsError,
+            ResourceModifiedError,
+            ResourceNotFoundError,
+        )
+        from azure.storage.blob import ContentSettings
+
+        blob_name = self._blob_name(name)
+        blob = self.client.get_blob_client(blob_name)
+        settings = ContentSettings(content_type="application/json")
+        with self._lock:
+            current: tuple[str, Document] | None = self._cache.get(name)
+        if current is None:
+            current = self._download(name)
+        for attempt in range(1, self.max_attempts + 1):
+            before = None if current is None else json.loads(json.dumps(current[1]))
+            document = change(before)
+            data = json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False).encode(
+                "utf-8"
+            )
+            try:
+                if current is None:
+                    result = self._create(blob, data, settings)
+                else:
+                    result = blob.upload_blob(
+                        data,
+                        overwrite=True,
+                        etag=current[0],
+                        match_condition=MatchConditions.IfNotModified,
+                        content_settings=settings,
+                    )
+            except (ResourceModifiedError, ResourceExistsError, ResourceNotFoundError) as err:
+                if isinstance(err, ResourceNotFoundError) and current is None:
+                    raise _translate(err, "write", blob_name) from err
+                # Someone else wrote (412), created the blob first (409), or deleted it (404 with an etag).
+                with self._lock:
+                    self.conflicts += 1
+                if attempt == self.max_attempts:
+                    raise EtagMismatch(
+                        f"blob {blob_name} kept changing during {self.max_attempts} attempts to update it",
+                        code="ConditionNotMet",
+                        remediation="Another process writes the same checkpoint; run one runner per plan.",
+                    ) from err
+                self.sleep(min(0.05 * 2 ** (attempt - 1), 1.0) * (0.5 + random.random()))
+                current = self._download(name)
+                continue
+            except AzureError as err:
+                raise _translate(err, "write", blob_name) from err
+            with self._lock:
+                self._cache[name] = (str(result["etag"]), document)
+            stored: Document = json.loads(data)
+            return stored
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _create(self, blob: Any, data: bytes, settings: Any) -> dict[str, Any]:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            result: dict[str, Any] = blob.upload_blob(data, overwrite=False, content_settings=settings)
+            return result
+        except ResourceNotFoundError:
+            self._create_container()
+            created: dict[str, Any] = blob.upload_blob(data, overwrite=False, content_settings=settings)
+            return created
+
+    def _create_container(self) -> None:
+        from azure.core.exceptions import AzureError, ResourceExistsError
+
+        try:
+            self.client.create_container()
+        except ResourceExistsError:
+            pass  # another writer created it between our 404 and now
+        except AzureError as err:
+            raise _translate(err, "create the container for", self.container_name) from err
+
+    def delete(self, name: str) -> None:
+        """Delete the document called ``name`` (no error if it does not exist).
+
+        Raises:
+            AzureOperationFailed: the service refused the delete.
+        """
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+        with self._lock:
+            self._cache.pop(name, None)
+        try:
+            self.client.delete_blob(self._blob_name(name))
+        except ResourceNotFoundError:
+            return
+        except AzureError as err:
+            raise _translate(err, "delete", self._blob_name(name)) from err
+
+    def names(self) -> list[str]:
+        """Return the names of every document under the prefix (without the prefix), sorted.
+
+        Raises:
+            AzureOperationFailed: the service refused the listing.
+        """
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+        try:
+            found = [b.name for b in self.client.list_blobs(name_starts_with=self.prefix or None)]
+        except ResourceNotFoundError:
+            return []
+        except AzureError as err:
+            raise _translate(err, "list", f"{self.prefix}*") from err
+        return sorted(n[len(self.prefix) :] for n in found)
+
+
+def _build_client(
+    account_url: str | None,
+    container: str,
+    credential: Any,
+    connection_string: str | None,
+    options: dict[str, Any],
+) -> ContainerClient:
+    try:
+        from azure.storage.blob import ContainerClient
+    except ImportError as err:  # pragma: no cover - depends on the installed extras
+        raise InvalidInput(
+            "the Blob checkpoint store needs azure-storage-blob: pip install 'aks-windows-ops[blob]'"
+        ) from err
+    if connection_string is not None:
+        try:
+            return ContainerClient.from_connection_string(connection_string, container, **options)
+        except ValueError:
+            # The SDK's message may quote the string, and with it the account key.
+            raise InvalidInput("the storage connection string is malformed") from None
+    assert account_url is not None
+    if credential is None and "sig=" not in (urlparse(account_url).query or ""):
+        from azure.identity import DefaultAzureCredential
+
+        credential = DefaultAzureCredential()
+    try:
+        return ContainerClient(account_url, container, credential=credential, **options)
+    except ValueError as err:
+        text = str(err)
+        # Never echo a SAS token back.
+        raise InvalidInput(
+            f"cannot use this Blob account URL: {text if 'sig=' not in text else 'invalid'}"
+        ) from None
+
+
+def _translate(err: AzureError, action: str, what: str) -> AzureOperationFailed:
+    # Built from the status and error code only: SDK messages can quote request URLs, and so SAS tokens.
+    status = getattr(err, "status_code", None)
+    code = getattr(err, "error_code", None)
+    code = getattr(code, "value", code)  # a StorageErrorCode enum member, or a plain str
+    reason = getattr(err, "reason", None) or type(err).__name__
+    detail = f"HTTP {status} {reason}" if status else reason
+    return AzureOperationFailed(
+        f"Blob checkpoint store could not {action} {what}: {detail}",
+        code=str(code) if code else None,
+        status_code=status if isinstance(status, int) else None,
+        remediation="Check the account, the container and the identity's Storage Blob Data Contributor role.",
+    )

@@ -1,0 +1,876 @@
+"""Preflight: read a :class:`~aks_windows_ops.models.ClusterSnapshot` and report every FAQ rule it breaks.
+
+Pure: no request is made. Each :class:`~aks_windows_ops.models.Finding` carries a stable code, a severity
+(``error`` = the service would refuse an operation, ``warning`` = it would hurt, ``info`` = worth knowing), a
+remediation naming the library runbook that fixes it (``patch``, ``password``, ``ahub``, ``migrate``,
+``add-pool``) and the FAQ question or REFERENCE section it comes from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aks_windows_ops.errors import InvalidInput, PreflightFailed
+from aks_windows_ops.models import (
+    WINDOWS_BUILDS,
+    ClusterSnapshot,
+    Finding,
+    OsSku,
+    OsType,
+    PoolMode,
+    PoolSnapshot,
+    Severity,
+)
+from aks_windows_ops.rules import capacity, validation, versions
+from aks_windows_ops.rules import workloads as workload_rules
+from aks_windows_ops.rules.validation import FaqSection
+
+__all__ = [
+    "RUNBOOKS",
+    "TERMINAL_PROVISIONING_STATES",
+    "WINDOWS_MAX_PODS_LOW",
+    "WINDOWS_MAX_PODS_RECOMMENDED",
+    "PreflightReport",
+    "preflight",
+]
+
+#: The library's runbooks that remediations name.
+RUNBOOKS = ("patch", "password", "ahub", "migrate", "add-pool")
+
+#: REFERENCE section 4: only these end an operation; anything else (even an unknown state) means one runs.
+TERMINAL_PROVISIONING_STATES = frozenset({"succeeded", "failed", "canceled"})
+
+#: Below the Azure CNI node-subnet default (30) a Windows pool runs out of pod slots early: the Windows
+#: DaemonSets (CNI, CSI drivers, cloud-node-manager, monitoring) take several, and the rest fail with the FAQ's
+#: ``No available addresses`` ("Why am I seeing an error when I try to deploy Windows pods?").
+WINDOWS_MAX_PODS_LOW = 30
+#: REFERENCE section 1: 110 is the recommended ceiling for Windows nodes even where 250 is allowed.
+WINDOWS_MAX_PODS_RECOMMENDED = 110
+
+_AHUB_LICENSE = "Windows_Server"
+
+
+@dataclass(frozen=True)
+class PreflightReport:
+    """The findings for one cluster, most severe first.
+
+    Attributes:
+        cluster: ``resource_group/name`` of the cluster.
+        findings: errors, then warnings, then info; by code and resource within a severity.
+    """
+
+    cluster: str
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        """Findings the service would reject an operation for."""
+        return tuple(f for f in self.findings if f.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        """Findings that would hurt but not block."""
+        return tuple(f for f in self.findings if f.severity is Severity.WARNING)
+
+    @property
+    def infos(self) -> tuple[Finding, ...]:
+        """Findings worth knowing."""
+        return tuple(f for f in self.findings if f.severity is Severity.INFO)
+
+    @property
+    def ok(self) -> bool:
+        """No errors."""
+        return not self.errors
+
+    @property
+    def exit_code(self) -> int:
+        """Process exit code: 0 clean (info only), 1 warnings, 2 errors."""
+        if self.errors:
+            return 2
+        return 1 if self.warnings else 0
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The finding codes, in report order (repeats kept)."""
+        return tuple(f.code for f in self.findings)
+
+    def by_code(self, code: str) -> tuple[Finding, ...]:
+        """Findings with this code."""
+        return tuple(f for f in self.findings if f.code == code)
+
+    def raise_for_errors(self) -> None:
+        """Raise if the report has errors.
+
+        Raises:
+            PreflightFailed: carrying the error findings.
+        """
+        if self.errors:
+            raise PreflightFailed(self.errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict with counts, exit code and findings."""
+        return {
+            "cluster": self.cluster,
+            "exit_code": self.exit_code,
+            "counts": {
+                "error": len(self.errors),
+                "warning": len(self.warnings),
+                "info": len(self.infos),
+            },
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+    def to_text(self) -> str:
+        """Render for a terminal: a summary line, then one block per finding."""
+        lines = [
+            f"Preflight {self.cluster}: {len(self.errors)} error(s), {len(self.warnings)} warning(s), "
+            f"{len(self.infos)} info"
+        ]
+        for f in self.findings:
+            where = f" [{f.resource}]" if f.resource else ""
+            lines.append(f"{f.severity.value.upper():<7} {f.code}{where}: {f.message}")
+            if f.remediation:
+                lines.append(f"        fix: {f.remediation}")
+            refs = [f"runbook: {f.runbook}"] if f.runbook else []
+            if f.faq:
+                refs.append(f"FAQ: {f.faq}")
+            if refs:
+                lines.append("        " + "; ".join(refs))
+        if not self.findings:
+            lines.append("no findings")
+        return "\n".join(lines)
+
+
+# --- helpers --------------------------------------------------------------------------------------------------
+
+
+def _pool_resource(pool: PoolSnapshot) -> str:
+    return f"AgentPool/{pool.name}"
+
+
+def _cluster_resource(snapshot: ClusterSnapshot) -> str:
+    return f"ManagedCluster/{snapshot.ref}"
+
+
+def _control_plane(snapshot: ClusterSnapshot) -> str:
+    return snapshot.current_kubernetes_version or snapshot.kubernetes_version
+
+
+def _pool_version(pool: PoolSnapshot) -> str | None:
+    return pool.current_orchestrator_version or pool.orchestrator_version
+
+
+def _parses(version: str | None) -> bool:
+    if not version:
+        return False
+    try:
+        versions.parse_version(version)
+    except InvalidInput:
+        return False
+    return True
+
+
+def _highest(*candidates: str | None) -> str | None:
+    parsed = [versions.parse_version(v) for v in candidates if v and _parses(v)]
+    if not parsed:
+        return None
+    return str(max(parsed, key=lambda v: v.sort_key))
+
+
+def _license_on(value: str | None) -> bool:
+    return (value or "").lower() == _AHUB_LICENSE.lower()
+
+
+def _finding(
+    code: str,
+    severity: Severity,
+    message: str,
+    *,
+    remediation: str,
+    faq: FaqSection,
+    resource: str = "",
+    runbook: str | None = None,
+) -> Finding:
+    return Finding(
+        code=code,
+        severity=severity,
+        message=message,
+        remediation=remediation,
+        faq=faq.value,
+        resource=resource,
+        runbook=runbook,
+    )
+
+
+_Rule = Callable[[ClusterSnapshot], Iterable[Finding]]
+
+
+# --- rules ----------------------------------------------------------------------------------------------------
+
+
+def _rule_pool_names(s: ClusterSnapshot) -> Iterator[Finding]:
+    """FAQ "What can I name my Windows node pools?" (and the Linux naming rule)."""
+    for pool in s.pools:
+        problems = validation.check_pool_name(pool.name, pool.os_type)
+        if not problems:
+            continue
+        too_long = pool.is_windows and len(pool.name) > 6
+        yield _finding(
+            "WINDOWS_POOL_NAME_TOO_LONG" if too_long else "POOL_NAME_INVALID",
+            Severity.ERROR,
+            "; ".join(problems),
+            remediation=(
+                "Replace the pool with one that has a valid name (a Windows pool name has 1-6 lowercase letters "
+                "and digits) with the migrate runbook."
+            ),
+            faq=FaqSection.POOL_NAMES,
+            resource=_pool_resource(pool),
+            runbook="migrate",
+        )
+
+
+def _rule_network_plugin(s: ClusterSnapshot) -> Iterator[Finding]:
+    """FAQ "What network plug-ins are supported?" and "Are all features supported with Windows nodes?"."""
+    plugin = (s.network_plugin or "").lower()
+    if s.windows_pools and plugin != "azure":
+        yield _finding(
+            "WINDOWS_REQUIRES_AZURE_CNI",
+            Severity.ERROR,
+            f"the cluster uses the {s.network_plugin or 'unset'} network plugin with Windows pools; Windows "
+            "nodes need Azure CNI (kubenet is not supported).",
+            remediation=(
+                "Move the cluster to Azure CNI Overlay (`az aks update --network-plugin azure "
+                "--network-plugin-mode overlay`) or rebuild it with Azure CNI."
+            ),
+            faq=FaqSection.NETWORK_PLUGINS,
+            resource=_cluster_resource(s),
+        )
+
+
+def _rule_modes(s: ClusterSnapshot) -> Iterator[Finding]:
+    """REFERENCE section 1: Windows pools are User only; a Linux System pool of >= 2 nodes is recommended."""
+    for pool in s.windows_pools:
+        if pool.mode is PoolMode.SYSTEM:
+            yield _finding(
+                "WINDOWS_POOL_SYSTEM_MODE",
+                Severity.ERROR,
+                f"Windows pool {pool.name} is a System pool; System agent pools osType must be Linux.",
+                remediation="Replace it with a Windows User pool (migrate runbook); System pools must be Linux.",
+                faq=FaqSection.WINDOWS_ONLY_CLUSTERS,
+                resource=_pool_resource(pool),
+                runbook="migrate",
+            )
+    system_linux = [p for p in s.pools if p.mode is PoolMode.SYSTEM and p.os_type is OsType.LINUX]
+    if not system_linux:
+        yield _finding(
+            "NO_LINUX_SYSTEM_POOL",
+            Severity.ERROR,
+            "the cluster has no Linux System pool; every AKS cluster needs one for its system services.",
+            remediation="Add a Linux System pool of at least two nodes (add-pool runbook).",
+            faq=FaqSection.WINDOWS_ONLY_CLUSTERS,
+            resource=_cluster_resource(s),
+            runbook="add-pool",
+        )
+        return
+    nodes = sum(p.count for p in system_linux)
+    if nodes < 2:
+        yield _finding(
+            "SYSTEM_POOL_TOO_SMALL",
+            Severity.WARNING,
+            f"the Linux System pool(s) have {nodes} node(s); the FAQ recommends at least two for reliability "
+            "and cluster operations.",
+            remediation=(
+                f"Scale the System pool to 2 or more nodes (`az aks nodepool scale --name {system_linux[0].name} "
+                "--node-count 2`)."
+            ),
+            faq=FaqSection.WINDOWS_ONLY_CLUSTERS,
+            resource=_pool_resource(system_linux[0]),
+        )
+
+
+def _rule_limits(s: ClusterSnapshot) -> Iterator[Finding]:
+    """FAQ "How many node pools can I create?": 100 pools, 1,000 nodes; pool counts 0/1-1000."""
+    limit = min(s.max_agent_pools, validation.MAX_AGENT_POOLS) if s.max_agent_pools > 0 else 100
+    if len(s.pools) > limit:
+        yield _finding(
+            "TOO_MANY_POOLS",
+            Severity.ERROR,
+            f"the cluster has {len(s.pools)} node pools; at most {limit} are allowed.",
+            remediation="Delete unused pools before adding or replacing one.",
+            faq=FaqSection.POOL_LIMITS,
+            resource=_cluster_resource(s),
+        )
+    elif len(s.pools) == limit:
+        yield _finding(
+            "POOL_LIMIT_REACHED",
+            Severity.WARNING,
+            f"the cluster has {limit} node pools, the maximum; replacing a pool (migrate) needs room for one more.",
+            remediation="Delete an unused pool first.",
+            faq=FaqSection.POOL_LIMITS,
+            resource=_cluster_resource(s),
+        )
+    nodes = sum(p.count for p in s.pools)
+    if nodes > validation.MAX_CLUSTER_NODES:
+        yield _finding(
+            "TOO_MANY_NODES",
+            Severity.ERROR,
+            f"the cluster has {nodes} nodes; at most {validation.MAX_CLUSTER_NODES} across all pools.",
+            remediation="Scale pools down before any operation that adds nodes.",
+            faq=FaqSection.POOL_LIMITS,
+            resource=_cluster_resource(s),
+        )
+    for pool in s.pools:
+        problems = validation.check_pool_count(pool.count, pool.mode)
+        if problems:
+            yield _finding(
+                "POOL_NODE_COUNT_INVALID",
+                Severity.ERROR,
+                "; ".join(problems),
+                remediation="Scale the pool into range.",
+                faq=FaqSection.POOL_LIMITS,
+                resource=_pool_resource(pool),
+            )
+
+
+def _rule_os_sku(s: ClusterSnapshot) -> Iterator[Finding]:
+    """FAQ "Which Windows operating systems are supported?" and REFERENCE section 1 (OS SKU)."""
+    control_plane = _control_plane(s)
+    migrate_fix = (
+        "Replace the pool with a Windows2022 (or Windows2025) pool and move the pods: "
+        "`aks-windows-ops migrate --reason os-upgrade`; rebuild ltsc2019 images for ltsc2022 first."
+    )
+    for pool in s.pools:
+        if pool.os_sku and validation.check_os_sku(pool.os_sku, os_type=pool.os_type):
+            yield _finding(
+                "OS_SKU_MISMATCH",
+                Severity.ERROR,
+                "; ".join(validation.check_os_sku(pool.os_sku, os_type=pool.os_type)),
+                remediation="Replace the pool with one whose OS SKU matches its OS type (migrate).",
+                faq=FaqSection.OPERATING_SYSTEMS,
+                resource=_pool_resource(pool),
+                runbook="migrate",
+            )
+            continue
+        sku = pool.os_sku_enum
+        if not pool.is_windows or sku is None:
+            continue
+        version = _highest(control_plane, _pool_version(pool))
+        if version is None:
+            continue
+        if sku is OsSku.WINDOWS2019:
+            if not versions.version_at_least(validation.WINDOWS2019_LAST_VERSION, version):
+                yield _finding(
+                    "WINDOWS2019_UNSUPPORTED",
+                    Severity.ERROR,
+                    f"Windows2019 pool {pool.name} with Kubernetes {version}: Windows Server 2019 is not "
+                    "available for Kubernetes 1.33 and later.",
+                    remediation=migrate_fix,
+                    faq=FaqSection.OPERATING_SYSTEMS,
+                    resource=_pool_resource(pool),
+                    runbook="migrate",
+                )
+            elif versions.parse_version(version).minor_key == versions.parse_version("1.32").minor_key:
+                yield _finding(
+                    "WINDOWS2019_RETIRING",
+                    Severity.WARNING,
+                    f"Windows2019 pool {pool.name} is on Kubernetes 1.32, the last version with Windows Server "
+                    "2019; the next control plane upgrade is blocked until the pool moves to Windows2022.",
+                    remediation=migrate_fix,
+                    faq=FaqSection.OPERATING_SYSTEMS,
+                    resource=_pool_resource(pool),
+                    runbook="migrate",
+                )
+            else:
+                yield _finding(
+                    "WINDOWS2019_PLAN_UPGRADE",
+                    Severity.INFO,
+                    f"Windows2019 pool {pool.name}: Windows Server 2019 retires after Kubernetes 1.32 reaches "
+                    "end of life.",
+                    remediation=migrate_fix,
+                    faq=FaqSection.OPERATING_SYSTEMS,
+                    resource=_pool_resource(pool),
+                    runbook="migrate",
+                )
+        pool_version = _pool_version(pool)
+        if (
+            sku is OsSku.WINDOWS2025
+            and pool_version
+            and _parses(pool_version)
+            and not versions.version_at_least(pool_version, validation.WINDOWS2025_FIRST_VERSION)
+        ):
+            yield _finding(
+                "WINDOWS2025_VERSION_TOO_LOW",
+                Severity.ERROR,
+                f"Windows2025 pool {pool.name} is on Kubernetes {pool_version}; Windows Server 2025 needs 1.32 "
+                "or later.",
+                remediation="Upgrade the control plane and the pool to 1.32 or later (patch runbook).",
+                faq=FaqSection.OPERATING_SYSTEMS,
+                resource=_pool_resource(pool),
+                runbook="patch",
+            )
+
+
+def _rule_skew(s: ClusterSnapshot) -> Iterator[Finding]:
+    """REFERENCE section 3: a pool is never above the control plane nor > 3 minors behind it."""
+    control_plane = _control_plane(s)
+    if not _parses(control_plane):
+        yield _finding(
+            "VERSION_UNREADABLE",
+            Severity.WARNING,
+            f"the control plane version {control_plane!r} does not parse; version rules were skipped.",
+            remediation="Re-read the cluster; report the value if it persists.",
+            faq=FaqSection.VERSION_SKEW,
+            resource=_cluster_resource(s),
+        )
+        return
+    for pool in s.pools:
+        version = _pool_version(pool)
+        if not version:
+            continue
+        if not _parses(version):
+            yield _finding(
+                "VERSION_UNREADABLE",
+                Severity.WARNING,
+                f"pool {pool.name} reports version {version!r}, which does not parse; its version rules were "
+                "skipped.",
+                remediation="Re-read the pool; report the value if it persists.",
+                faq=FaqSection.VERSION_SKEW,
+                resource=_pool_resource(pool),
+            )
+            continue
+        problems = versions.check_pool_skew(control_plane, version)
+        if problems:
+            yield _finding(
+                "POOL_VERSION_SKEW",
+                Severity.ERROR,
+                f"pool {pool.name}: " + "; ".join(problems),
+                remediation=(
+                    "Upgrade the pool (or the control plane first, one minor at a time) with the patch runbook."
+                ),
+                faq=FaqSection.VERSION_SKEW,
+                resource=_pool_resource(pool),
+                runbook="patch",
+            )
+
+
+def _rule_identity(s: ClusterSnapshot) -> Iterator[Finding]:
+    """FAQ "How do I rotate the service principal for my Windows node pool?"."""
+    if s.uses_service_principal and s.windows_pools:
+        yield _finding(
+            "SERVICE_PRINCIPAL_WITH_WINDOWS",
+            Severity.WARNING,
+            "the cluster authenticates with a service principal; Windows pools cannot rotate it in place.",
+            remediation=(
+                "Prefer a managed identity. To rotate the service principal, replace each Windows pool: "
+                "`aks-windows-ops migrate --reason sp-rotation`."
+            ),
+            faq=FaqSection.SERVICE_PRINCIPAL,
+            resource=_cluster_resource(s),
+            runbook="migrate",
+        )
+
+
+def _rule_old_image(s: ClusterSnapshot) -> Iterator[Finding]:
+    """FAQ "Why am I seeing an error when I try to create a new Windows agent pool?"."""
+    if s.created_before_2020:
+        yield _finding(
+            "OLD_WINDOWS_IMAGE",
+            Severity.ERROR,
+            "the cluster was created before February 2020 and never upgraded; adding a Windows pool fails with "
+            "'The following list of images referenced from the deployment template is not found'.",
+            remediation=(
+                "Upgrade the control plane (patch runbook), then replace the "
+                "Windows pools: `aks-windows-ops migrate --reason old-image`."
+            ),
+            faq=FaqSection.NEW_POOL_ERROR,
+            resource=_cluster_resource(s),
+            runbook="migrate",
+        )
+
+
+def _rule_patching(s: ClusterSnapshot) -> Iterator[Finding]:
+    """FAQ "How do I patch my Windows nodes?" and its note on control plane upgrades; REFERENCE section 3."""
+    control_plane = _control_plane(s)
+    for pool in s.windows_pools:
+        latest, current = pool.latest_node_image_version, pool.node_image_version
+        if not latest or not current or latest == current:
+            continue
+        yield _finding(
+            "NODE_IMAGE_OUTDATED",
+            Severity.INFO,
+            f"Windows pool {pool.name} runs node image {current}; {latest} is available.",
+            remediation="Patch the pool with the patch runbook (control plane first, then node images).",
+            faq=FaqSection.PATCHING,
+            resource=_pool_resource(pool),
+            runbook="patch",
+        )
+        version = _pool_version(pool)
+        if (
+            version
+            and _parses(version)
+            and _parses(control_plane)
+            and versions.compare_versions(version, control_plane) == 0
+        ):
+            can_upgrade = bool(s.control_plane_upgrades)
+            yield _finding(
+                "WINDOWS_IMAGE_NEEDS_CONTROL_PLANE_UPGRADE",
+                Severity.WARNING if can_upgrade else Severity.INFO,
+                f"the control plane ({control_plane}) has not been upgraded beyond pool {pool.name}; a node "
+                "image upgrade uses the new Windows image only after a control plane upgrade.",
+                remediation=(
+                    "Upgrade the control plane first, then the node image (patch runbook)"
+                    + (
+                        f" (control plane upgrades: {', '.join(s.control_plane_upgrades)})."
+                        if can_upgrade
+                        else "."
+                    )
+                ),
+                faq=FaqSection.PATCHING,
+                resource=_pool_resource(pool),
+                runbook="patch",
+            )
+    channel = (s.auto_upgrade_channel or "none").lower()
+    if s.windows_pools and channel != "none":
+        yield _finding(
+            "AUTO_UPGRADE_BLOCKS_CONTROL_PLANE_ONLY",
+            Severity.INFO,
+            f"cluster auto-upgrade is on (channel {s.auto_upgrade_channel}); the service refuses control-plane-only "
+            "upgrades, which the patch runbook uses before node image upgrades.",
+            remediation="Set the auto-upgrade channel to none for the patch window, or let auto-upgrade patch.",
+            faq=FaqSection.PATCHING,
+            resource=_cluster_resource(s),
+            runbook="patch",
+        )
+    if s.windows_pools and 0 < s.max_agent_pools < 8:
+        yield _finding(
+            "CONTROL_PLANE_ONLY_UPGRADE_UNAVAILABLE",
+            Severity.INFO,
+            f"maxAgentPools is {s.max_agent_pools}; control-plane-only upgrades need at least 8.",
+            remediation="Upgrade the control plane together with the pools (patch runbook).",
+            faq=FaqSection.PATCHING,
+            resource=_cluster_resource(s),
+            runbook="patch",
+        )
+
+
+def _rule_ahub(s: ClusterSnapshot) -> Iterator[Finding]:
+    """FAQ "Can I use Azure Hybrid Benefit with Windows nodes?" and REFERENCE section 1 (AHUB)."""
+    if not s.scale_sets:
+        return
+    cluster_on = _license_on(s.license_type)
+    for pool in s.windows_pools:
+        vmss = s.scale_set_for(pool.name)
+        if vmss is None:
+            yield _finding(
+                "SCALE_SET_NOT_FOUND",
+                Severity.INFO,
+                f"no scale set tagged aks-managed-poolName={pool.name} in {s.node_resource_group}; AHUB was not "
+                "verified for this pool.",
+                remediation="Re-read the node resource group's scale sets.",
+                faq=FaqSection.HYBRID_BENEFIT,
+                resource=_pool_resource(pool),
+            )
+            continue
+        resource = f"VirtualMachineScaleSet/{vmss.resource_group}/{vmss.name}"
+        drift = [i.name for i in vmss.instances if _license_on(i.license_type) != cluster_on]
+        if cluster_on and not _license_on(vmss.license_type):
+            yield _finding(
+                "AHUB_DRIFT",
+                Severity.WARNING,
+                f"the cluster has Azure Hybrid Benefit on but scale set {vmss.name} (pool {pool.name}) has license "
+                f"type {vmss.license_type or 'None'}.",
+                remediation="Re-apply AHUB at cluster level and verify the scale sets (ahub runbook).",
+                faq=FaqSection.HYBRID_BENEFIT,
+                resource=resource,
+                runbook="ahub",
+            )
+        elif not cluster_on and _license_on(vmss.license_type):
+            yield _finding(
+                "AHUB_SET_OUTSIDE_CLUSTER",
+                Severity.INFO,
+                f"scale set {vmss.name} (pool {pool.name}) has license type Windows_Server but the cluster's "
+                "windowsProfile.licenseType is not; AKS may re-apply its model and drop it.",
+                remediation="Enable AHUB for the whole cluster (ahub runbook).",
+                faq=FaqSection.HYBRID_BENEFIT,
+                resource=resource,
+                runbook="ahub",
+            )
+        elif drift:
+            yield _finding(
+                "AHUB_DRIFT",
+                Severity.WARNING,
+                f"{len(drift)} instance(s) of scale set {vmss.name} have a license type that differs from the "
+                f"cluster's ({'Windows_Server' if cluster_on else 'None'}): {', '.join(drift[:5])}"
+                + (" ..." if len(drift) > 5 else ""),
+                remediation="Re-apply the cluster's license and verify the instances (ahub runbook).",
+                faq=FaqSection.HYBRID_BENEFIT,
+                resource=resource,
+                runbook="ahub",
+            )
+        stale = [i.name for i in vmss.instances if i.latest_model_applied is False]
+        if stale:
+            yield _finding(
+                "SCALE_SET_MODEL_NOT_APPLIED",
+                Severity.INFO,
+                f"{len(stale)} instance(s) of scale set {vmss.name} are not on the latest model; a license change "
+                "takes effect when they are reimaged.",
+                remediation="Let the running update finish, or bring the instances to the latest model (ahub runbook).",
+                faq=FaqSection.HYBRID_BENEFIT,
+                resource=resource,
+                runbook="ahub",
+            )
+
+
+def _effective_max_pods(s: ClusterSnapshot, pool: PoolSnapshot) -> int:
+    if pool.max_pods is not None:
+        return pool.max_pods
+    return validation.default_max_pods(s.network_plugin, s.network_plugin_mode, pool.pod_subnet_id)
+
+
+def _rule_max_pods(s: ClusterSnapshot) -> Iterator[Finding]:
+    """REFERENCE section 1 (max pods) and FAQ "Why am I seeing an error when I try to deploy Windows pods?"."""
+    for pool in s.pools:
+        if pool.max_pods is None:
+            continue
+        problems = validation.check_max_pods(pool.max_pods)
+        if problems:
+            yield _finding(
+                "MAX_PODS_OUT_OF_RANGE",
+                Severity.ERROR,
+                f"pool {pool.name}: " + "; ".join(problems),
+                remediation="Replace the pool with one whose max pods is 10-250 (migrate runbook).",
+                faq=FaqSection.MAX_PODS,
+                resource=_pool_resource(pool),
+                runbook="migrate",
+            )
+            continue
+        if not pool.is_windows:
+            continue
+        if pool.max_pods < WINDOWS_MAX_PODS_LOW:
+            yield _finding(
+                "WINDOWS_MAX_PODS_LOW",
+                Severity.INFO,
+                f"Windows pool {pool.name} allows {pool.max_pods} pods per node; system DaemonSets take several, "
+                "and pods beyond the rest fail with 'No available addresses'.",
+                remediation=(
+                    "Max pods changes only with a new pool: `aks-windows-ops migrate --reason max-pods` to a pool "
+                    "with max pods >= 30 (mind the subnet size)."
+                ),
+                faq=FaqSection.DEPLOY_POD_ERROR,
+                resource=_pool_resource(pool),
+                runbook="migrate",
+            )
+        elif pool.max_pods > WINDOWS_MAX_PODS_RECOMMENDED:
+            yield _finding(
+                "WINDOWS_MAX_PODS_HIGH",
+                Severity.INFO,
+                f"Windows pool {pool.name} allows {pool.max_pods} pods per node; "
+                f"{WINDOWS_MAX_PODS_RECOMMENDED} is the recommended maximum for Windows nodes.",
+                remediation=(
+                    f"Consider a pool with max pods <= {WINDOWS_MAX_PODS_RECOMMENDED}: `aks-windows-ops migrate "
+                    "--reason max-pods`."
+                ),
+                faq=FaqSection.MAX_PODS,
+                resource=_pool_resource(pool),
+                runbook="migrate",
+            )
+
+
+def _rule_subnets(s: ClusterSnapshot) -> Iterator[Finding]:
+    """REFERENCE section 5: room in the pool's subnets for an upgrade's surge nodes."""
+    if not s.subnets:
+        return
+    for pool in s.pools:
+        try:
+            mode = capacity.cni_mode(s.network_plugin, s.network_plugin_mode, pool.pod_subnet_id)
+            surge = capacity.surge_nodes(pool.count, pool.max_surge)
+        except InvalidInput as exc:
+            yield _finding(
+                "MAX_SURGE_INVALID",
+                Severity.WARNING,
+                f"pool {pool.name}: {exc}",
+                remediation="Set maxSurge to a percentage like '10%' or a whole number.",
+                faq=FaqSection.CAPACITY,
+                resource=_pool_resource(pool),
+            )
+            continue
+        if surge == 0:
+            continue
+        max_pods = _effective_max_pods(s, pool)
+        per_node = max_pods + 1 if mode is capacity.CniMode.NODE_SUBNET else 1
+        checks = [("node", pool.vnet_subnet_id, surge * per_node)]
+        if mode is capacity.CniMode.POD_SUBNET:
+            checks.append(("pod", pool.pod_subnet_id, surge * capacity.POD_SUBNET_BATCH))
+        for label, subnet_id, needed in checks:
+            usage = s.subnet(subnet_id)
+            if usage is None:
+                continue
+            verdict = capacity.fits(usage, needed)
+            if verdict.fits:
+                continue
+            yield _finding(
+                "SUBNET_NO_SURGE_ROOM",
+                Severity.WARNING,
+                f"pool {pool.name}: an upgrade surges {surge} node(s) needing {needed} {label}-subnet addresses: "
+                f"{verdict.message}. The upgrade would fail with SubnetIsFull.",
+                remediation=(
+                    "Free addresses in the subnet, lower the pool's maxSurge, or move the pool to a larger "
+                    "subnet (migrate runbook)."
+                ),
+                faq=FaqSection.CAPACITY,
+                resource=_pool_resource(pool),
+                runbook="migrate",
+            )
+
+
+def _rule_gmsa(s: ClusterSnapshot) -> Iterator[Finding]:
+    """FAQ "Can my Windows Server containers use gMSA?"."""
+    if not s.windows_pools and not s.gmsa_enabled:
+        return
+    yield _finding(
+        "GMSA_STATUS",
+        Severity.INFO,
+        "gMSA is enabled on the cluster." if s.gmsa_enabled else "gMSA is not enabled on the cluster.",
+        remediation=(
+            "Nothing to do."
+            if s.gmsa_enabled
+            else "Enable it (`az aks update --enable-windows-gmsa`) if Windows containers need Active Directory."
+        ),
+        faq=FaqSection.GMSA,
+        resource=_cluster_resource(s),
+    )
+
+
+def _rule_windows_profile(s: ClusterSnapshot) -> Iterator[Finding]:
+    """REFERENCE section 3: password and AHUB updates need a ``windowsProfile``."""
+    if s.windows_pools and not s.has_windows_profile:
+        yield _finding(
+            "WINDOWS_PROFILE_MISSING",
+            Severity.WARNING,
+            "the cluster has Windows pools but no windowsProfile was read; password and AHUB updates need one.",
+            remediation="Re-read the cluster; set the Windows admin credentials (password runbook).",
+            faq=FaqSection.ADMIN_PASSWORD,
+            resource=_cluster_resource(s),
+            runbook="password",
+        )
+
+
+def _state_findings(state: str | None, what: str, resource: str) -> Iterator[Finding]:
+    if not state:
+        return
+    lowered = state.lower()
+    if lowered == "failed":
+        yield _finding(
+            "PROVISIONING_FAILED",
+            Severity.WARNING,
+            f"{what} is in provisioning state Failed; the last operation did not complete.",
+            remediation=(
+                "Read the failed operation's error, fix its cause and re-run the runbook, which resumes from its "
+                "checkpoint (a reconcile with `az aks update` also clears the state)."
+            ),
+            faq=FaqSection.PROVISIONING,
+            resource=resource,
+        )
+    elif lowered not in TERMINAL_PROVISIONING_STATES:
+        yield _finding(
+            "OPERATION_IN_PROGRESS",
+            Severity.WARNING,
+            f"{what} is in provisioning state {state}; another write now fails with 409 OperationNotAllowed.",
+            remediation="Wait for a terminal state (Succeeded/Failed/Canceled) or abort the running operation.",
+            faq=FaqSection.PROVISIONING,
+            resource=resource,
+        )
+
+
+def _rule_provisioning(s: ClusterSnapshot) -> Iterator[Finding]:
+    """REFERENCE section 4: non-terminal and failed provisioning states."""
+    yield from _state_findings(s.provisioning_state, f"cluster {s.ref.name}", _cluster_resource(s))
+    for pool in s.pools:
+        yield from _state_findings(pool.provisioning_state, f"pool {pool.name}", _pool_resource(pool))
+
+
+_RULES: tuple[_Rule, ...] = (
+    _rule_pool_names,
+    _rule_network_plugin,
+    _rule_modes,
+    _rule_limits,
+    _rule_os_sku,
+    _rule_skew,
+    _rule_identity,
+    _rule_old_image,
+    _rule_patching,
+    _rule_ahub,
+    _rule_max_pods,
+    _rule_subnets,
+    _rule_gmsa,
+    _rule_windows_profile,
+    _rule_provisioning,
+)
+
+
+# --- workloads ------------------------------------------------------------------------------------------------
+
+
+def _windows_builds(s: ClusterSnapshot) -> set[str] | None:
+    builds: set[str] = set()
+    for pool in s.windows_pools:
+        sku = pool.os_sku_enum
+        if sku is None or sku not in WINDOWS_BUILDS:
+            return None
+        builds.add(WINDOWS_BUILDS[sku])
+    return builds
+
+
+def _workload_capacity(s: ClusterSnapshot, manifests: list[Mapping[str, Any]]) -> Iterator[Finding]:
+    """FAQ "Why am I seeing an error when I try to deploy Windows pods?": pods wanted vs Windows pod slots."""
+    templates = [t for t in workload_rules.pod_templates(manifests) if t.is_windows]
+    if not templates or not s.windows_pools:
+        return
+    daemons = sum(1 for t in templates if t.replicas is None)
+    wanted = sum(t.replicas or 0 for t in templates)
+    slots = sum(max(_effective_max_pods(s, p) - daemons, 0) * p.count for p in s.windows_pools)
+    if wanted <= slots:
+        return
+    yield _finding(
+        "WINDOWS_POD_CAPACITY_EXCEEDED",
+        Severity.WARNING,
+        f"the Windows workloads ask for {wanted} pods but the Windows pools have {slots} pod slots "
+        f"(max pods x nodes, less {daemons} DaemonSet pod(s) per node); the rest fail with "
+        "'No available addresses' or stay Pending.",
+        remediation=(
+            "Scale the Windows pools out, or replace them with a higher max pods: "
+            "`aks-windows-ops migrate --reason max-pods`."
+        ),
+        faq=FaqSection.DEPLOY_POD_ERROR,
+        resource=_cluster_resource(s),
+        runbook="migrate",
+    )
+
+
+def preflight(snapshot: ClusterSnapshot, workloads: list[dict[str, Any]] | None = None) -> PreflightReport:
+    """Check a cluster snapshot (and optionally its workloads) against every FAQ rule (REFERENCE sections 1-5).
+
+    Args:
+        snapshot: the cluster as read by the Azure adapter or built by a test.
+        workloads: manifests (``kubectl get -o json`` items or YAML documents); when given, the Windows
+            workload lint (:func:`aks_windows_ops.rules.workloads.lint_workloads`) and a pod-capacity check run.
+
+    Returns:
+        The report, findings sorted errors first.
+    """
+    findings: list[Finding] = []
+    for rule in _RULES:
+        findings.extend(rule(snapshot))
+    if workloads is not None:
+        findings.extend(
+            workload_rules.lint_workloads(
+                workloads,
+                windows_builds=_windows_builds(snapshot),
+                kubernetes_version=_control_plane(snapshot) if _parses(_control_plane(snapshot)) else None,
+            )
+        )
+        findings.extend(_workload_capacity(snapshot, list(workloads)))
+    ordered = sorted(findings, key=lambda f: (-f.severity.rank, f.code, f.resource))
+    return PreflightReport(cluster=str(snapshot.ref), findings=tuple(ordered))

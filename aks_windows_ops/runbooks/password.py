@@ -1,0 +1,224 @@
+"""Rotate the Windows admin password (FAQ "How do I change the administrator password for Windows Server nodes?").
+
+The FAQ: ``az aks update --windows-admin-password`` upgrades (restarts) only the Windows pools; Linux pools are
+not affected; the password needs at least 14 characters and the Windows complexity rules (REFERENCE section 2).
+The plan lists the Windows pools that restart, their nodes and the expected time; the one write is a cluster PUT
+with only the password set in ``windowsProfile`` (username, license type, gMSA and CSI proxy kept as read). The
+password lives in a :class:`~aks_windows_ops.secrets.Secret` held by the run's context, never in the plan, a
+checkpoint, an event or an error (DESIGN principle 6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from os import PathLike
+
+from aks_windows_ops.azure import actions as az
+from aks_windows_ops.azure.clients import AzureClients
+from aks_windows_ops.azure.facts import snapshot_from_wire
+from aks_windows_ops.errors import AzureOperationFailed, InvalidInput
+from aks_windows_ops.models import ClusterRef
+from aks_windows_ops.rules.validation import check_admin_password
+from aks_windows_ops.runbooks.checkpoints import CheckpointStore
+from aks_windows_ops.runbooks.events import Event
+from aks_windows_ops.runbooks.plan import NoOp, Plan, Step
+from aks_windows_ops.runbooks.runner import ApplyResult, RunContext, StepState
+from aks_windows_ops.runbooks.steps import (
+    AZURE_ACTIONS,
+    ClusterContext,
+    JsonOp,
+    _cc,
+    _cluster_state,
+    _lro,
+    _props,
+    _send,
+    _wait_op,
+    apply_to_cluster,
+)
+from aks_windows_ops.secrets import Secret
+
+__all__ = ["PASSWORD_ACTIONS", "WindowsProfileUpdate", "apply_password_rotation", "plan_password_rotation"]
+
+#: REFERENCE section 2: 12-14 minutes for one node; each further Windows node adds about 2.
+BASE_SECONDS = 13 * 60
+PER_NODE_SECONDS = 2 * 60
+SECRET_NAME = "admin_password"
+
+
+class WindowsProfileUpdate:
+    """One cluster PUT that changes ``windowsProfile`` (password or license type) and reimages Windows pools.
+
+    Params: ``password`` (the name of a secret in the context, never the value) and/or ``license_type``,
+    ``etag`` (the cluster's eTag when planned: a later change means this step's write already landed).
+    """
+
+    def check(self, step: Step, ctx: RunContext) -> StepState:
+        cc = _cc(ctx)
+        wire = cc.cluster()
+        props = _props(wire)
+        if az.is_busy(_cluster_state(cc, wire)):
+            return StepState.IN_FLIGHT
+        wanted = step.params.get("license_type")
+        if wanted is not None and (props.get("windowsProfile") or {}).get("licenseType", "None") == wanted:
+            return StepState.DONE
+        if (
+            step.params.get("password")
+            and getattr(ctx, "attempts", 0) > 0
+            and wire.get("eTag") != step.params.get("etag")
+        ):
+            # A write was sent by an earlier run and the cluster changed since the plan: that write landed
+            # (a password is write-only, so this is the only trace; re-sending would restart the nodes twice).
+            return StepState.DONE
+        return StepState.READY
+
+    def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
+        cc = _cc(ctx)
+        password: Secret | None = None
+        if step.params.get("password"):
+            name = str(step.params["password"])
+            if name not in cc.secrets:
+                raise InvalidInput(
+                    f"the secret {name!r} is not in this run's context: pass it again to resume"
+                )
+            password = cc.secrets[name]
+        license_type = step.params.get("license_type")
+        cached = cc.cluster_wire
+        cc.forget()
+
+        def send() -> str:
+            nonlocal cached
+            c, cached = cached, None
+            return az.begin_windows_profile_update(
+                cc.clients,
+                cc.resource_group,
+                cc.name,
+                password=password,
+                license_type=None if license_type is None else str(license_type),
+                cached=c,
+            )
+
+        return _lro(_send(ctx, step, send, lambda: _cluster_state(cc)), "cluster")
+
+    def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
+        cc = _cc(ctx)
+        _wait_op(ctx, step, operation, lambda: _cluster_state(cc))
+
+    def verify(self, step: Step, ctx: RunContext) -> str:
+        cc = _cc(ctx)
+        result = cc.results.pop(step.id, None)
+        cc.remember(result)
+        props = _props(result) or _props(cc.cluster(fresh_ok=False))
+        windows = [p for p in props.get("agentPoolProfiles") or [] if str(p.get("osType")) == "Windows"]
+        bad = [
+            f"{p.get('name')} is {p.get('provisioningState')}"
+            for p in windows
+            if p.get("provisioningState") != "Succeeded"
+        ]
+        if props.get("provisioningState") != "Succeeded" or bad:
+            raise AzureOperationFailed(
+                f"after the update: cluster {props.get('provisioningState')}; " + "; ".join(bad),
+                code="VerificationFailed",
+            )
+        wanted = step.params.get("license_type")
+        if wanted is not None and (props.get("windowsProfile") or {}).get("licenseType", "None") != wanted:
+            raise AzureOperationFailed(
+                f"windowsProfile.licenseType is not {wanted}", code="VerificationFailed"
+            )
+        return f"{len(windows)} Windows pools back to Succeeded"
+
+
+PASSWORD_ACTIONS = {**AZURE_ACTIONS, "update_windows_profile": WindowsProfileUpdate()}
+
+
+def plan_password_rotation(
+    clients: AzureClients, resource_group: str, name: str, *, new_password: Secret
+) -> tuple[Plan, ClusterContext]:
+    """Plan a Windows admin password rotation (FAQ password question; REFERENCE sections 2 and 3).
+
+    The password is checked first (length, complexity, deny-list), then against the cluster's admin username
+    after one read; a problem raises before any write, and no message ever contains the password.
+
+    Args:
+        clients: the client bundle of the cluster's subscription.
+        resource_group: the cluster's resource group.
+        name: the cluster's name.
+        new_password: the new password (a :class:`Secret`; a plain ``str`` is refused).
+
+    Raises:
+        InvalidInput: a weak password, a plain string, or a cluster without a Windows profile.
+    """
+    if not isinstance(new_password, Secret):
+        raise InvalidInput(
+            "new_password must be a Secret (Secret(value), Secret.from_env(...), azure.keyvault.secret_from_key_vault(...))"
+        )
+    problems = check_admin_password(new_password)
+    if problems:
+        raise InvalidInput(problems)
+    wire = az.get_cluster(clients, resource_group, name)
+    snapshot = snapshot_from_wire(ClusterRef(clients.subscription_id, resource_group, name), wire)
+    if not snapshot.has_windows_profile:
+        raise InvalidInput(
+            f"cluster {resource_group}/{name} has no Windows profile: it has no Windows admin password to rotate",
+            remediation="Windows admin credentials are set when the first Windows profile is created.",
+        )
+    problems = check_admin_password(new_password, username=snapshot.windows_admin_username)
+    if problems:
+        raise InvalidInput(problems)
+    resource = f"{resource_group}/{name}"
+    windows = snapshot.windows_pools
+    nodes = sum(p.count for p in windows)
+    restarts = ", ".join(f"{p.name} ({p.count} nodes)" for p in windows) or "none"
+    step = Step(
+        id="windows-password",
+        kind="update_windows_profile",
+        title=f"Set the new Windows admin password; restarts Windows pools: {restarts}",
+        resource=resource,
+        reason="FAQ: `az aks update --windows-admin-password` upgrades only the Windows pools and restarts them.",
+        expected_seconds=BASE_SECONDS + PER_NODE_SECONDS * max(nodes - 1, 0),
+        restarts_nodes=bool(windows),
+        params={"password": SECRET_NAME, "etag": wire.get("eTag")},
+    )
+    noops = tuple(
+        NoOp(f"{resource}/{p.name}", "Linux pool: not affected by the password change")
+        for p in snapshot.pools
+        if not p.is_windows
+    )
+    warnings = []
+    if windows:
+        warnings.append(
+            f"Every Windows node restarts ({nodes} nodes in {len(windows)} pools); plan a maintenance window."
+        )
+    else:
+        warnings.append(
+            "The cluster has no Windows pool: the new password applies to Windows pools added later."
+        )
+    plan = Plan(
+        procedure="rotate-password",
+        target=f"{clients.subscription_id}/{resource}",
+        steps=(step,),
+        noops=noops,
+        warnings=tuple(warnings),
+    )
+    context = ClusterContext(
+        clients, resource_group, name, cluster_wire=wire, secrets={SECRET_NAME: new_password}
+    )
+    return plan, context
+
+
+def apply_password_rotation(
+    plan: Plan,
+    context: ClusterContext,
+    *,
+    checkpoints: CheckpointStore | str | PathLike[str] | None = None,
+    time_budget: float | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> ApplyResult:
+    """Apply a rotation plan (checkpointed and resumable; the secret must be in ``context.secrets``)."""
+    return apply_to_cluster(
+        plan,
+        context,
+        actions=PASSWORD_ACTIONS,
+        checkpoints=checkpoints,
+        time_budget=time_budget,
+        on_event=on_event,
+    )

@@ -1,0 +1,444 @@
+"""The Azure-backed step actions shared by every procedure, and the glue that applies a plan to a cluster.
+
+Each action follows the runner's protocol (DESIGN principle 4): ``check`` re-reads the resource (or uses the
+reading the plan was made from, once, on the first run), ``start`` sends the one write and returns the
+continuation token, ``wait`` resumes that token on the clients' clock within the time budget, ``verify`` checks
+the result. A 409 ``OperationNotAllowed`` never makes an action re-send a write that Azure accepted: the write
+was refused, so the action waits for the running operation (or aborts it when asked) and sends it then
+(REFERENCE section 4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from os import PathLike
+from typing import Any
+
+from aks_windows_ops.azure import actions as az
+from aks_windows_ops.azure.clients import AzureClients
+from aks_windows_ops.errors import AksWindowsOpsError, AzureOperationFailed, OperationConflict
+from aks_windows_ops.runbooks.checkpoints import CheckpointStore
+from aks_windows_ops.runbooks.events import Event
+from aks_windows_ops.runbooks.plan import Plan, Step
+from aks_windows_ops.runbooks.runner import Action, ApplyResult, RunContext, StepState, apply
+from aks_windows_ops.secrets import Secret
+
+__all__ = [
+    "AZURE_ACTIONS",
+    "ClusterContext",
+    "apply_to_cluster",
+    "version_tuple",
+]
+
+JsonOp = Mapping[str, Any]
+
+
+def version_tuple(version: str | None) -> tuple[int, ...]:
+    """``1.33.5`` -> ``(1, 33, 5)`` (missing parts are 0; garbage is ``()``)."""
+    if not version:
+        return ()
+    try:
+        parts = [int(p) for p in str(version).lstrip("v").split(".")]
+    except ValueError:
+        return ()
+    return tuple(parts + [0] * (3 - len(parts)))
+
+
+@dataclass
+class ClusterContext:
+    """What the Azure actions need, handed to them through ``ctx.extras["cluster"]``.
+
+    Attributes:
+        clients: the client bundle.
+        resource_group: the cluster's resource group.
+        name: the cluster's name.
+        cluster_wire: the cluster as read when the plan was made (used once, then re-read).
+        secrets: secrets by name (the new admin password), never written to a checkpoint.
+        abort_conflicting: abort a conflicting operation instead of waiting for it.
+        results: final resources of finished operations, by step id (verify reads them, saving a GET).
+        kube: a Kubernetes ``ApiClient`` for procedures that move pods.
+    """
+
+    clients: AzureClients
+    resource_group: str
+    name: str
+    cluster_wire: dict[str, Any] | None = None
+    secrets: dict[str, Secret] = field(default_factory=dict)
+    abort_conflicting: bool = False
+    results: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    kube: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.pool_cache: dict[str, dict[str, Any]] = {}
+        if self.cluster_wire is not None:
+            self.remember(self.cluster_wire)
+
+    def remember(self, wire: Mapping[str, Any] | None) -> None:
+        """Keep the pools of a cluster reading, so the next step need not GET them again."""
+        for p in _props(wire).get("agentPoolProfiles") or []:
+            self.pool_cache[str(p.get("name"))] = dict(p)
+
+    def cluster(self, *, fresh_ok: bool = True) -> dict[str, Any]:
+        """The cluster's wire JSON: the plan's reading once, a new GET afterwards."""
+        if fresh_ok and self.cluster_wire is not None:
+            return self.cluster_wire
+        wire = az.get_cluster(self.clients, self.resource_group, self.name)
+        self.remember(wire)
+        return wire
+
+    def pool(self, pool: str) -> dict[str, Any] | None:
+        """A pool's properties: from the last reading that no write has made stale, else a GET of the pool."""
+        if pool in self.pool_cache:
+            return self.pool_cache[pool]
+        try:
+            wire = az.get_pool(self.clients, self.resource_group, self.name, pool)
+        except AksWindowsOpsError as err:
+            if type(err).__name__ == "NotFound":
+                return None
+            raise
+        props = dict(wire.get("properties") or {})
+        props["name"] = pool
+        self.pool_cache[pool] = props
+        return props
+
+    def forget(self, pool: str | None = None) -> None:
+        """Drop readings a write is about to make stale (one pool, or the whole cluster)."""
+        self.cluster_wire = None
+        if pool is None:
+            self.pool_cache.clear()
+        else:
+            self.pool_cache.pop(pool, None)
+
+
+def _cc(ctx: RunContext) -> ClusterContext:
+    cc = ctx.extras["cluster"]
+    assert isinstance(cc, ClusterContext)
+    cc.clients.deadline = ctx.deadline
+    return cc
+
+
+def _status_reporter(ctx: RunContext, step: Step) -> Callable[[str, float], None]:
+    def report(status: str, waited: float) -> None:
+        expected = step.expected_seconds or 0
+        progress = min(waited / expected, 0.99) if expected else None
+        ctx.report(f"{status}: {waited / 60:.0f} of ~{expected / 60:.0f} min", progress=progress)
+
+    return report
+
+
+def _send(ctx: RunContext, step: Step, send: Callable[[], str], state: Callable[[], str | None]) -> str:
+    """Send a write; on 409 wait for (or abort) the running operation, then send it (it was never accepted)."""
+    cc = _cc(ctx)
+    for _attempt in range(4):
+        try:
+            return send()
+        except OperationConflict as err:
+            if type(err).__name__ == "EtagMismatch":
+                raise
+            ctx.report(f"another operation is running ({err.code}); waiting for it before sending")
+            if cc.abort_conflicting:
+                try:
+                    token = az.abort(cc.clients, cc.resource_group, cc.name, step.params.get("pool"))  # type: ignore[arg-type]
+                    az.wait(
+                        cc.clients, "cluster", token, deadline=ctx.deadline
+                    ) if token != az.NOT_MODIFIED else None
+                except OperationConflict:
+                    pass  # it finished before the abort arrived
+            ctx.sleep(ctx.capped(cc.clients.polling_interval))
+            ctx.poll_until(
+                lambda: not az.is_busy(state()),
+                interval=cc.clients.polling_interval,
+                what="the running operation to finish",
+            )
+    raise OperationConflict(f"{step.title}: the resource stayed busy; no write was accepted")
+
+
+def _wait_op(ctx: RunContext, step: Step, operation: JsonOp | None, state: Callable[[], str | None]) -> None:
+    cc = _cc(ctx)
+    if operation is not None and operation.get("kind") == "lro":
+        result = az.wait(
+            cc.clients,
+            str(operation["resume"]),
+            str(operation["token"]),
+            deadline=ctx.deadline,
+            on_status=_status_reporter(ctx, step),
+            context=step.title,
+        )
+        cc.results[step.id] = result
+        return
+    if operation is not None and operation.get("kind") == "not-modified":
+        return
+    ctx.poll_until(
+        lambda: not az.is_busy(state()),
+        interval=cc.clients.polling_interval,
+        what=step.title,
+        describe=lambda: f"{step.title}: an operation is running",
+    )
+
+
+def _cluster_state(cc: ClusterContext, wire: Mapping[str, Any] | None = None) -> str | None:
+    """The cluster's state for a cluster-wide write: busy while the cluster or any of its pools is busy.
+
+    Reads the cluster unless ``wire`` (a reading already at hand) is given.
+    """
+    props = _props(wire if wire is not None else cc.cluster(fresh_ok=False))
+    for p in props.get("agentPoolProfiles") or []:
+        if az.is_busy(p.get("provisioningState")):
+            return str(p.get("provisioningState"))
+    state = props.get("provisioningState")
+    return None if state is None else str(state)
+
+
+def _lro(token: str, resume: str) -> dict[str, Any]:
+    if token == az.NOT_MODIFIED:
+        return {"kind": "not-modified"}
+    return {"kind": "lro", "resume": resume, "token": token}
+
+
+def _props(result: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not result:
+        return {}
+    return dict(result.get("properties") or {})
+
+
+class ControlPlaneUpgrade:
+    """Upgrade the control plane only (FAQ patch order; REFERENCE section 3). Params: ``version``."""
+
+    def check(self, step: Step, ctx: RunContext) -> StepState:
+        cc = _cc(ctx)
+        wire = cc.cluster()
+        props = _props(wire)
+        if az.is_busy(_cluster_state(cc, wire)):
+            return StepState.IN_FLIGHT
+        if version_tuple(props.get("currentKubernetesVersion")) >= version_tuple(str(step.params["version"])):
+            return StepState.DONE
+        return StepState.READY
+
+    def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
+        cc = _cc(ctx)
+        cached = cc.cluster_wire
+        cc.forget()
+
+        def send() -> str:
+            nonlocal cached
+            c, cached = cached, None
+            return az.begin_control_plane_upgrade(
+                cc.clients, cc.resource_group, cc.name, str(step.params["version"]), cached=c
+            )
+
+        token = _send(ctx, step, send, lambda: _cluster_state(cc))
+        return _lro(token, "cluster")
+
+    def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
+        cc = _cc(ctx)
+        _wait_op(ctx, step, operation, lambda: _props(cc.cluster(fresh_ok=False)).get("provisioningState"))
+
+    def verify(self, step: Step, ctx: RunContext) -> str:
+        cc = _cc(ctx)
+        result = cc.results.pop(step.id, None)
+        cc.remember(result)
+        props = _props(result) or _props(cc.cluster(fresh_ok=False))
+        current = props.get("currentKubernetesVersion")
+        if props.get("provisioningState") != "Succeeded" or version_tuple(current) < version_tuple(
+            str(step.params["version"])
+        ):
+            raise AzureOperationFailed(
+                f"control plane is {current} ({props.get('provisioningState')}), expected {step.params['version']}",
+                code="VerificationFailed",
+            )
+        return f"control plane at {current}"
+
+
+class _PoolAction:
+    def _state(self, ctx: RunContext, pool: str) -> str | None:
+        cc = _cc(ctx)
+        cc.forget(pool)  # polling must see the service, not a reading
+        props = cc.pool(pool)
+        return None if props is None else props.get("provisioningState")
+
+
+class PoolUpgrade(_PoolAction):
+    """Upgrade one pool's Kubernetes version (REFERENCE section 3). Params: ``pool``, ``version``, settings."""
+
+    def check(self, step: Step, ctx: RunContext) -> StepState:
+        props = _cc(ctx).pool(str(step.params["pool"])) or {}
+        if az.is_busy(props.get("provisioningState")):
+            return StepState.IN_FLIGHT
+        if version_tuple(props.get("currentOrchestratorVersion")) >= version_tuple(
+            str(step.params["version"])
+        ):
+            return StepState.DONE
+        return StepState.READY
+
+    def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
+        cc = _cc(ctx)
+        pool = str(step.params["pool"])
+        cached = cc.pool(pool)
+        cc.forget(pool)
+
+        def send() -> str:
+            nonlocal cached
+            c, cached = cached, None
+            return az.begin_pool_upgrade(
+                cc.clients,
+                cc.resource_group,
+                cc.name,
+                pool,
+                str(step.params["version"]),
+                max_surge=step.params.get("max_surge"),  # type: ignore[arg-type]
+                drain_timeout_minutes=step.params.get("drain_timeout"),  # type: ignore[arg-type]
+                node_soak_minutes=step.params.get("node_soak"),  # type: ignore[arg-type]
+                cached=c,
+            )
+
+        return _lro(_send(ctx, step, send, lambda: self._state(ctx, pool)), "pool")
+
+    def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
+        _wait_op(ctx, step, operation, lambda: self._state(ctx, str(step.params["pool"])))
+
+    def verify(self, step: Step, ctx: RunContext) -> str:
+        cc = _cc(ctx)
+        pool = str(step.params["pool"])
+        props = _props(cc.results.pop(step.id, None)) or (cc.pool(pool) or {})
+        cc.forget(pool)
+        current = props.get("currentOrchestratorVersion")
+        if props.get("provisioningState") != "Succeeded" or version_tuple(current) < version_tuple(
+            str(step.params["version"])
+        ):
+            raise AzureOperationFailed(
+                f"pool {pool} is {current} ({props.get('provisioningState')}), expected {step.params['version']}",
+                code="VerificationFailed",
+            )
+        return f"pool {pool} at {current}, node image {props.get('nodeImageVersion')}"
+
+
+class NodeImageUpgrade(_PoolAction):
+    """Upgrade one pool's node image (REFERENCE section 3; 304 = already the latest). Params: ``pool``, ``latest``."""
+
+    def check(self, step: Step, ctx: RunContext) -> StepState:
+        props = _cc(ctx).pool(str(step.params["pool"])) or {}
+        if az.is_busy(props.get("provisioningState")):
+            return StepState.IN_FLIGHT
+        latest = step.params.get("latest")
+        if latest and props.get("nodeImageVersion") == latest:
+            return StepState.DONE
+        return StepState.READY
+
+    def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
+        cc = _cc(ctx)
+        pool = str(step.params["pool"])
+        cc.forget(pool)
+        token = _send(
+            ctx,
+            step,
+            lambda: az.begin_node_image_upgrade(cc.clients, cc.resource_group, cc.name, pool),
+            lambda: self._state(ctx, pool),
+        )
+        return _lro(token, "node_image")
+
+    def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
+        _wait_op(ctx, step, operation, lambda: self._state(ctx, str(step.params["pool"])))
+        if operation is not None and operation.get("kind") == "not-modified":
+            _cc(ctx).results[step.id] = {"notModified": True}
+
+    def verify(self, step: Step, ctx: RunContext) -> str:
+        cc = _cc(ctx)
+        pool = str(step.params["pool"])
+        result = cc.results.pop(step.id, None)
+        if result and result.get("notModified"):
+            note = (
+                " (Windows: a newer image is offered only after a control plane upgrade)"
+                if step.params.get("windows")
+                else ""
+            )
+            return f"pool {pool} already has the newest node image{note}"
+        # The operation's own status said Succeeded; the final verify step reads the images once for all pools.
+        return f"pool {pool} node image upgrade finished"
+
+
+class VerifyCluster:
+    """Read the cluster once and check every pool the plan touched (the plan's last step).
+
+    Params: ``control_plane`` (version or null), ``pools`` ({name: {"version": v, "image": i, "image_before": b}}).
+    """
+
+    def check(self, step: Step, ctx: RunContext) -> StepState:
+        return StepState.READY
+
+    def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
+        return None
+
+    def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
+        return None
+
+    def verify(self, step: Step, ctx: RunContext) -> str:
+        cc = _cc(ctx)
+        props = _props(cc.cluster(fresh_ok=False))
+        problems: list[str] = []
+        cp = step.params.get("control_plane")
+        if cp and version_tuple(props.get("currentKubernetesVersion")) < version_tuple(str(cp)):
+            problems.append(f"control plane is {props.get('currentKubernetesVersion')}, expected {cp}")
+        expect = step.params.get("pools") or {}
+        assert isinstance(expect, Mapping)
+        pools = {str(p.get("name")): p for p in props.get("agentPoolProfiles") or []}
+        for name, wanted in expect.items():
+            want: Mapping[str, Any] = wanted if isinstance(wanted, Mapping) else {}
+            got = pools.get(name)
+            if got is None:
+                problems.append(f"pool {name} is missing")
+                continue
+            if got.get("provisioningState") != "Succeeded":
+                problems.append(f"pool {name} is {got.get('provisioningState')}")
+            if want.get("version") and version_tuple(got.get("currentOrchestratorVersion")) < version_tuple(
+                want["version"]
+            ):
+                problems.append(
+                    f"pool {name} is {got.get('currentOrchestratorVersion')}, expected {want['version']}"
+                )
+            if want.get("image") and got.get("nodeImageVersion") != want["image"]:
+                problems.append(
+                    f"pool {name} has image {got.get('nodeImageVersion')}, expected {want['image']}"
+                )
+        if problems:
+            raise AzureOperationFailed(
+                "verification failed: " + "; ".join(problems), code="VerificationFailed"
+            )
+        return f"verified {len(expect)} pools" + (f" and control plane {cp}" if cp else "")
+
+
+AZURE_ACTIONS: dict[str, Action] = {
+    "update_control_plane": ControlPlaneUpgrade(),
+    "upgrade_pool": PoolUpgrade(),
+    "upgrade_node_image": NodeImageUpgrade(),
+    "verify_cluster": VerifyCluster(),
+}
+
+
+def apply_to_cluster(
+    plan: Plan,
+    cluster: ClusterContext,
+    *,
+    actions: Mapping[str, Action] | None = None,
+    checkpoints: CheckpointStore | str | PathLike[str] | None = None,
+    time_budget: float | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    stop_after: str | None = None,
+) -> ApplyResult:
+    """Apply a procedure's plan to a cluster on the clients' clock (virtual in the simulator).
+
+    DESIGN principles 1 and 4: the plan's steps run through the runner with checkpoints; ``time_budget`` stops
+    the run cleanly (status ``paused``) and the next call resumes it.
+    """
+    return apply(
+        plan,
+        actions or AZURE_ACTIONS,
+        checkpoints=checkpoints,
+        time_budget=time_budget,
+        clock=cluster.clients.clock,
+        sleep=cluster.clients.sleep,
+        on_event=on_event,
+        extras={"cluster": cluster},
+        stop_after=stop_after,
+    )
