@@ -47,6 +47,7 @@ class Target:
     resource_group: str
     name: str
     fake: Any = None
+    kube: Any = None
 
 
 def _console() -> Any:
@@ -65,14 +66,26 @@ def resolve_target(
     name: str | None,
     subscription: str | None,
     simulate: str | None,
+    with_kube: bool = False,
 ) -> Target:
-    """Build the clients for a real cluster, or for the first (or named) cluster of a simulator scenario."""
+    """Build the clients for a real cluster, or for the first (or named) cluster of a simulator scenario.
+
+    With ``with_kube`` a simulated cluster also gets a Kubernetes API server whose nodes follow its pools.
+    """
     from aks_windows_ops.azure.clients import AzureClients
 
     if simulate:
         from aks_windows_ops.testing.scenario import load_scenario
 
-        fake = load_scenario(simulate)
+        kube = None
+        if with_kube:
+            import atexit
+
+            from aks_windows_ops.testing.fake_kube import FakeKubernetes
+
+            kube = FakeKubernetes(ready_delay=0.0).start()
+            atexit.register(kube.stop)
+        fake = load_scenario(simulate, kube=kube)
         for (sub, rg, cname), cluster in fake.clusters.items():
             if (resource_group is None or rg == resource_group.lower()) and (
                 name is None or cname == name.lower()
@@ -549,10 +562,34 @@ def _demo_steps() -> list[Any]:
     return steps
 
 
+#: Modules that add commands to :data:`app` through a ``register(app)`` function (one module per area).
+COMMAND_MODULES: tuple[str, ...] = (
+    "aks_windows_ops.cli_fleet",
+    "aks_windows_ops.cli_checks",
+    "aks_windows_ops.cli_pools",
+    "aks_windows_ops.cli_workloads",
+)
+
+
+def _register_commands() -> None:
+    import importlib
+
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name != module_name:
+                raise
+            continue
+        module.register(app)
+
+
 def main() -> None:
     """Entry point of the ``aks-windows-ops`` console script."""
     app()
 
+
+_register_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -250,3 +250,13 @@ def test_cli_ahub_verify_json_reports_drift() -> None:
     assert result.exit_code == 1
     data = json.loads(result.output)
     assert data["drift"] == 1 and data["cluster_license"] == "Windows_Server"
+
+
+def test_ahub_enable_and_verify_cost_no_more_requests_than_the_cli() -> None:
+    fake = FakeAzure.from_scenario("legacy-2019")
+    clients = AzureClients.for_simulator(fake, "00000000-0000-0000-0000-000000000003", polling_interval=60)
+    plan, ctx = plan_enable_ahub(clients, "rg-erp", "aks-erp")
+    assert apply_ahub(plan, ctx, checkpoints=MemoryCheckpointStore()).ok
+    # az aks update --enable-ahub (GET, PUT, final GET) + az vmss list + az vmss show per Windows pool
+    assert len([e for e in fake.journal if e.kind != "poll"]) <= 3 + 1 + 1
+    assert verify_ahub(clients, "rg-erp", "aks-erp").ok

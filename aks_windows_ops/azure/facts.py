@@ -28,7 +28,16 @@ from aks_windows_ops.models import (
     VmssSnapshot,
 )
 
-__all__ = ["available_versions", "list_clusters", "pool_from_wire", "read_snapshot", "snapshot_from_wire"]
+__all__ = [
+    "available_versions",
+    "get_user_kubeconfig",
+    "list_clusters",
+    "pool_from_wire",
+    "read_scale_sets",
+    "read_snapshot",
+    "read_subnet_usage",
+    "snapshot_from_wire",
+]
 
 _VNET = re.compile(
     r"^(/subscriptions/[^/]+/resourceGroups/([^/]+)/providers/Microsoft\.Network/virtualNetworks/([^/]+))/subnets/",
@@ -153,7 +162,11 @@ def snapshot_from_wire(
     )
 
 
-def _read_scale_sets(clients: AzureClients, node_rg: str, windows_pools: set[str]) -> list[VmssSnapshot]:
+def read_scale_sets(clients: AzureClients, node_rg: str, windows_pools: set[str]) -> list[VmssSnapshot]:
+    """The Windows pools' scale sets and instances, matched by the ``aks-managed-poolName`` tag (REFERENCE section 1).
+
+    One scale set list in the node resource group plus one instance list per Windows scale set.
+    """
     out: list[VmssSnapshot] = []
     compute = clients.compute
     for vmss in compute.virtual_machine_scale_sets.list(node_rg):
@@ -187,7 +200,8 @@ def _read_scale_sets(clients: AzureClients, node_rg: str, windows_pools: set[str
     return out
 
 
-def _read_subnets(clients: AzureClients, subnet_ids: Iterable[str]) -> list[SubnetUsage]:
+def read_subnet_usage(clients: AzureClients, subnet_ids: Iterable[str]) -> list[SubnetUsage]:
+    """Usage of the given subnets, one ``list_usage`` per virtual network (REFERENCE section 5)."""
     wanted = {s.lower() for s in subnet_ids if s}
     vnets: dict[str, tuple[str, str]] = {}
     for sid in wanted:
@@ -259,10 +273,10 @@ def read_snapshot(
             if str(p.get("osType")).lower() == "windows"
         }
         if scale_sets and windows and props.get("nodeResourceGroup"):
-            vmss = _read_scale_sets(clients, str(props["nodeResourceGroup"]), windows)
+            vmss = read_scale_sets(clients, str(props["nodeResourceGroup"]), windows)
         usage: list[SubnetUsage] = []
         if subnets:
-            usage = _read_subnets(
+            usage = read_subnet_usage(
                 clients, [str(p.get("vnetSubnetID") or "") for p in props.get("agentPoolProfiles") or []]
             )
     return snapshot_from_wire(
@@ -303,3 +317,16 @@ def available_versions(clients: AzureClients, location: str) -> list[str]:
     for minor in listing.get("values") or []:
         out.extend(str(v) for v in (minor.get("patchVersions") or {}))
     return out
+
+
+def get_user_kubeconfig(clients: AzureClients, resource_group: str, name: str) -> bytes:
+    """The cluster user kubeconfig (``list_cluster_user_credentials``; REFERENCE section 6)."""
+    with translating(f"reading the kubeconfig of {resource_group}/{name}"):
+        creds = clients.containerservice.managed_clusters.list_cluster_user_credentials(resource_group, name)
+    value = creds.kubeconfigs[0] if creds.kubeconfigs else None
+    if value is None or value.value is None:
+        from aks_windows_ops.errors import NotFound
+
+        raise NotFound(f"cluster {resource_group}/{name} returned no kubeconfig")
+    data = value.value
+    return data if isinstance(data, bytes) else bytes(data)

@@ -40,6 +40,7 @@ __all__ = [
     "PodVerdict",
     "cordon",
     "drain_nodes",
+    "is_cordoned",
     "plan_drain",
     "uncordon",
 ]
@@ -565,3 +566,11 @@ def drain_nodes(
             remediation="Check the pods' budgets, grace periods and finalizers, then run the drain again.",
         )
     return result
+
+
+def is_cordoned(api: Any, node: str) -> bool:
+    """Whether ``spec.unschedulable`` is set on the node (REFERENCE section 6: cordon)."""
+    from kubernetes import client
+
+    spec = client.CoreV1Api(api).read_node(node).spec
+    return bool(spec and spec.unschedulable)

@@ -33,9 +33,11 @@ __all__ = [
     "is_finished",
     "is_mirror_pod",
     "is_ready",
+    "movable_pods",
     "node_affinity_matches",
     "parse_taint",
     "pods_on_nodes",
+    "pool_nodes",
     "read_workload_objects",
     "selector_matches",
     "tolerates",
@@ -556,3 +558,29 @@ def read_workload_objects(api: Any, *, namespace: str | None = None) -> list[Man
             manifest.get("metadata", {}).pop("managedFields", None)
             out.append(manifest)
     return out
+
+
+def pool_nodes(api: Any, pool: str) -> list[tuple[str, bool]]:
+    """Return ``(node name, ready)`` for every node of an AKS pool (label ``agentpool=<pool>``, REFERENCE section 6)."""
+    nodes = client.CoreV1Api(api).list_node(label_selector=f"agentpool={pool}").items
+    out: list[tuple[str, bool]] = []
+    for node in nodes:
+        conditions = (node.status.conditions if node.status else None) or []
+        ready = any(c.type == "Ready" and c.status == "True" for c in conditions)
+        out.append((str(node.metadata.name if node.metadata else ""), ready))
+    return sorted(out)
+
+
+def movable_pods(api: Any, nodes: Iterable[str]) -> list[Manifest]:
+    """Controller-owned pods on ``nodes`` that a drain must move (not DaemonSet, mirror or finished pods).
+
+    DESIGN principle 3: these are the workloads a pool delete must never lose.
+    """
+    return [
+        p
+        for p in pods_on_nodes(api, nodes)
+        if _controller_owner(p) is not None
+        and not is_daemonset_pod(p)
+        and not is_mirror_pod(p)
+        and not is_finished(p)
+    ]

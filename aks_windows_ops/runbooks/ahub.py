@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from os import PathLike
 from typing import Any
 
 from aks_windows_ops.azure import actions as az
 from aks_windows_ops.azure.clients import AzureClients
-from aks_windows_ops.azure.facts import read_snapshot
+from aks_windows_ops.azure.facts import read_scale_sets, read_snapshot, snapshot_from_wire
 from aks_windows_ops.errors import AzureOperationFailed, InvalidInput
-from aks_windows_ops.models import ClusterSnapshot
+from aks_windows_ops.models import ClusterRef, ClusterSnapshot
 from aks_windows_ops.runbooks.checkpoints import CheckpointStore
 from aks_windows_ops.runbooks.events import Event
 from aks_windows_ops.runbooks.password import WindowsProfileUpdate
@@ -237,24 +237,34 @@ class VerifyLicenses:
 
     def verify(self, step: Step, ctx: RunContext) -> str:
         cc = _cc(ctx)
-        report = verify_ahub(cc.clients, cc.resource_group, cc.name)
+        expected = _norm(str(step.params.get("license_type")))
+        pools = step.params.get("pools") or []
+        assert isinstance(pools, list)
+        scale_sets = read_scale_sets(
+            cc.clients, str(step.params["node_resource_group"]), {str(p) for p in pools}
+        )
         wanted = step.params.get("instances")
-        rows = report.rows
-        if isinstance(wanted, list):
-            rows = tuple(
-                r for r in rows if r.instance is not None and f"{r.scale_set}/{r.instance}" in wanted
-            )
-            bad = [r for r in rows if _norm(r.license_type) != _norm(str(step.params.get("license_type")))]
-        else:
-            bad = list(report.drift)
-        if bad or (not isinstance(wanted, list) and report.missing_pools):
-            names = ", ".join(
-                f"{r.scale_set}/{r.instance or 'model'}={r.license_type or 'None'}" for r in bad
-            )
+        bad: list[str] = []
+        checked = 0
+        found = {s.pool_name for s in scale_sets}
+        missing = [str(p) for p in pools if str(p) not in found]
+        for vmss in scale_sets:
+            if not isinstance(wanted, list):
+                checked += 1
+                if _norm(vmss.license_type) != expected:
+                    bad.append(f"{vmss.name}/model={vmss.license_type or 'None'}")
+            for inst in vmss.instances:
+                if isinstance(wanted, list) and f"{vmss.name}/{inst.instance_id}" not in wanted:
+                    continue
+                checked += 1
+                if _norm(inst.license_type) != expected:
+                    bad.append(f"{vmss.name}/{inst.instance_id}={inst.license_type or 'None'}")
+        if bad or (missing and not isinstance(wanted, list)):
             raise AzureOperationFailed(
-                f"license drift after the change: {names or report.missing_pools}", code="VerificationFailed"
+                f"license drift after the change: {', '.join(bad) or 'scale sets not found for ' + ', '.join(missing)}",
+                code="VerificationFailed",
             )
-        return f"{len(rows)} scale sets and instances carry the expected license"
+        return f"{checked} scale sets and instances carry licenseType={expected}"
 
 
 class InstanceLicense:
@@ -318,42 +328,24 @@ AHUB_ACTIONS = {
 def _plan_cluster_license(
     clients: AzureClients, resource_group: str, name: str, license_type: str
 ) -> tuple[Plan, ClusterContext]:
-    snapshot = read_snapshot(clients, resource_group, name, upgrade_profiles=False, subnets=False)
+    wire = az.get_cluster(clients, resource_group, name)
+    snapshot = snapshot_from_wire(ClusterRef(clients.subscription_id, resource_group, name), wire)
     if not snapshot.has_windows_profile:
         raise InvalidInput(
             f"cluster {resource_group}/{name} has no Windows profile, so Hybrid Benefit cannot be set",
             remediation="Hybrid Benefit applies to Windows nodes; add a Windows profile when creating the cluster.",
         )
-    report = license_report(snapshot)
     resource = f"{resource_group}/{name}"
     target = f"{clients.subscription_id}/{resource}"
-    verify = Step(
-        id="verify-licenses",
-        kind="verify_licenses",
-        title="Verify licenseType on every Windows scale set and instance",
-        resource=f"{resource} (node resource group {snapshot.node_resource_group})",
-        reason="FAQ: check the scale sets in the node resource group, like `az vmss show`.",
-        expected_seconds=5,
-    )
     windows = snapshot.windows_pools
     nodes = sum(p.count for p in windows)
-    if _norm(snapshot.license_type) == license_type and report.ok:
-        return (
-            Plan(
-                procedure="ahub",
-                target=target,
-                steps=(),
-                noops=(
-                    NoOp(
-                        resource, f"licenseType is already {license_type} on the cluster and every scale set"
-                    ),
-                ),
-            ),
-            ClusterContext(clients, resource_group, name),
-        )
+    node_rg = str(snapshot.node_resource_group)
+    context = ClusterContext(clients, resource_group, name, cluster_wire=wire)
     steps: list[Step] = []
     warnings: list[str] = []
+    instances: list[str] | None = None
     if _norm(snapshot.license_type) != license_type:
+        # The cluster change reimages every Windows node onto the new model: no need to read the nodes first.
         steps.append(
             Step(
                 id=f"license:{license_type}",
@@ -371,8 +363,25 @@ def _plan_cluster_license(
             f"Changing the license reimages every Windows node ({nodes} nodes); plan a maintenance window."
         )
     else:
-        # The cluster already says so: fix only what drifted, node by node, as the FAQ allows.
-        node_rg = str(snapshot.node_resource_group)
+        # The cluster already says so: look for drift and fix it node by node, as the FAQ allows.
+        snapshot = replace(
+            snapshot, scale_sets=tuple(read_scale_sets(clients, node_rg, {p.name for p in windows}))
+        )
+        report = license_report(snapshot)
+        if report.ok:
+            return (
+                Plan(
+                    procedure="ahub",
+                    target=target,
+                    noops=(
+                        NoOp(
+                            resource,
+                            f"licenseType is already {license_type} on the cluster and every scale set",
+                        ),
+                    ),
+                ),
+                context,
+            )
         for row in report.drift:
             if row.instance is None:
                 warnings.append(
@@ -396,21 +405,26 @@ def _plan_cluster_license(
                     },
                 )
             )
-        verify = Step(
-            id=verify.id,
-            kind=verify.kind,
-            title=verify.title,
-            resource=verify.resource,
-            reason=verify.reason,
-            expected_seconds=verify.expected_seconds,
-            params={
-                "instances": [f"{r.scale_set}/{r.instance}" for r in report.drift if r.instance],
-                "license_type": license_type,
-            },
+        instances = [f"{r.scale_set}/{r.instance}" for r in report.drift if r.instance]
+    params: dict[str, Any] = {
+        "node_resource_group": node_rg,
+        "pools": [p.name for p in windows],
+        "license_type": license_type,
+    }
+    if instances is not None:
+        params["instances"] = instances
+    steps.append(
+        Step(
+            id="verify-licenses",
+            kind="verify_licenses",
+            title="Verify licenseType on every Windows scale set and instance",
+            resource=f"{resource} (node resource group {node_rg})",
+            reason="FAQ: check the scale sets in the node resource group, like `az vmss show`.",
+            expected_seconds=5,
+            params=params,
         )
-    steps.append(verify)
-    plan = Plan(procedure="ahub", target=target, steps=tuple(steps), warnings=tuple(warnings))
-    return plan, ClusterContext(clients, resource_group, name)
+    )
+    return Plan(procedure="ahub", target=target, steps=tuple(steps), warnings=tuple(warnings)), context
 
 
 def plan_enable_ahub(clients: AzureClients, resource_group: str, name: str) -> tuple[Plan, ClusterContext]:
@@ -494,7 +508,12 @@ def plan_ahub_for_nodes(
             resource=node_rg,
             reason="Read the instances back.",
             expected_seconds=5,
-            params={"instances": [f"{v}/{i}" for v, i in resolved], "license_type": license_type},
+            params={
+                "instances": [f"{v}/{i}" for v, i in resolved],
+                "license_type": license_type,
+                "node_resource_group": node_rg,
+                "pools": [p.name for p in snapshot.windows_pools],
+            },
         )
     )
     warnings = (

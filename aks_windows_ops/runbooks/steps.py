@@ -28,6 +28,7 @@ __all__ = [
     "AZURE_ACTIONS",
     "ClusterContext",
     "apply_to_cluster",
+    "param_number",
     "version_tuple",
 ]
 
@@ -110,6 +111,17 @@ class ClusterContext:
             self.pool_cache.clear()
         else:
             self.pool_cache.pop(pool, None)
+
+
+def param_number(step: Step, key: str, default: float) -> float:
+    """A numeric step parameter (JSON numbers and numeric strings), or ``default``."""
+    value = step.params.get(key)
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except ValueError:
+            return default
+    return default
 
 
 def _cc(ctx: RunContext) -> ClusterContext:

@@ -1,0 +1,398 @@
+"""Add a Windows pool with every FAQ check first, and the pool create/delete steps migrate reuses.
+
+FAQ "Why am I seeing an error when I try to deploy Windows pods?": ``az aks nodepool add ... --max-pods`` with a
+high enough value. Before the one PUT (REFERENCE section 3): the name (<= 6 characters, unused), the OS SKU
+against the Kubernetes version, Azure CNI, pool and node limits, max pods against the pods the caller means to
+run (``No available addresses``) and against the subnet's free addresses with surge (REFERENCE section 5), and
+the pre-2020 old-image error (upgrade the control plane first). Then wait for Succeeded and Ready nodes, verify.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from os import PathLike
+from typing import Any
+
+from aks_windows_ops.azure import actions as az
+from aks_windows_ops.azure.clients import AzureClients
+from aks_windows_ops.azure.facts import read_subnet_usage, snapshot_from_wire
+from aks_windows_ops.errors import AzureOperationFailed, InvalidInput, NotFound, UnsafeOperation
+from aks_windows_ops.models import ClusterRef, ClusterSnapshot, OsType, PoolSnapshot
+from aks_windows_ops.rules.validation import check_pool_spec, default_os_sku
+from aks_windows_ops.runbooks.checkpoints import CheckpointStore
+from aks_windows_ops.runbooks.events import Event
+from aks_windows_ops.runbooks.plan import Plan, Step
+from aks_windows_ops.runbooks.runner import ApplyResult, RunContext, StepState
+from aks_windows_ops.runbooks.steps import (
+    AZURE_ACTIONS,
+    ClusterContext,
+    JsonOp,
+    _cc,
+    _lro,
+    _props,
+    _send,
+    _wait_op,
+    apply_to_cluster,
+    param_number,
+)
+
+__all__ = [
+    "POOL_ACTIONS",
+    "CreatePool",
+    "DeletePool",
+    "apply_add_pool",
+    "plan_add_windows_pool",
+    "pool_properties",
+]
+
+#: REFERENCE section 4: adding a pool takes 5-8 minutes.
+CREATE_SECONDS = 6.5 * 60
+DELETE_SECONDS = 4 * 60
+
+
+def pool_properties(
+    *,
+    os_type: str,
+    os_sku: str | None,
+    count: int,
+    vm_size: str,
+    max_pods: int | None,
+    labels: Mapping[str, str] | None = None,
+    taints: Sequence[str] = (),
+    subnet: str | None = None,
+    zones: Sequence[str] = (),
+    max_surge: str | None = None,
+    orchestrator_version: str | None = None,
+    autoscale: tuple[int, int] | None = None,
+) -> dict[str, Any]:
+    """The wire properties of a new User pool, as ``az aks nodepool add`` sends them (REFERENCE section 3)."""
+    props: dict[str, Any] = {
+        "osType": os_type,
+        "mode": "User",
+        "count": count,
+        "vmSize": vm_size,
+        "type": "VirtualMachineScaleSets",
+        "upgradeSettings": {"maxSurge": max_surge or "10%"},
+    }
+    if os_sku:
+        props["osSKU"] = os_sku
+    if max_pods is not None:
+        props["maxPods"] = max_pods
+    if labels:
+        props["nodeLabels"] = dict(labels)
+    if taints:
+        props["nodeTaints"] = list(taints)
+    if subnet:
+        props["vnetSubnetID"] = subnet
+    if zones:
+        props["availabilityZones"] = list(zones)
+    if orchestrator_version:
+        props["orchestratorVersion"] = orchestrator_version
+    if autoscale is not None:
+        props["enableAutoScaling"] = True
+        props["minCount"], props["maxCount"] = autoscale
+    return props
+
+
+def _ready_nodes(ctx: RunContext, pool: str) -> tuple[int, int]:
+    from aks_windows_ops.kube.workloads import pool_nodes
+
+    cc = _cc(ctx)
+    nodes = pool_nodes(cc.kube, pool)
+    return sum(1 for _, ready in nodes if ready), len(nodes)
+
+
+class CreatePool:
+    """Create a pool and wait for Succeeded and Ready nodes. Params: ``pool``, ``properties`` (wire JSON)."""
+
+    def _get(self, ctx: RunContext, pool: str) -> dict[str, Any] | None:
+        cc = _cc(ctx)
+        try:
+            return _props(az.get_pool(cc.clients, cc.resource_group, cc.name, pool))
+        except NotFound:
+            return None
+
+    def check(self, step: Step, ctx: RunContext) -> StepState:
+        cc = _cc(ctx)
+        pool = str(step.params["pool"])
+        if cc.cluster_wire is not None and pool not in cc.pool_cache:
+            return StepState.READY  # the plan's reading (moments ago) has no such pool
+        props = self._get(ctx, pool)
+        if props is None:
+            return StepState.READY
+        state = props.get("provisioningState")
+        if az.is_busy(state):
+            return StepState.IN_FLIGHT
+        if state == "Succeeded":
+            return StepState.DONE
+        raise AzureOperationFailed(
+            f"pool {step.params['pool']} exists in state {state}; delete it before creating it again",
+            code="PoolInFailedState",
+            remediation=f"az aks nodepool delete --name {step.params['pool']} (it holds no workload yet), then run again.",
+        )
+
+    def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
+        cc = _cc(ctx)
+        pool = str(step.params["pool"])
+        properties = step.params["properties"]
+        assert isinstance(properties, Mapping)
+        cc.forget(pool)
+        send = lambda: az.begin_pool_create(cc.clients, cc.resource_group, cc.name, pool, dict(properties))  # noqa: E731
+        return _lro(
+            _send(ctx, step, send, lambda: (self._get(ctx, pool) or {}).get("provisioningState")), "pool"
+        )
+
+    def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
+        pool = str(step.params["pool"])
+        _wait_op(ctx, step, operation, lambda: (self._get(ctx, pool) or {}).get("provisioningState"))
+        cc = _cc(ctx)
+        if cc.kube is not None:
+            want = int(param_number(step, "count", 0))
+            ctx.poll_until(
+                lambda: _ready_nodes(ctx, pool)[0] >= want,
+                interval=float(cc.extras.get("kube_poll", 10.0)),
+                what=f"{want} Ready nodes in pool {pool}",
+                describe=lambda: f"pool {pool}: {_ready_nodes(ctx, pool)[0]}/{want} nodes Ready",
+            )
+
+    def verify(self, step: Step, ctx: RunContext) -> str:
+        cc = _cc(ctx)
+        pool = str(step.params["pool"])
+        props = _props(cc.results.pop(step.id, None)) or self._get(ctx, pool) or {}
+        if props.get("provisioningState") != "Succeeded":
+            raise AzureOperationFailed(
+                f"pool {pool} is {props.get('provisioningState')}", code="VerificationFailed"
+            )
+        message = f"pool {pool} Succeeded with {props.get('count')} nodes ({props.get('osSKU')}, {props.get('nodeImageVersion')})"
+        if cc.kube is not None:
+            ready, total = _ready_nodes(ctx, pool)
+            if ready < int(param_number(step, "count", 0)):
+                raise AzureOperationFailed(
+                    f"pool {pool} has {ready}/{total} Ready nodes", code="VerificationFailed"
+                )
+            message += f", {ready} nodes Ready"
+        return message
+
+
+class DeletePool:
+    """Delete a pool once nothing that must live on it is left (DESIGN principle 3). Params: ``pool``."""
+
+    def _get(self, ctx: RunContext, pool: str) -> dict[str, Any] | None:
+        cc = _cc(ctx)
+        try:
+            return _props(az.get_pool(cc.clients, cc.resource_group, cc.name, pool))
+        except NotFound:
+            return None
+
+    def check(self, step: Step, ctx: RunContext) -> StepState:
+        props = self._get(ctx, str(step.params["pool"]))
+        if props is None:
+            return StepState.DONE
+        if props.get("provisioningState") == "Deleting":
+            return StepState.IN_FLIGHT
+        if az.is_busy(props.get("provisioningState")):
+            return StepState.IN_FLIGHT
+        return StepState.READY
+
+    def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
+        cc = _cc(ctx)
+        pool = str(step.params["pool"])
+        props = self._get(ctx, pool) or {}
+        if props.get("mode") == "System":
+            raise UnsafeOperation(f"pool {pool} is a System pool: this runbook never deletes one")
+        if cc.kube is not None:
+            from aks_windows_ops.kube.workloads import movable_pods, pool_nodes
+
+            left = movable_pods(cc.kube, [n for n, _ in pool_nodes(cc.kube, pool)])
+            if left:
+                names = ", ".join(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in left[:5])
+                raise UnsafeOperation(
+                    f"pool {pool} still runs {len(left)} controller-owned pods ({names}); refusing to delete it",
+                    remediation="Drain the pool first (the migrate runbook does it), then run again.",
+                )
+        send = lambda: az.begin_pool_delete(cc.clients, cc.resource_group, cc.name, pool)  # noqa: E731
+        return _lro(
+            _send(ctx, step, send, lambda: (self._get(ctx, pool) or {}).get("provisioningState")),
+            "pool_delete",
+        )
+
+    def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
+        pool = str(step.params["pool"])
+        _wait_op(ctx, step, operation, lambda: (self._get(ctx, pool) or {}).get("provisioningState"))
+
+    def verify(self, step: Step, ctx: RunContext) -> str:
+        _cc(ctx).results.pop(step.id, None)
+        props = self._get(ctx, str(step.params["pool"]))
+        if props is not None:
+            raise AzureOperationFailed(
+                f"pool {step.params['pool']} still exists ({props.get('provisioningState')})",
+                code="VerificationFailed",
+            )
+        return f"pool {step.params['pool']} deleted"
+
+
+POOL_ACTIONS = {**AZURE_ACTIONS, "create_pool": CreatePool(), "delete_pool": DeletePool()}
+
+
+def create_pool_step(name: str, resource: str, properties: dict[str, Any], reason: str) -> Step:
+    """The step that creates a pool (shared with the migrate runbook)."""
+    count = int(properties.get("count") or 0)
+    return Step(
+        id=f"create-pool:{name}",
+        kind="create_pool",
+        title=f"Create {properties.get('osSKU') or properties.get('osType')} pool {name} ({count} x {properties.get('vmSize')}, max pods {properties.get('maxPods', 'default')})",
+        resource=f"{resource}/{name}",
+        reason=reason,
+        expected_seconds=CREATE_SECONDS,
+        params={"pool": name, "count": count, "properties": properties},
+    )
+
+
+def check_new_pool(
+    snapshot: ClusterSnapshot,
+    name: str,
+    properties: Mapping[str, Any],
+    *,
+    pods_wanted: int | None = None,
+    control_plane_first: bool = False,
+) -> list[str]:
+    """Every FAQ rule a new pool must meet, against the cluster (REFERENCE sections 1 and 5)."""
+    problems = check_pool_spec(
+        name=name,
+        os_type=str(properties["osType"]),
+        count=int(properties["count"]),
+        os_sku=properties.get("osSKU"),
+        max_pods=properties.get("maxPods"),
+        orchestrator_version=properties.get("orchestratorVersion"),
+        max_surge=(properties.get("upgradeSettings") or {}).get("maxSurge"),
+        vnet_subnet_id=properties.get("vnetSubnetID"),
+        pods_wanted=pods_wanted,
+        cluster=snapshot,
+    )
+    if control_plane_first:
+        # The plan upgrades the control plane before the create, which clears the pre-2020 image reference.
+        problems = [p for p in problems if "February-2020" not in p and "pre-2020" not in p]
+    return problems
+
+
+def plan_add_windows_pool(
+    clients: AzureClients,
+    resource_group: str,
+    name: str,
+    pool: str,
+    *,
+    os_sku: str | None = None,
+    count: int = 1,
+    vm_size: str = "Standard_D4s_v5",
+    max_pods: int | None = None,
+    labels: Mapping[str, str] | None = None,
+    taints: Sequence[str] = (),
+    subnet: str | None = None,
+    zones: Sequence[str] = (),
+    max_surge: str | None = None,
+    pods_wanted: int | None = None,
+) -> tuple[Plan, ClusterContext]:
+    """Plan ``az aks nodepool add --os-type Windows`` with every FAQ check first (module docstring).
+
+    Args:
+        clients: the client bundle.
+        resource_group: the cluster's resource group.
+        name: the cluster's name.
+        pool: the new pool's name (1-6 characters).
+        os_sku: ``Windows2022`` / ``Windows2025`` / ``Windows2019``; the version's default when omitted.
+        count: nodes.
+        vm_size: VM size.
+        max_pods: pods per node (the plugin's default when omitted).
+        labels: node labels.
+        taints: node taints (e.g. ``os=windows:NoSchedule``).
+        subnet: the node subnet id; the first pool's subnet when omitted.
+        zones: availability zones.
+        max_surge: surge for later upgrades.
+        pods_wanted: how many pods you mean to run on it (checked against ``count x max_pods``).
+
+    Raises:
+        InvalidInput: any rule broken (every problem listed; nothing sent).
+    """
+    local = []
+    if not isinstance(count, int) or count < 0:
+        local.append("count must be a whole number >= 0")
+    if local:
+        raise InvalidInput(local)
+    wire = az.get_cluster(clients, resource_group, name)
+    snapshot = snapshot_from_wire(ClusterRef(clients.subscription_id, resource_group, name), wire)
+    snapshot = replace(
+        snapshot,
+        subnets=tuple(
+            read_subnet_usage(clients, [p.vnet_subnet_id or "" for p in snapshot.pools] + [subnet or ""])
+        ),
+    )
+    if subnet is None:
+        subnet = next((p.vnet_subnet_id for p in snapshot.pools if p.vnet_subnet_id), None)
+    sku = os_sku or default_os_sku(OsType.WINDOWS, snapshot.current_kubernetes_version).value
+    properties = pool_properties(
+        os_type="Windows",
+        os_sku=sku,
+        count=count,
+        vm_size=vm_size,
+        max_pods=max_pods,
+        labels=labels,
+        taints=taints,
+        subnet=subnet,
+        zones=zones,
+        max_surge=max_surge,
+    )
+    problems = check_new_pool(snapshot, pool, properties, pods_wanted=pods_wanted)
+    if problems:
+        old_image = [p for p in problems if "February-2020" in p or "pre-2020" in p]
+        raise InvalidInput(
+            problems,
+            remediation=(
+                "Upgrade the control plane first (aks-windows-ops patch --kubernetes-version ...), then add the pool."
+                if old_image
+                else None
+            ),
+        )
+    resource = f"{resource_group}/{name}"
+    steps = [
+        create_pool_step(
+            pool, resource, properties, "FAQ: add a Windows pool (az aks nodepool add --os-type Windows)."
+        )
+    ]
+    plan = Plan(procedure="add-pool", target=f"{clients.subscription_id}/{resource}", steps=tuple(steps))
+    return plan, ClusterContext(clients, resource_group, name, cluster_wire=wire)
+
+
+def apply_add_pool(
+    plan: Plan,
+    context: ClusterContext,
+    *,
+    checkpoints: CheckpointStore | str | PathLike[str] | None = None,
+    time_budget: float | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> ApplyResult:
+    """Apply an add-pool plan (checkpointed and resumable)."""
+    return apply_to_cluster(
+        plan,
+        context,
+        actions=POOL_ACTIONS,
+        checkpoints=checkpoints,
+        time_budget=time_budget,
+        on_event=on_event,
+    )
+
+
+def _unused(name: str, snapshot: ClusterSnapshot) -> bool:
+    return name not in {p.name for p in snapshot.pools}
+
+
+def new_pool_name(old: PoolSnapshot, snapshot: ClusterSnapshot) -> str:
+    """A valid, unused Windows pool name derived from the old one (<= 6 characters, FAQ naming rule)."""
+    stem = "".join(ch for ch in old.name if ch.isalnum()).lower()[:5] or "win"
+    if not stem[0].isalpha():
+        stem = "w" + stem[:4]
+    for suffix in "23456789abcdefghijklmnopqrstuvwxyz":
+        candidate = (stem[:5] + suffix)[:6]
+        if _unused(candidate, snapshot) and candidate != old.name:
+            return candidate
+    raise InvalidInput("could not derive an unused pool name; pass new_pool=")
