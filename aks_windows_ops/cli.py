@@ -92,7 +92,11 @@ def resolve_target(
             ):
                 if subscription is None or subscription == sub:
                     return Target(
-                        AzureClients.for_simulator(fake, sub), cluster.resource_group, cluster.name, fake
+                        AzureClients.for_simulator(fake, sub),
+                        cluster.resource_group,
+                        cluster.name,
+                        fake,
+                        kube,
                     )
         raise E.InvalidInput(f"scenario {simulate!r} has no cluster matching --resource-group/--name")
     missing = [flag for flag, value in (("--resource-group", resource_group), ("--name", name)) if not value]
@@ -527,39 +531,35 @@ def ahub(
 def demo(
     scenario: str | None = typer.Option(None, "--scenario", help="Run one built-in scenario only."),
 ) -> None:
-    """Rehearse on the built-in simulator scenarios: no Azure account needed (DESIGN "The simulator")."""
+    """Rehearse every procedure on the built-in simulated clusters: no Azure account needed.
+
+    DESIGN "The simulator": the real SDK clients talk to the ARM emulator (and a Kubernetes API server on
+    loopback), on a virtual clock, so hours of operations take seconds.
+    """
     from aks_windows_ops.azure.facts import read_snapshot
-    from aks_windows_ops.testing.scenario import BUILTIN_SCENARIOS, load_scenario, read_scenario
+    from aks_windows_ops.demo import run_scenario
+    from aks_windows_ops.testing.scenario import BUILTIN_SCENARIOS, read_scenario
 
     console = _console()
     names = [scenario] if scenario else list(BUILTIN_SCENARIOS)
     for scenario_name in names:
-        data = read_scenario(scenario_name)
-        fake = load_scenario(data)
+        try:
+            data = read_scenario(scenario_name)
+            target = resolve_target(
+                resource_group=None, name=None, subscription=None, simulate=scenario_name, with_kube=True
+            )
+        except (E.AksWindowsOpsError, KeyError, OSError) as err:
+            raise fail(E.InvalidInput(str(err))) from err
         console.rule(f"[bold]{scenario_name}[/]: {data.get('description', '')}")
-        from aks_windows_ops.azure.clients import AzureClients
-
-        for (sub, _rg, _name), cluster in list(fake.clusters.items()):
-            clients = AzureClients.for_simulator(fake, sub)
-            snap = read_snapshot(clients, cluster.resource_group, cluster.name)
-            console.print(snapshot_table(snap))
-            for step in _demo_steps():
-                step(console, clients, snap, fake)
+        console.print(snapshot_table(read_snapshot(target.clients, target.resource_group, target.name)))
+        run_scenario(scenario_name, target, lambda line: console.print(line, markup=False, highlight=False))
+        console.print(snapshot_table(read_snapshot(target.clients, target.resource_group, target.name)))
+        fake = target.fake
         console.print(
             f"[dim]{len(fake.journal)} requests to the simulated ARM, {fake.clock.now() / 60:.0f} simulated minutes[/]"
         )
-
-
-def _demo_steps() -> list[Any]:
-    """Procedures the demo rehearses on each scenario cluster (extended as procedures land)."""
-    steps: list[Any] = []
-    try:
-        from aks_windows_ops import demo as demo_module
-
-        steps.extend(demo_module.STEPS)
-    except ImportError:
-        pass
-    return steps
+        if target.kube is not None:
+            target.kube.stop()
 
 
 #: Modules that add commands to :data:`app` through a ``register(app)`` function (one module per area).

@@ -13,7 +13,6 @@ delete belong to the migrate runbook and are measured only when ``aks_windows_op
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -62,6 +61,53 @@ def _measure(
     }
 
 
+def _pool_cases() -> list[tuple[str, int, dict[str, Any]]]:
+    """Add a Windows pool, and migrate one (new pool, drain, delete) with the Kubernetes fake attached."""
+    from aks_windows_ops.azure.clients import AzureClients
+    from aks_windows_ops.runbooks.checkpoints import MemoryCheckpointStore
+    from aks_windows_ops.runbooks.migrate import apply_migration, plan_migration
+    from aks_windows_ops.runbooks.pools import apply_add_pool, plan_add_windows_pool
+    from aks_windows_ops.testing.fake_azure import FakeAzure
+    from aks_windows_ops.testing.fake_kube import FakeKubernetes
+
+    cases: list[tuple[str, int, dict[str, Any]]] = []
+    sub = "00000000-0000-0000-0000-000000000001"
+    fake = FakeAzure.from_scenario("healthy")
+    clients = AzureClients.for_simulator(fake, sub, polling_interval=30)
+    plan, ctx = plan_add_windows_pool(clients, "rg-prod", "aks-prod", "win3", count=2)
+    planned = _count(fake, 0)
+    assert apply_add_pool(plan, ctx, checkpoints=MemoryCheckpointStore()).ok
+    total = _count(fake, 0)
+    cases.append(
+        (
+            "add a Windows pool (az aks nodepool add: list, PUT, final GET)",
+            3,
+            {"plan": planned, "apply": total - planned, "total": total},
+        )
+    )
+
+    kube = FakeKubernetes(ready_delay=0.0).start()
+    try:
+        sub = "00000000-0000-0000-0000-000000000002"
+        fake = FakeAzure.from_scenario("ws2019-retiring", kube=kube)
+        clients = AzureClients.for_simulator(fake, sub, polling_interval=30)
+        plan, ctx = plan_migration(clients, "rg-legacy-apps", "aks-apps", "win19", reason="os-upgrade")
+        ctx.extras["kube_poll"] = 0.02
+        planned = _count(fake, 0)
+        assert apply_migration(plan, ctx, checkpoints=MemoryCheckpointStore()).ok
+        total = _count(fake, 0)
+    finally:
+        kube.stop()
+    cases.append(
+        (
+            "migrate a Windows pool (az aks get-credentials, nodepool add, nodepool delete)",
+            1 + 3 + 2,
+            {"plan": planned, "apply": total - planned, "total": total},
+        )
+    )
+    return cases
+
+
 def run() -> dict[str, Any]:
     from aks_windows_ops.runbooks.ahub import apply_ahub, plan_enable_ahub
     from aks_windows_ops.runbooks.password import apply_password_rotation, plan_password_rotation
@@ -104,12 +150,12 @@ def run() -> dict[str, Any]:
         )
         value = measured["total"] / cli
         ratios.append(ratio(f"{label.split(' (')[0]}: library / CLI", value, "<= 1x", value <= 1.0))
-    if importlib.util.find_spec("aks_windows_ops.runbooks.migrate") is None:
-        figures["pool add / pool delete (migrate)"] = (
-            "skipped: aks_windows_ops.runbooks.migrate does not exist yet"
+    for label, cli, measured in _pool_cases():
+        figures[label] = (
+            f"library {measured['total']} (plan {measured['plan']} + apply {measured['apply']}), CLI {cli}"
         )
-    else:
-        figures["pool add / pool delete (migrate)"] = "not measured: migrate exists; add its case here"
+        value = measured["total"] / cli
+        ratios.append(ratio(f"{label.split(' (')[0]}: library / CLI", value, "<= 1x", value <= 1.0))
     return {
         "benchmark": "requests_per_procedure",
         "title": "non-poll requests, library (plan + apply) vs Azure CLI recordings",

@@ -15,6 +15,10 @@ def test_demo_shows_every_builtin_scenario() -> None:
     for name in ("healthy", "ws2019-retiring", "legacy-2019", "subnet-full"):
         assert name in result.output
     assert "win19" in result.output and "Windows2019" in result.output
+    # every procedure ran to a verified end: patch, AHUB, password, migrate x2, node-image patch
+    assert result.output.count("-> succeeded") == 6, result.output
+    assert "refused before any request" in result.output
+    assert "verified 4 pools and control plane 1.34.2" in result.output
 
 
 def test_show_json_on_a_simulated_cluster() -> None:

@@ -330,3 +330,13 @@ def get_user_kubeconfig(clients: AzureClients, resource_group: str, name: str) -
         raise NotFound(f"cluster {resource_group}/{name} returned no kubeconfig")
     data = value.value
     return data if isinstance(data, bytes) else bytes(data)
+
+
+def control_plane_upgrades(clients: AzureClients, resource_group: str, name: str) -> list[str]:
+    """The versions the control plane may upgrade to (the cluster's upgrade profile; REFERENCE section 3)."""
+    with translating(f"reading the upgrade profile of {resource_group}/{name}"):
+        profile = clients.containerservice.managed_clusters.get_upgrade_profile(
+            resource_group, name
+        ).as_dict()
+    upgrades = _get(profile, "properties", "controlPlaneProfile", "upgrades", default=[]) or []
+    return [str(u.get("kubernetesVersion")) for u in upgrades]

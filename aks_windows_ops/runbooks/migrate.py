@@ -14,13 +14,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from os import PathLike
 from typing import Any
 
+from aks_windows_ops.azure import actions as az
 from aks_windows_ops.azure.clients import AzureClients
-from aks_windows_ops.azure.facts import get_user_kubeconfig, read_snapshot
+from aks_windows_ops.azure.facts import (
+    control_plane_upgrades,
+    get_user_kubeconfig,
+    read_subnet_usage,
+    snapshot_from_wire,
+)
 from aks_windows_ops.errors import AksWindowsOpsError, InvalidInput, PreflightFailed, UnsafeOperation
-from aks_windows_ops.models import Finding, OsSku, PoolMode, Severity
+from aks_windows_ops.models import ClusterRef, Finding, OsSku, PoolMode, Severity
 from aks_windows_ops.rules import versions as V
 from aks_windows_ops.runbooks.checkpoints import CheckpointStore
 from aks_windows_ops.runbooks.events import Event
@@ -256,7 +263,11 @@ def plan_migration(
         problems.append("drain_concurrency must be >= 1")
     if problems:
         raise InvalidInput(problems)
-    snapshot = read_snapshot(clients, resource_group, name, scale_sets=False)
+    wire = az.get_cluster(clients, resource_group, name)
+    snapshot = snapshot_from_wire(ClusterRef(clients.subscription_id, resource_group, name), wire)
+    snapshot = replace(
+        snapshot, subnets=tuple(read_subnet_usage(clients, [p.vnet_subnet_id or "" for p in snapshot.pools]))
+    )
     try:
         old = snapshot.pool(pool)
     except KeyError:
@@ -283,7 +294,9 @@ def plan_migration(
     version = snapshot.current_kubernetes_version
     control_plane_first = reason == "old-image"
     if control_plane_first:
-        target = _next_version(snapshot.current_kubernetes_version, snapshot.control_plane_upgrades)
+        target = _next_version(
+            snapshot.current_kubernetes_version, control_plane_upgrades(clients, resource_group, name)
+        )
         if target is None:
             raise InvalidInput(
                 "no control plane upgrade is offered; the old-image fix needs one (FAQ)",
@@ -333,7 +346,7 @@ def plan_migration(
     if problems:
         raise InvalidInput(problems)
     # The pods to move, and those that could never land on the new pool (REFERENCE section 6).
-    context = ClusterContext(clients, resource_group, name)
+    context = ClusterContext(clients, resource_group, name, cluster_wire=wire)
     if kube is None:
         from aks_windows_ops.kube.client import api_client_from_kubeconfig
 
@@ -413,20 +426,6 @@ def plan_migration(
         )
     else:
         noops.append(NoOp(f"{resource}/{pool}", "old pool kept (delete_old=False); it stays cordoned"))
-    steps.append(
-        Step(
-            id="verify",
-            kind="verify_cluster",
-            title=f"Verify pool {name_new}",
-            resource=resource,
-            reason="Read the cluster once and check the new pool.",
-            expected_seconds=1,
-            params={
-                "control_plane": steps[0].params["version"] if control_plane_first else None,
-                "pools": {name_new: {}},
-            },
-        )
-    )
     if reason == "sp-rotation" and snapshot.uses_service_principal:
         warnings.append("Windows pools cannot rotate the service principal; prefer a managed identity (FAQ).")
     if old.os_sku == OsSku.WINDOWS2019.value and sku != old.os_sku:

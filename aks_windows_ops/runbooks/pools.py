@@ -186,11 +186,10 @@ class DeletePool:
             return None
 
     def check(self, step: Step, ctx: RunContext) -> StepState:
-        props = self._get(ctx, str(step.params["pool"]))
+        # The plan's reading serves on a first run (the pool was not written since); a resume re-reads.
+        props = _cc(ctx).pool(str(step.params["pool"]))
         if props is None:
             return StepState.DONE
-        if props.get("provisioningState") == "Deleting":
-            return StepState.IN_FLIGHT
         if az.is_busy(props.get("provisioningState")):
             return StepState.IN_FLIGHT
         return StepState.READY
@@ -198,7 +197,8 @@ class DeletePool:
     def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
         cc = _cc(ctx)
         pool = str(step.params["pool"])
-        props = self._get(ctx, pool) or {}
+        props = cc.pool(pool) or {}
+        cc.forget(pool)
         if props.get("mode") == "System":
             raise UnsafeOperation(f"pool {pool} is a System pool: this runbook never deletes one")
         if cc.kube is not None:
@@ -222,7 +222,11 @@ class DeletePool:
         _wait_op(ctx, step, operation, lambda: (self._get(ctx, pool) or {}).get("provisioningState"))
 
     def verify(self, step: Step, ctx: RunContext) -> str:
-        _cc(ctx).results.pop(step.id, None)
+        cc = _cc(ctx)
+        if step.id in cc.results:
+            # The delete operation itself reported Succeeded: the pool is gone.
+            cc.results.pop(step.id)
+            return f"pool {step.params['pool']} deleted"
         props = self._get(ctx, str(step.params["pool"]))
         if props is not None:
             raise AzureOperationFailed(
