@@ -260,3 +260,27 @@ def test_ahub_enable_and_verify_cost_no_more_requests_than_the_cli() -> None:
     # az aks update --enable-ahub (GET, PUT, final GET) + az vmss list + az vmss show per Windows pool
     assert len([e for e in fake.journal if e.kind != "poll"]) <= 3 + 1 + 1
     assert verify_ahub(clients, "rg-erp", "aks-erp").ok
+
+
+def test_rotation_sent_before_a_crash_is_not_sent_again_after_it_finished(tmp_path: Path) -> None:
+    fake = FakeAzure.from_scenario("ws2019-retiring")
+    store = JsonFileCheckpointStore(tmp_path / "sent.json")
+    plan, ctx = plan_password_rotation(_clients(fake), RG, NAME, new_password=Secret(CANARY))
+    fake.add_fault("crash_after", method="PUT")
+    with pytest.raises(SimulatedCrash):
+        apply_password_rotation(plan, ctx, checkpoints=store)
+    fake.clear_faults()
+    fake.settle()  # the rotation finishes while nobody watches
+    clients = _clients(fake)
+    again = ClusterContext(clients, RG, NAME, secrets={"admin_password": Secret(CANARY)})
+    result = resume(
+        plan.id,
+        PASSWORD_ACTIONS,
+        checkpoints=store,
+        clock=clients.clock,
+        sleep=clients.sleep,
+        extras={"cluster": again},
+    )
+    assert result.ok, result.message
+    assert len([e for e in fake.requests(method="PUT") if e.status]) == 1
+    assert "already done" in result.records[0].message

@@ -61,11 +61,7 @@ class WindowsProfileUpdate:
         wanted = step.params.get("license_type")
         if wanted is not None and (props.get("windowsProfile") or {}).get("licenseType", "None") == wanted:
             return StepState.DONE
-        if (
-            step.params.get("password")
-            and getattr(ctx, "attempts", 0) > 0
-            and wire.get("eTag") != step.params.get("etag")
-        ):
+        if step.params.get("password") and ctx.attempts > 0 and wire.get("eTag") != step.params.get("etag"):
             # A write was sent by an earlier run and the cluster changed since the plan: that write landed
             # (a password is write-only, so this is the only trace; re-sending would restart the nodes twice).
             return StepState.DONE

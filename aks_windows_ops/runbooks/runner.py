@@ -107,6 +107,9 @@ class RunContext:
     step: Step | None = None
     step_index: int = 0
     step_started: float = 0.0
+    #: Writes an earlier run already attempted for the current step (from its checkpoint record): an action
+    #: whose target state cannot be read back (a password) uses it to tell "not sent" from "sent, then lost".
+    attempts: int = 0
 
     def remaining(self) -> float | None:
         """Seconds left in the budget (never negative), or ``None`` without a budget."""
@@ -518,6 +521,7 @@ def _run_step(
         with _action_call():
             action.wait(step, ctx, record.operation)
     else:
+        ctx.attempts = record.attempts
         with _action_call():
             found = StepState(action.check(step, ctx))
         if found is StepState.DONE:
