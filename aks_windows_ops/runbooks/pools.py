@@ -318,11 +318,18 @@ def plan_add_windows_pool(
     Raises:
         InvalidInput: any rule broken (every problem listed; nothing sent).
     """
-    local = []
-    if not isinstance(count, int) or count < 0:
-        local.append("count must be a whole number >= 0")
-    if local:
-        raise InvalidInput(local)
+    # Rules that need no cluster are checked before the first request (bad input sends nothing).
+    static = check_pool_spec(
+        name=pool,
+        os_type=OsType.WINDOWS,
+        count=count,
+        os_sku=os_sku,
+        max_pods=max_pods,
+        max_surge=max_surge,
+        pods_wanted=pods_wanted,
+    )
+    if static:
+        raise InvalidInput(static)
     wire = az.get_cluster(clients, resource_group, name)
     snapshot = snapshot_from_wire(ClusterRef(clients.subscription_id, resource_group, name), wire)
     snapshot = replace(
