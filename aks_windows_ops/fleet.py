@@ -24,7 +24,6 @@ The module imports no Azure SDK: every request goes through ``aks_windows_ops.az
 from __future__ import annotations
 
 import csv
-import datetime as _dt
 import html
 import io
 import json
@@ -39,6 +38,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from aks_windows_ops.errors import BudgetExhausted, InvalidInput, Throttled
 from aks_windows_ops.models import ClusterRef, ClusterSnapshot, Finding, OsSku, Severity
+from aks_windows_ops.rules.images import image_date, image_lag_days
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from aks_windows_ops.azure.clients import AzureClients
@@ -276,45 +276,6 @@ class Ws2019Exposure:
     BLOCKS_UPGRADE = "blocks-upgrade"
     #: A Windows2019 pool at or above 1.33 (or a version that does not parse): unsupported.
     UNSUPPORTED = "unsupported"
-
-
-_LINUX_STAMP = re.compile(r"(\d{4})(\d{2})\.(\d{2})\.\d+$")
-_WINDOWS_STAMP = re.compile(r"\.(\d{2})(\d{2})(\d{2})$")
-
-
-def image_date(image: str | None) -> _dt.date | None:
-    """Return the release date in a node image version's name (REFERENCE section 3, node image upgrades).
-
-    ``AKSWindows-2022-containerd-20348.4300.261111`` is 2026-11-11 (``yymmdd``);
-    ``AKSUbuntu-2204gen2containerd-202611.11.0`` is 2026-11-11 (``yyyymm.dd.N``). ``None`` when the name
-    carries no date.
-    """
-    if not image:
-        return None
-    text = image.strip()
-    try:
-        m = _LINUX_STAMP.search(text)
-        if m:
-            return _dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        m = _WINDOWS_STAMP.search(text)
-        if m:
-            return _dt.date(2000 + int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        return None
-    return None
-
-
-def image_lag_days(current: str | None, latest: str | None) -> int | None:
-    """Days between the node image a pool runs and the newest it may upgrade to (FAQ "How do I patch my Windows nodes?").
-
-    0 when the pool runs the latest image, ``None`` when either name carries no date.
-    """
-    if current and latest and current == latest:
-        return 0
-    a, b = image_date(current), image_date(latest)
-    if a is None or b is None:
-        return None
-    return max((b - a).days, 0)
 
 
 def _minor(version: str | None) -> tuple[int, int] | None:

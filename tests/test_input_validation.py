@@ -77,7 +77,7 @@ def test_weak_passwords(password: str) -> None:
     err = _refused_without_requests(
         lambda: plan_password_rotation(CLIENTS, "rg-prod", "aks-prod", new_password=Secret(password))
     )
-    if password:
+    if len(password) >= 6:  # shorter strings occur in any sentence ("14-123 characters")
         assert password not in str(err)
 
 

@@ -27,8 +27,10 @@ from aks_windows_ops import errors as E
 __all__ = ["arm_code", "translate", "translating"]
 
 _OLD_IMAGE = "referenced from the deployment template is not found"
-_PDB = re.compile(r"disruption budget", re.IGNORECASE)
-_PDB_NAME = re.compile(r"(?:pdb|PodDisruptionBudget)[\s:]+\"?'?([\w.-]+/[\w.-]+|[\w.-]+)", re.IGNORECASE)
+_PDB = re.compile(r"disruption budget|blocked by pdb|\(PDB\)", re.IGNORECASE)
+# AKS drain messages: "<ns>/<pod> blocked by pdb <name>" (current and older wording) or "pdb: <ns>/<name>".
+_PDB_BLOCKED = re.compile(r"(?:(?P<ns>[\w.-]+)/[\w.-]+\s+)?blocked by pdb\s+(?P<name>[\w.-]+)", re.IGNORECASE)
+_PDB_NAME = re.compile(r"\bpdb:\s*\"?'?(?P<name>[\w.-]+/[\w.-]+|[\w.-]+)", re.IGNORECASE)
 
 
 def arm_code(err: BaseException) -> str | None:
@@ -48,6 +50,17 @@ def arm_code(err: BaseException) -> str | None:
             if isinstance(inner, dict) and inner.get("code"):
                 return str(inner["code"])
     return None
+
+
+def _pdb_name(message: str) -> str | None:
+    """The blocking budget's ``namespace/name`` (or name) in an AKS drain failure message."""
+    blocked = _PDB_BLOCKED.search(message)
+    if blocked:
+        return (
+            f"{blocked.group('ns')}/{blocked.group('name')}" if blocked.group("ns") else blocked.group("name")
+        )
+    named = _PDB_NAME.search(message)
+    return named.group("name") if named else None
 
 
 def _message(err: BaseException) -> str:
@@ -85,12 +98,14 @@ def translate(err: BaseException, *, context: str = "") -> E.AksWindowsOpsError:
         return E.OldWindowsImage(text, code=code or "InvalidTemplateDeployment", status_code=status)
     if code in ("SubnetIsFull", "InsufficientSubnetSize") or "No available addresses" in message:
         return E.SubnetFull(text, code=code or "SubnetIsFull", status_code=status)
+    lowered = message.lower()
     if _PDB.search(message) and (
-        code in (None, "UpgradeFailed", "DrainFailed", "PodDrainFailure") or "evict" in message.lower()
+        code in (None, "UpgradeFailed", "DrainFailed", "PodDrainFailure")
+        or "evict" in lowered
+        or "drain" in lowered
     ):
-        match = _PDB_NAME.search(message)
         return E.PdbBlockedUpgrade(
-            text, pdb=match.group(1) if match else None, code=code or "UpgradeFailed", status_code=status
+            text, pdb=_pdb_name(message), code=code or "UpgradeFailed", status_code=status
         )
     if code == "QuotaExceeded" or (code or "").endswith("QuotaExceeded"):
         return E.QuotaExceeded(text, code=code, status_code=status)

@@ -25,6 +25,7 @@ from aks_windows_ops.models import (
 )
 from aks_windows_ops.rules import capacity, validation, versions
 from aks_windows_ops.rules import workloads as workload_rules
+from aks_windows_ops.rules.images import image_date
 from aks_windows_ops.rules.validation import FaqSection
 
 __all__ = [
@@ -490,47 +491,60 @@ def _rule_old_image(s: ClusterSnapshot) -> Iterator[Finding]:
         )
 
 
+#: How far (days) a Windows pool's newest offered image may trail the newest image release before preflight says
+#: that a control plane upgrade holds newer Windows images back (monthly releases; FAQ patching note).
+WINDOWS_IMAGE_HOLDBACK_DAYS = 20
+
+
 def _rule_patching(s: ClusterSnapshot) -> Iterator[Finding]:
     """FAQ "How do I patch my Windows nodes?" and its note on control plane upgrades; REFERENCE section 3."""
-    control_plane = _control_plane(s)
+    # The newest image any pool of the cluster is offered (Linux pools are not held back by the control plane).
+    newest = max((d for d in (image_date(p.latest_node_image_version) for p in s.pools) if d), default=None)
+    ws2019 = any(p.os_sku == OsSku.WINDOWS2019.value for p in s.windows_pools)
+    usable_upgrades = [
+        v
+        for v in s.control_plane_upgrades
+        if not (ws2019 and _parses(v) and versions.version_at_least(v, "1.33"))
+    ]
     for pool in s.windows_pools:
         latest, current = pool.latest_node_image_version, pool.node_image_version
-        if not latest or not current or latest == current:
-            continue
-        yield _finding(
-            "NODE_IMAGE_OUTDATED",
-            Severity.INFO,
-            f"Windows pool {pool.name} runs node image {current}; {latest} is available.",
-            remediation="Patch the pool with the patch runbook (control plane first, then node images).",
-            faq=FaqSection.PATCHING,
-            resource=_pool_resource(pool),
-            runbook="patch",
-        )
-        version = _pool_version(pool)
-        if (
-            version
-            and _parses(version)
-            and _parses(control_plane)
-            and versions.compare_versions(version, control_plane) == 0
-        ):
-            can_upgrade = bool(s.control_plane_upgrades)
+        if latest and current and latest != current:
             yield _finding(
-                "WINDOWS_IMAGE_NEEDS_CONTROL_PLANE_UPGRADE",
-                Severity.WARNING if can_upgrade else Severity.INFO,
-                f"the control plane ({control_plane}) has not been upgraded beyond pool {pool.name}; a node "
-                "image upgrade uses the new Windows image only after a control plane upgrade.",
-                remediation=(
-                    "Upgrade the control plane first, then the node image (patch runbook)"
-                    + (
-                        f" (control plane upgrades: {', '.join(s.control_plane_upgrades)})."
-                        if can_upgrade
-                        else "."
-                    )
-                ),
+                "NODE_IMAGE_OUTDATED",
+                Severity.INFO,
+                f"Windows pool {pool.name} runs node image {current}; {latest} is available.",
+                remediation="Patch the pool's node image (patch runbook, --node-image-only).",
                 faq=FaqSection.PATCHING,
                 resource=_pool_resource(pool),
                 runbook="patch",
             )
+        offered = image_date(latest)
+        if offered is None or newest is None or (newest - offered).days <= WINDOWS_IMAGE_HOLDBACK_DAYS:
+            continue
+        # FAQ note: the updated Windows image is used only after a control plane upgrade.
+        if usable_upgrades:
+            remediation = (
+                "Upgrade the control plane first, then the node image (patch runbook); control plane upgrades: "
+                + ", ".join(usable_upgrades)
+                + "."
+            )
+        elif ws2019:
+            remediation = (
+                "Every control plane upgrade offered drops Windows Server 2019: migrate "
+                "the Windows2019 pools first (migrate runbook, --reason os-upgrade), then upgrade the control plane."
+            )
+        else:
+            remediation = "No control plane upgrade is offered yet; patch when one is (patch runbook)."
+        yield _finding(
+            "WINDOWS_IMAGE_NEEDS_CONTROL_PLANE_UPGRADE",
+            Severity.WARNING if usable_upgrades or ws2019 else Severity.INFO,
+            f"pool {pool.name} is offered Windows images up to {offered.isoformat()} while images up to "
+            f"{newest.isoformat()} exist: newer Windows images wait behind a control plane upgrade.",
+            remediation=remediation,
+            faq=FaqSection.PATCHING,
+            resource=_pool_resource(pool),
+            runbook="migrate" if ws2019 and not usable_upgrades else "patch",
+        )
     channel = (s.auto_upgrade_channel or "none").lower()
     if s.windows_pools and channel != "none":
         yield _finding(

@@ -2,20 +2,22 @@
 
 Paths follow the Kubernetes API (``/api/v1/...`` for the core group, ``/apis/<group>/<version>/...``
 otherwise). Watches, PUT, JSON patches and collection deletes are answered with a ``Status`` error rather than
-being half-served.
+being half-served. ``pods/{name}/exec`` is a WebSocket upgrade served by ``_kube_exec``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from aks_windows_ops.testing import _kube_exec
 from aks_windows_ops.testing._kube_cluster import ClusterState
-from aks_windows_ops.testing._kube_objects import ApiError, kind_for
+from aks_windows_ops.testing._kube_objects import KINDS, ApiError, kind_for
 
 __all__ = ["KubeHttpServer", "RecordedRequest"]
 
@@ -58,12 +60,22 @@ class KubeHttpServer(ThreadingHTTPServer):
     # Keep-alive connections park handler threads on a read; joining them on close would hang the stop.
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], state: ClusterState, tokens: set[str]) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        state: ClusterState,
+        tokens: set[str],
+        exec_state: _kube_exec.ExecState | None = None,
+    ) -> None:
         super().__init__(address, _Handler)
         self.state = state
         self.tokens = tokens
+        self.exec_state = exec_state if exec_state is not None else _kube_exec.ExecState()
         self.journal: list[RecordedRequest] = []
         self.journal_lock = threading.Lock()
+
+
+_EXEC_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)/exec/?$")
 
 
 def _first(query: dict[str, list[str]], key: str) -> str | None:
@@ -152,13 +164,126 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         self._handle("PUT")
 
-    def _handle(self, method: str) -> None:
-        url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+    def _authorized(self) -> bool:
         auth = self.headers.get("Authorization") or ""
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-        authorized = not self.server.tokens or token in self.server.tokens
+        return not self.server.tokens or token in self.server.tokens
+
+    def _send_json(
+        self, status: int, payload: Any, *, method: str, path: str, query: str, authorized: bool
+    ) -> None:
+        data = json.dumps(payload).encode("utf-8")
+        # Journal first, so a client that has its answer always finds its request in the journal.
+        with self.server.journal_lock:
+            self.server.journal.append(RecordedRequest(method, path, query, status, authorized))
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _exec(self, method: str, url: Any, namespace: str, name: str) -> None:
+        """Serve ``pods/{name}/exec``: check the request, run the command, stream the result over a WebSocket."""
+        authorized = self._authorized()
+        query = parse_qs(url.query, keep_blank_values=True)
+        command = query.get("command", [])
+        offered = self.headers.get("Sec-WebSocket-Protocol")
+        protocol = _kube_exec.choose_protocol(offered) if offered else "channel.k8s.io"
+        try:
+            if not authorized:
+                raise ApiError(401, "Unauthorized", "Unauthorized")
+            if (self.headers.get("Upgrade") or "").lower() != "websocket" or not self.headers.get(
+                "Sec-WebSocket-Key"
+            ):
+                raise ApiError(400, "BadRequest", "Upgrade request required")
+            if protocol is None:
+                raise ApiError(
+                    400,
+                    "BadRequest",
+                    f"unable to upgrade: unable to negotiate a subprotocol from {offered!r}",
+                )
+            pod = self.server.state.get(KINDS["Pod"], namespace, name)
+            container = self._exec_container(pod, _first(query, "container"))
+            phase = (pod.get("status") or {}).get("phase")
+            if phase in ("Succeeded", "Failed"):
+                raise ApiError(
+                    400,
+                    "BadRequest",
+                    f"cannot exec into a container in a completed pod; current phase is {phase}",
+                )
+            if phase != "Running":
+                raise ApiError(
+                    400, "BadRequest", f'unable to upgrade connection: container not found ("{container}")'
+                )
+            node = None
+            node_name = (pod.get("spec") or {}).get("nodeName")
+            if node_name:
+                try:
+                    node = self.server.state.get(KINDS["Node"], "", node_name)
+                except ApiError:
+                    node = None
+            result = _kube_exec.run_in_container(pod, container, command, self.server.exec_state, node=node)
+        except Exception as exc:  # a bug in the fake must reach the client as a Status, not a dropped socket
+            err = (
+                exc
+                if isinstance(exc, ApiError)
+                else ApiError(500, "InternalError", f"fake exec error: {exc!r}")
+            )
+            self.close_connection = True
+            self._send_json(
+                err.code, err.status(), method=method, path=url.path, query=url.query, authorized=authorized
+            )
+            return
+        with self.server.journal_lock:
+            self.server.journal.append(RecordedRequest(method, url.path, url.query, 101, authorized))
+        self.close_connection = True
+        self.send_response(101, "Switching Protocols")
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header(
+            "Sec-WebSocket-Accept", _kube_exec.websocket_accept(self.headers["Sec-WebSocket-Key"])
+        )
+        if offered:
+            self.send_header("Sec-WebSocket-Protocol", protocol)
+        self.end_headers()
+        for frame in _kube_exec.session_frames(result, command, protocol):
+            self.wfile.write(frame)
+        self.wfile.flush()
+        # Wait briefly for the client's close reply (stdin frames, if any, are ignored), then hang up.
+        try:
+            self.connection.settimeout(5.0)
+            while True:
+                opcode, _ = _kube_exec.read_frame(self.rfile)  # type: ignore[arg-type]
+                if opcode == _kube_exec.OPCODE_CLOSE:
+                    break
+        except (TimeoutError, EOFError, ValueError, OSError):
+            pass
+
+    @staticmethod
+    def _exec_container(pod: dict[str, Any], wanted: str | None) -> str:
+        names = [str(c.get("name")) for c in (pod.get("spec") or {}).get("containers") or []]
+        pod_name = pod["metadata"]["name"]
+        if wanted is None:
+            if len(names) == 1:
+                return names[0]
+            raise ApiError(
+                400,
+                "BadRequest",
+                f"a container name must be specified for pod {pod_name}, choose one of: [{' '.join(names)}]",
+            )
+        if wanted not in names:
+            raise ApiError(400, "BadRequest", f"container {wanted} is not valid for pod {pod_name}")
+        return wanted
+
+    def _handle(self, method: str) -> None:
+        url = urlsplit(self.path)
+        exec_match = _EXEC_PATH.match(url.path)
+        if exec_match and method in ("GET", "POST"):
+            self._exec(method, url, exec_match.group(1), exec_match.group(2))
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        authorized = self._authorized()
         try:
             if not authorized:
                 raise ApiError(401, "Unauthorized", "Unauthorized")
@@ -176,12 +301,4 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = err.code, err.status()
         except Exception as err:  # a bug in the fake must reach the client as a 500, not a hung connection
             status, payload = 500, ApiError(500, "InternalError", f"fake API server error: {err!r}").status()
-        data = json.dumps(payload).encode("utf-8")
-        # Journal first, so a client that has its answer always finds its request in the journal.
-        with self.server.journal_lock:
-            self.server.journal.append(RecordedRequest(method, url.path, url.query, status, authorized))
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self._send_json(status, payload, method=method, path=url.path, query=url.query, authorized=authorized)

@@ -2,8 +2,8 @@
 
 No kube-apiserver can be installed here (REFERENCE section 6), so this serves the slice of the API that the
 library uses, over plain HTTP on ``127.0.0.1`` and an ephemeral port: nodes, pods (with the ``policy/v1``
-eviction subresource), PodDisruptionBudgets, Deployments, ReplicaSets, StatefulSets, DaemonSets, Services and
-Namespaces. Behind it run a controller, a scheduler and a kubelet (see ``_kube_cluster``), driven by the
+eviction subresource and the WebSocket ``exec`` subresource), PodDisruptionBudgets, Deployments, ReplicaSets,
+StatefulSets, DaemonSets, Services and Namespaces. Behind it run a controller, a scheduler and a kubelet (see ``_kube_cluster``), driven by the
 requests themselves, so a test sees the same sequence of states for the same sequence of calls.
 
 Usage::
@@ -31,6 +31,7 @@ import yaml
 
 from aks_windows_ops.models import WINDOWS_BUILDS, OsSku
 from aks_windows_ops.testing._kube_cluster import ClusterState, HistoryEntry
+from aks_windows_ops.testing._kube_exec import ExecState
 from aks_windows_ops.testing._kube_http import KubeHttpServer, RecordedRequest
 from aks_windows_ops.testing._kube_objects import KINDS, ApiError
 
@@ -107,12 +108,14 @@ class FakeKubernetes:
         self._server: KubeHttpServer | None = None
         self._thread: threading.Thread | None = None
         self._pool_next: dict[str, int] = {}
+        #: What exec'd commands change inside containers (their time zones); survives stop() and start().
+        self.exec_state = ExecState()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> FakeKubernetes:
         """Start serving on an ephemeral port (idempotent)."""
         if self._server is None:
-            self._server = KubeHttpServer((self._host, 0), self.state, self._tokens)
+            self._server = KubeHttpServer((self._host, 0), self.state, self._tokens, self.exec_state)
             # A short poll keeps stop() fast; shutdown() waits for the serve loop's next poll.
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
@@ -472,6 +475,37 @@ class FakeKubernetes:
                         cond["reason"] = "PodCompleted"
 
         self.state.mutate("Pod", namespace, name, change)
+
+    # ------------------------------------------------------------------ containers
+    def container_time_zone(self, namespace: str, pod: str, container: str | None = None) -> str:
+        """The Windows time zone id a container currently has (``UTC`` until an exec sets it).
+
+        Raises:
+            KeyError: no such pod or container.
+        """
+        obj, name = self._container(namespace, pod, container)
+        return self.exec_state.time_zone(obj["metadata"]["uid"], name)
+
+    def set_container_time_zone(
+        self, namespace: str, pod: str, zone_id: str, container: str | None = None
+    ) -> None:
+        """Set a container's time zone directly, as if ``Set-TimeZone`` had run in it.
+
+        Raises:
+            KeyError: no such pod or container.
+        """
+        obj, name = self._container(namespace, pod, container)
+        self.exec_state.set_time_zone(obj["metadata"]["uid"], name, zone_id)
+
+    def _container(self, namespace: str, pod: str, container: str | None) -> tuple[dict[str, Any], str]:
+        obj = self.get("Pod", pod, namespace)
+        if obj is None:
+            raise KeyError(f"{namespace}/{pod}")
+        names = [c["name"] for c in obj["spec"].get("containers") or []]
+        name = container or (names[0] if names else "")
+        if name not in names:
+            raise KeyError(f"{namespace}/{pod}/{name}")
+        return obj, name
 
     # ------------------------------------------------------------------ reads
     def get(self, kind: str, name: str, namespace: str = "default") -> dict[str, Any] | None:

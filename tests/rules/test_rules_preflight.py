@@ -221,7 +221,10 @@ CASES: list[tuple[str, Build, str, Severity, str | None]] = [
         "image-needs-control-plane-upgrade",
         lambda c, p, w: c(
             control_plane_upgrades=("1.31.5", "1.32.1"),
-            pools=(p(), w(latest_node_image_version="AKSWindows-2022-containerd-20348.3000.250210")),
+            pools=(
+                p(latest_node_image_version="AKSUbuntu-2204gen2containerd-202505.12.0"),
+                w(latest_node_image_version="AKSWindows-2022-containerd-20348.3000.250210"),
+            ),
         ),
         "WINDOWS_IMAGE_NEEDS_CONTROL_PLANE_UPGRADE",
         Severity.WARNING,
@@ -575,23 +578,25 @@ def test_pool_os_type_drives_windows_rules(
 def test_image_upgrade_after_control_plane_upgrade_is_only_outdated(
     cluster: Callable[..., ClusterSnapshot], pool: Callable[..., Any], windows_pool: Callable[..., Any]
 ) -> None:
+    # The Windows pool is offered an image as new as the Linux pools': a node image upgrade is all it needs.
     snapshot = cluster(
         kubernetes_version="1.31.5",
         current_kubernetes_version="1.31.5",
         control_plane_upgrades=("1.32.1",),
         pools=(
-            pool(),
+            pool(latest_node_image_version="AKSUbuntu-2204gen2containerd-202502.10.0"),
             windows_pool(latest_node_image_version="AKSWindows-2022-containerd-20348.3000.250210"),
         ),
     )
     report = preflight(snapshot)
     assert "NODE_IMAGE_OUTDATED" in report.codes
     assert "WINDOWS_IMAGE_NEEDS_CONTROL_PLANE_UPGRADE" not in report.codes
-    # With no control plane upgrade offered the hint is informational only.
+    # Held back (the Linux pools are offered a much newer release) with no control plane upgrade offered:
+    # the hint is informational only.
     stuck = preflight(
         cluster(
             pools=(
-                pool(),
+                pool(latest_node_image_version="AKSUbuntu-2204gen2containerd-202506.10.0"),
                 windows_pool(latest_node_image_version="AKSWindows-2022-containerd-20348.3000.250210"),
             )
         )
