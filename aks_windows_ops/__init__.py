@@ -50,7 +50,12 @@ _WHERE: dict[str, str] = {
     "apply_password_rotation": "aks_windows_ops.runbooks.password",
     "apply_patch": "aks_windows_ops.runbooks.patch",
     "audit": "aks_windows_ops.fleet",
+    "export_twin": "aks_windows_ops.twin",
     "generate_password": "aks_windows_ops.secrets",
+    "get_container_timezone": "aks_windows_ops.kube.timezone",
+    "lint_workloads": "aks_windows_ops.rules.workloads",
+    "list_time_zones": "aks_windows_ops.kube.timezone",
+    "load_manifests": "aks_windows_ops.rules.workloads",
     "plan_add_windows_pool": "aks_windows_ops.runbooks.pools",
     "plan_ahub_for_nodes": "aks_windows_ops.runbooks.ahub",
     "plan_disable_ahub": "aks_windows_ops.runbooks.ahub",
@@ -61,6 +66,8 @@ _WHERE: dict[str, str] = {
     "preflight": "aks_windows_ops.rules.preflight",
     "read_snapshot": "aks_windows_ops.azure.facts",
     "resume": "aks_windows_ops.runbooks.runner",
+    "session_affinity_manifests": "aks_windows_ops.rules.affinity",
+    "set_container_timezone": "aks_windows_ops.kube.timezone",
     "verify_ahub": "aks_windows_ops.runbooks.ahub",
 }
 

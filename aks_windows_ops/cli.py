@@ -581,7 +581,9 @@ def _register_commands() -> None:
             if err.name != module_name:
                 raise
             continue
-        module.register(app)
+        register = getattr(module, "register", None)
+        if callable(register):  # a module still importing (it imported this one first) registers nothing
+            register(app)
 
 
 def main() -> None:

@@ -452,6 +452,7 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
             on_failure=on_failure,
             progress_total=progress_total,
         )
+        path = urlsplit(path).path  # match on the path, as request faults do (never the query string)
         for fault in self.faults:
             if fault.kind in ("fail_operation", "stuck") and fault.matches(method, path):
                 if fault.kind == "stuck":
