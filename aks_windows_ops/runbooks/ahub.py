@@ -30,10 +30,10 @@ from aks_windows_ops.runbooks.steps import (
     AZURE_ACTIONS,
     ClusterContext,
     JsonOp,
-    _cc,
-    _lro,
-    _wait_op,
     apply_to_cluster,
+    cluster_of,
+    operation_handle,
+    wait_for_operation,
 )
 
 __all__ = [
@@ -236,7 +236,7 @@ class VerifyLicenses:
         return None
 
     def verify(self, step: Step, ctx: RunContext) -> str:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         expected = _norm(str(step.params.get("license_type")))
         pools = step.params.get("pools") or []
         assert isinstance(pools, list)
@@ -271,7 +271,7 @@ class InstanceLicense:
     """License one scale set instance (FAQ: AHUB on individual nodes). Params: ``scale_set``, ``instance``, ``license_type``."""
 
     def _read(self, ctx: RunContext, step: Step) -> dict[str, Any]:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         rg = str(step.params["node_resource_group"])
         vm = cc.clients.compute.virtual_machine_scale_set_vms.get(
             rg, str(step.params["scale_set"]), str(step.params["instance"])
@@ -288,7 +288,7 @@ class InstanceLicense:
         return StepState.READY
 
     def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         token = az.begin_instance_license(
             cc.clients,
             str(step.params["node_resource_group"]),
@@ -296,10 +296,10 @@ class InstanceLicense:
             str(step.params["instance"]),
             str(step.params["license_type"]),
         )
-        return _lro(token, "vm")
+        return operation_handle(token, "vm")
 
     def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
-        _wait_op(
+        wait_for_operation(
             ctx,
             step,
             operation,
@@ -307,7 +307,7 @@ class InstanceLicense:
         )
 
     def verify(self, step: Step, ctx: RunContext) -> str:
-        _cc(ctx).results.pop(step.id, None)
+        cluster_of(ctx).results.pop(step.id, None)
         props = self._read(ctx, step).get("properties") or {}
         if _norm(props.get("licenseType")) != _norm(str(step.params["license_type"])):
             raise AzureOperationFailed(

@@ -43,8 +43,8 @@ from aks_windows_ops.runbooks.runner import ApplyResult, RunContext, StepState
 from aks_windows_ops.runbooks.steps import (
     ClusterContext,
     JsonOp,
-    _cc,
     apply_to_cluster,
+    cluster_of,
     param_number,
     version_tuple,
 )
@@ -86,7 +86,7 @@ class DrainPool:
         from aks_windows_ops.kube.drain import is_cordoned
         from aks_windows_ops.kube.workloads import movable_pods
 
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         nodes = _old_nodes(cc, str(step.params["pool"]))
         if nodes and not movable_pods(cc.kube, nodes) and all(is_cordoned(cc.kube, n) for n in nodes):
             return StepState.DONE
@@ -95,7 +95,7 @@ class DrainPool:
     def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
         from aks_windows_ops.kube.drain import drain_nodes
 
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         pool = str(step.params["pool"])
         nodes = _old_nodes(cc, pool)
 
@@ -127,7 +127,7 @@ class DrainPool:
     def verify(self, step: Step, ctx: RunContext) -> str:
         from aks_windows_ops.kube.workloads import movable_pods
 
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         nodes = _old_nodes(cc, str(step.params["pool"]))
         left = movable_pods(cc.kube, nodes)
         if left:
@@ -157,7 +157,7 @@ class VerifyReplacements:
     def verify(self, step: Step, ctx: RunContext) -> str:
         from aks_windows_ops.kube.workloads import pool_nodes, verify_replacements
 
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         new_nodes = [n for n, _ in pool_nodes(cc.kube, str(step.params["new_pool"]))]
         before = step.params.get("pods") or []
         assert isinstance(before, list)

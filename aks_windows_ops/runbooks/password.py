@@ -27,13 +27,13 @@ from aks_windows_ops.runbooks.steps import (
     AZURE_ACTIONS,
     ClusterContext,
     JsonOp,
-    _cc,
-    _cluster_state,
-    _lro,
-    _props,
-    _send,
-    _wait_op,
     apply_to_cluster,
+    cluster_busy_state,
+    cluster_of,
+    operation_handle,
+    properties_of,
+    send_write,
+    wait_for_operation,
 )
 from aks_windows_ops.secrets import Secret
 
@@ -53,10 +53,10 @@ class WindowsProfileUpdate:
     """
 
     def check(self, step: Step, ctx: RunContext) -> StepState:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         wire = cc.cluster()
-        props = _props(wire)
-        if az.is_busy(_cluster_state(cc, wire)):
+        props = properties_of(wire)
+        if az.is_busy(cluster_busy_state(cc, wire)):
             return StepState.IN_FLIGHT
         wanted = step.params.get("license_type")
         if wanted is not None and (props.get("windowsProfile") or {}).get("licenseType", "None") == wanted:
@@ -68,7 +68,7 @@ class WindowsProfileUpdate:
         return StepState.READY
 
     def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         password: Secret | None = None
         if step.params.get("password"):
             name = str(step.params["password"])
@@ -93,17 +93,17 @@ class WindowsProfileUpdate:
                 cached=c,
             )
 
-        return _lro(_send(ctx, step, send, lambda: _cluster_state(cc)), "cluster")
+        return operation_handle(send_write(ctx, step, send, lambda: cluster_busy_state(cc)), "cluster")
 
     def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
-        cc = _cc(ctx)
-        _wait_op(ctx, step, operation, lambda: _cluster_state(cc))
+        cc = cluster_of(ctx)
+        wait_for_operation(ctx, step, operation, lambda: cluster_busy_state(cc))
 
     def verify(self, step: Step, ctx: RunContext) -> str:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         result = cc.results.pop(step.id, None)
         cc.remember(result)
-        props = _props(result) or _props(cc.cluster(fresh_ok=False))
+        props = properties_of(result) or properties_of(cc.cluster(fresh_ok=False))
         windows = [p for p in props.get("agentPoolProfiles") or [] if str(p.get("osType")) == "Windows"]
         bad = [
             f"{p.get('name')} is {p.get('provisioningState')}"

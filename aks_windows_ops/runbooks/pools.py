@@ -28,13 +28,13 @@ from aks_windows_ops.runbooks.steps import (
     AZURE_ACTIONS,
     ClusterContext,
     JsonOp,
-    _cc,
-    _lro,
-    _props,
-    _send,
-    _wait_op,
     apply_to_cluster,
+    cluster_of,
+    operation_handle,
     param_number,
+    properties_of,
+    send_write,
+    wait_for_operation,
 )
 
 __all__ = [
@@ -98,7 +98,7 @@ def pool_properties(
 def _ready_nodes(ctx: RunContext, pool: str) -> tuple[int, int]:
     from aks_windows_ops.kube.workloads import pool_nodes
 
-    cc = _cc(ctx)
+    cc = cluster_of(ctx)
     nodes = pool_nodes(cc.kube, pool)
     return sum(1 for _, ready in nodes if ready), len(nodes)
 
@@ -107,14 +107,14 @@ class CreatePool:
     """Create a pool and wait for Succeeded and Ready nodes. Params: ``pool``, ``properties`` (wire JSON)."""
 
     def _get(self, ctx: RunContext, pool: str) -> dict[str, Any] | None:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         try:
-            return _props(az.get_pool(cc.clients, cc.resource_group, cc.name, pool))
+            return properties_of(az.get_pool(cc.clients, cc.resource_group, cc.name, pool))
         except NotFound:
             return None
 
     def check(self, step: Step, ctx: RunContext) -> StepState:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         pool = str(step.params["pool"])
         if cc.cluster_wire is not None and pool not in cc.pool_cache:
             return StepState.READY  # the plan's reading (moments ago) has no such pool
@@ -133,20 +133,22 @@ class CreatePool:
         )
 
     def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         pool = str(step.params["pool"])
         properties = step.params["properties"]
         assert isinstance(properties, Mapping)
         cc.forget(pool)
         send = lambda: az.begin_pool_create(cc.clients, cc.resource_group, cc.name, pool, dict(properties))  # noqa: E731
-        return _lro(
-            _send(ctx, step, send, lambda: (self._get(ctx, pool) or {}).get("provisioningState")), "pool"
+        return operation_handle(
+            send_write(ctx, step, send, lambda: (self._get(ctx, pool) or {}).get("provisioningState")), "pool"
         )
 
     def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
         pool = str(step.params["pool"])
-        _wait_op(ctx, step, operation, lambda: (self._get(ctx, pool) or {}).get("provisioningState"))
-        cc = _cc(ctx)
+        wait_for_operation(
+            ctx, step, operation, lambda: (self._get(ctx, pool) or {}).get("provisioningState")
+        )
+        cc = cluster_of(ctx)
         if cc.kube is not None:
             want = int(param_number(step, "count", 0))
             ctx.poll_until(
@@ -157,9 +159,9 @@ class CreatePool:
             )
 
     def verify(self, step: Step, ctx: RunContext) -> str:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         pool = str(step.params["pool"])
-        props = _props(cc.results.pop(step.id, None)) or self._get(ctx, pool) or {}
+        props = properties_of(cc.results.pop(step.id, None)) or self._get(ctx, pool) or {}
         if props.get("provisioningState") != "Succeeded":
             raise AzureOperationFailed(
                 f"pool {pool} is {props.get('provisioningState')}", code="VerificationFailed"
@@ -179,15 +181,15 @@ class DeletePool:
     """Delete a pool once nothing that must live on it is left (DESIGN principle 3). Params: ``pool``."""
 
     def _get(self, ctx: RunContext, pool: str) -> dict[str, Any] | None:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         try:
-            return _props(az.get_pool(cc.clients, cc.resource_group, cc.name, pool))
+            return properties_of(az.get_pool(cc.clients, cc.resource_group, cc.name, pool))
         except NotFound:
             return None
 
     def check(self, step: Step, ctx: RunContext) -> StepState:
         # The plan's reading serves on a first run (the pool was not written since); a resume re-reads.
-        props = _cc(ctx).pool(str(step.params["pool"]))
+        props = cluster_of(ctx).pool(str(step.params["pool"]))
         if props is None:
             return StepState.DONE
         if az.is_busy(props.get("provisioningState")):
@@ -195,7 +197,7 @@ class DeletePool:
         return StepState.READY
 
     def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         pool = str(step.params["pool"])
         props = cc.pool(pool) or {}
         cc.forget(pool)
@@ -212,17 +214,19 @@ class DeletePool:
                     remediation="Drain the pool first (the migrate runbook does it), then run again.",
                 )
         send = lambda: az.begin_pool_delete(cc.clients, cc.resource_group, cc.name, pool)  # noqa: E731
-        return _lro(
-            _send(ctx, step, send, lambda: (self._get(ctx, pool) or {}).get("provisioningState")),
+        return operation_handle(
+            send_write(ctx, step, send, lambda: (self._get(ctx, pool) or {}).get("provisioningState")),
             "pool_delete",
         )
 
     def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
         pool = str(step.params["pool"])
-        _wait_op(ctx, step, operation, lambda: (self._get(ctx, pool) or {}).get("provisioningState"))
+        wait_for_operation(
+            ctx, step, operation, lambda: (self._get(ctx, pool) or {}).get("provisioningState")
+        )
 
     def verify(self, step: Step, ctx: RunContext) -> str:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         if step.id in cc.results:
             # The delete operation itself reported Succeeded: the pool is gone.
             cc.results.pop(step.id)

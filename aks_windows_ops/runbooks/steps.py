@@ -28,8 +28,14 @@ __all__ = [
     "AZURE_ACTIONS",
     "ClusterContext",
     "apply_to_cluster",
+    "cluster_busy_state",
+    "cluster_of",
+    "operation_handle",
     "param_number",
+    "properties_of",
+    "send_write",
     "version_tuple",
+    "wait_for_operation",
 ]
 
 JsonOp = Mapping[str, Any]
@@ -78,7 +84,7 @@ class ClusterContext:
 
     def remember(self, wire: Mapping[str, Any] | None) -> None:
         """Keep the pools of a cluster reading, so the next step need not GET them again."""
-        for p in _props(wire).get("agentPoolProfiles") or []:
+        for p in properties_of(wire).get("agentPoolProfiles") or []:
             self.pool_cache[str(p.get("name"))] = dict(p)
 
     def cluster(self, *, fresh_ok: bool = True) -> dict[str, Any]:
@@ -124,7 +130,8 @@ def param_number(step: Step, key: str, default: float) -> float:
     return default
 
 
-def _cc(ctx: RunContext) -> ClusterContext:
+def cluster_of(ctx: RunContext) -> ClusterContext:
+    """The run's :class:`ClusterContext`, with the clients' deadline set to the run's budget (REFERENCE s. 4)."""
     cc = ctx.extras["cluster"]
     assert isinstance(cc, ClusterContext)
     cc.clients.deadline = ctx.deadline
@@ -140,9 +147,9 @@ def _status_reporter(ctx: RunContext, step: Step) -> Callable[[str, float], None
     return report
 
 
-def _send(ctx: RunContext, step: Step, send: Callable[[], str], state: Callable[[], str | None]) -> str:
+def send_write(ctx: RunContext, step: Step, send: Callable[[], str], state: Callable[[], str | None]) -> str:
     """Send a write; on 409 wait for (or abort) the running operation, then send it (it was never accepted)."""
-    cc = _cc(ctx)
+    cc = cluster_of(ctx)
     for _attempt in range(4):
         try:
             return send()
@@ -167,8 +174,11 @@ def _send(ctx: RunContext, step: Step, send: Callable[[], str], state: Callable[
     raise OperationConflict(f"{step.title}: the resource stayed busy; no write was accepted")
 
 
-def _wait_op(ctx: RunContext, step: Step, operation: JsonOp | None, state: Callable[[], str | None]) -> None:
-    cc = _cc(ctx)
+def wait_for_operation(
+    ctx: RunContext, step: Step, operation: JsonOp | None, state: Callable[[], str | None]
+) -> None:
+    """Wait for a step's operation: resume its token, or poll the resource until no operation runs (DESIGN 4)."""
+    cc = cluster_of(ctx)
     if operation is not None and operation.get("kind") == "lro":
         result = az.wait(
             cc.clients,
@@ -190,12 +200,12 @@ def _wait_op(ctx: RunContext, step: Step, operation: JsonOp | None, state: Calla
     )
 
 
-def _cluster_state(cc: ClusterContext, wire: Mapping[str, Any] | None = None) -> str | None:
+def cluster_busy_state(cc: ClusterContext, wire: Mapping[str, Any] | None = None) -> str | None:
     """The cluster's state for a cluster-wide write: busy while the cluster or any of its pools is busy.
 
     Reads the cluster unless ``wire`` (a reading already at hand) is given.
     """
-    props = _props(wire if wire is not None else cc.cluster(fresh_ok=False))
+    props = properties_of(wire if wire is not None else cc.cluster(fresh_ok=False))
     for p in props.get("agentPoolProfiles") or []:
         if az.is_busy(p.get("provisioningState")):
             return str(p.get("provisioningState"))
@@ -203,13 +213,15 @@ def _cluster_state(cc: ClusterContext, wire: Mapping[str, Any] | None = None) ->
     return None if state is None else str(state)
 
 
-def _lro(token: str, resume: str) -> dict[str, Any]:
+def operation_handle(token: str, resume: str) -> dict[str, Any]:
+    """The checkpointed handle of a started operation (a continuation token; REFERENCE section 11)."""
     if token == az.NOT_MODIFIED:
         return {"kind": "not-modified"}
     return {"kind": "lro", "resume": resume, "token": token}
 
 
-def _props(result: Mapping[str, Any] | None) -> dict[str, Any]:
+def properties_of(result: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``properties`` of a resource's wire JSON (empty when there is none)."""
     if not result:
         return {}
     return dict(result.get("properties") or {})
@@ -219,17 +231,17 @@ class ControlPlaneUpgrade:
     """Upgrade the control plane only (FAQ patch order; REFERENCE section 3). Params: ``version``."""
 
     def check(self, step: Step, ctx: RunContext) -> StepState:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         wire = cc.cluster()
-        props = _props(wire)
-        if az.is_busy(_cluster_state(cc, wire)):
+        props = properties_of(wire)
+        if az.is_busy(cluster_busy_state(cc, wire)):
             return StepState.IN_FLIGHT
         if version_tuple(props.get("currentKubernetesVersion")) >= version_tuple(str(step.params["version"])):
             return StepState.DONE
         return StepState.READY
 
     def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         cached = cc.cluster_wire
         cc.forget()
 
@@ -240,18 +252,20 @@ class ControlPlaneUpgrade:
                 cc.clients, cc.resource_group, cc.name, str(step.params["version"]), cached=c
             )
 
-        token = _send(ctx, step, send, lambda: _cluster_state(cc))
-        return _lro(token, "cluster")
+        token = send_write(ctx, step, send, lambda: cluster_busy_state(cc))
+        return operation_handle(token, "cluster")
 
     def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
-        cc = _cc(ctx)
-        _wait_op(ctx, step, operation, lambda: _props(cc.cluster(fresh_ok=False)).get("provisioningState"))
+        cc = cluster_of(ctx)
+        wait_for_operation(
+            ctx, step, operation, lambda: properties_of(cc.cluster(fresh_ok=False)).get("provisioningState")
+        )
 
     def verify(self, step: Step, ctx: RunContext) -> str:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         result = cc.results.pop(step.id, None)
         cc.remember(result)
-        props = _props(result) or _props(cc.cluster(fresh_ok=False))
+        props = properties_of(result) or properties_of(cc.cluster(fresh_ok=False))
         current = props.get("currentKubernetesVersion")
         if props.get("provisioningState") != "Succeeded" or version_tuple(current) < version_tuple(
             str(step.params["version"])
@@ -265,7 +279,7 @@ class ControlPlaneUpgrade:
 
 class _PoolAction:
     def _state(self, ctx: RunContext, pool: str) -> str | None:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         cc.forget(pool)  # polling must see the service, not a reading
         props = cc.pool(pool)
         return None if props is None else props.get("provisioningState")
@@ -275,7 +289,7 @@ class PoolUpgrade(_PoolAction):
     """Upgrade one pool's Kubernetes version (REFERENCE section 3). Params: ``pool``, ``version``, settings."""
 
     def check(self, step: Step, ctx: RunContext) -> StepState:
-        props = _cc(ctx).pool(str(step.params["pool"])) or {}
+        props = cluster_of(ctx).pool(str(step.params["pool"])) or {}
         if az.is_busy(props.get("provisioningState")):
             return StepState.IN_FLIGHT
         if version_tuple(props.get("currentOrchestratorVersion")) >= version_tuple(
@@ -285,7 +299,7 @@ class PoolUpgrade(_PoolAction):
         return StepState.READY
 
     def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         pool = str(step.params["pool"])
         cached = cc.pool(pool)
         cc.forget(pool)
@@ -305,15 +319,15 @@ class PoolUpgrade(_PoolAction):
                 cached=c,
             )
 
-        return _lro(_send(ctx, step, send, lambda: self._state(ctx, pool)), "pool")
+        return operation_handle(send_write(ctx, step, send, lambda: self._state(ctx, pool)), "pool")
 
     def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
-        _wait_op(ctx, step, operation, lambda: self._state(ctx, str(step.params["pool"])))
+        wait_for_operation(ctx, step, operation, lambda: self._state(ctx, str(step.params["pool"])))
 
     def verify(self, step: Step, ctx: RunContext) -> str:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         pool = str(step.params["pool"])
-        props = _props(cc.results.pop(step.id, None)) or (cc.pool(pool) or {})
+        props = properties_of(cc.results.pop(step.id, None)) or (cc.pool(pool) or {})
         cc.forget(pool)
         current = props.get("currentOrchestratorVersion")
         if props.get("provisioningState") != "Succeeded" or version_tuple(current) < version_tuple(
@@ -330,7 +344,7 @@ class NodeImageUpgrade(_PoolAction):
     """Upgrade one pool's node image (REFERENCE section 3; 304 = already the latest). Params: ``pool``, ``latest``."""
 
     def check(self, step: Step, ctx: RunContext) -> StepState:
-        props = _cc(ctx).pool(str(step.params["pool"])) or {}
+        props = cluster_of(ctx).pool(str(step.params["pool"])) or {}
         if az.is_busy(props.get("provisioningState")):
             return StepState.IN_FLIGHT
         latest = step.params.get("latest")
@@ -339,24 +353,24 @@ class NodeImageUpgrade(_PoolAction):
         return StepState.READY
 
     def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         pool = str(step.params["pool"])
         cc.forget(pool)
-        token = _send(
+        token = send_write(
             ctx,
             step,
             lambda: az.begin_node_image_upgrade(cc.clients, cc.resource_group, cc.name, pool),
             lambda: self._state(ctx, pool),
         )
-        return _lro(token, "node_image")
+        return operation_handle(token, "node_image")
 
     def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
-        _wait_op(ctx, step, operation, lambda: self._state(ctx, str(step.params["pool"])))
+        wait_for_operation(ctx, step, operation, lambda: self._state(ctx, str(step.params["pool"])))
         if operation is not None and operation.get("kind") == "not-modified":
-            _cc(ctx).results[step.id] = {"notModified": True}
+            cluster_of(ctx).results[step.id] = {"notModified": True}
 
     def verify(self, step: Step, ctx: RunContext) -> str:
-        cc = _cc(ctx)
+        cc = cluster_of(ctx)
         pool = str(step.params["pool"])
         result = cc.results.pop(step.id, None)
         if result and result.get("notModified"):
@@ -386,8 +400,8 @@ class VerifyCluster:
         return None
 
     def verify(self, step: Step, ctx: RunContext) -> str:
-        cc = _cc(ctx)
-        props = _props(cc.cluster(fresh_ok=False))
+        cc = cluster_of(ctx)
+        props = properties_of(cc.cluster(fresh_ok=False))
         problems: list[str] = []
         cp = step.params.get("control_plane")
         if cp and version_tuple(props.get("currentKubernetesVersion")) < version_tuple(str(cp)):
