@@ -568,6 +568,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aks_windows_ops.cli_checks",
     "aks_windows_ops.cli_pools",
     "aks_windows_ops.cli_workloads",
+    "aks_windows_ops.cli_plans",
 )
 
 
