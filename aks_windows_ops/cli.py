@@ -234,6 +234,11 @@ def parse_duration(text: str | None) -> float | None:
         raise E.InvalidInput(f"--time-budget must look like 90s, 5m or 2h, got {text!r}") from err
 
 
+def default_checkpoint(checkpoint: str | None, simulate: str | None) -> str | None:
+    """A rehearsal keeps its checkpoints in memory unless told otherwise: its simulator lives in this process."""
+    return checkpoint if not simulate else (checkpoint or "memory:")
+
+
 def run_procedure(
     plan: Any,
     apply_plan: Any,
@@ -355,7 +360,7 @@ def patch(
         do_apply=do_apply and not plan_only,
         yes=yes,
         output=output,
-        checkpoint=checkpoint if not simulate else (checkpoint or "memory:"),
+        checkpoint=default_checkpoint(checkpoint, simulate),
         time_budget=time_budget,
     )
 
@@ -469,7 +474,7 @@ def rotate_password(
         do_apply=do_apply and not plan_only,
         yes=yes,
         output=output,
-        checkpoint=checkpoint if not simulate else (checkpoint or "memory:"),
+        checkpoint=default_checkpoint(checkpoint, simulate),
         time_budget=time_budget,
     )
 
@@ -522,7 +527,7 @@ def ahub(
         do_apply=do_apply and not plan_only,
         yes=yes,
         output=output,
-        checkpoint=checkpoint if not simulate else (checkpoint or "memory:"),
+        checkpoint=default_checkpoint(checkpoint, simulate),
         time_budget=time_budget,
     )
 

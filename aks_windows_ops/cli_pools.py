@@ -16,6 +16,7 @@ from aks_windows_ops.cli import (
     SIM_OPT,
     SUB_OPT,
     YES_OPT,
+    default_checkpoint,
     fail,
     resolve_target,
     run_procedure,
@@ -82,7 +83,7 @@ def pool_add(
         do_apply=do_apply and not plan_only,
         yes=yes,
         output=output,
-        checkpoint=checkpoint if not simulate else (checkpoint or "memory:"),
+        checkpoint=default_checkpoint(checkpoint, simulate),
         time_budget=time_budget,
     )
 
@@ -154,7 +155,7 @@ def migrate(
         do_apply=do_apply and not plan_only,
         yes=yes,
         output=output,
-        checkpoint=checkpoint if not simulate else (checkpoint or "memory:"),
+        checkpoint=default_checkpoint(checkpoint, simulate),
         time_budget=time_budget,
     )
 
