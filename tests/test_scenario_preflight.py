@@ -13,7 +13,8 @@ The expected sets come from reading each scenario file against the FAQ:
   behind the never-done control plane upgrade (warning); gMSA off (info). Exit 2.
 * subnet-full: the Windows pool runs the oldest image, but the newest one is already available to it (its
   upgrade profile says so and a node image upgrade alone delivers it, see the test below), so the image is
-  outdated (info) and nothing needs a control plane upgrade; gMSA off (info). Exit 0.
+  outdated (info) and nothing needs a control plane upgrade; a replacement for the Windows pool (any FAQ
+  migration) would not fit in the /24 beside it (info); gMSA off (info). Exit 0.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], int]] = {
         ),
         2,
     ),
-    "subnet-full": (("GMSA_STATUS", "NODE_IMAGE_OUTDATED"), 0),
+    "subnet-full": (("GMSA_STATUS", "NODE_IMAGE_OUTDATED", "NO_ROOM_FOR_REPLACEMENT_POOL"), 0),
 }
 
 

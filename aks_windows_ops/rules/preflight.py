@@ -739,6 +739,43 @@ def _rule_subnets(s: ClusterSnapshot) -> Iterator[Finding]:
             )
 
 
+def _rule_replacement_room(s: ClusterSnapshot) -> Iterator[Finding]:
+    """Room in a Windows pool's subnet for its replacement (REFERENCE section 5).
+
+    The FAQ's fixes for service principal rotation, the pre-2020 image and a max pods change, and the move off
+    Windows Server 2019, all create a new pool beside the old one: say early when it cannot fit.
+    """
+    if not s.subnets:
+        return
+    for pool in s.windows_pools:
+        usage = s.subnet(pool.vnet_subnet_id)
+        if usage is None or pool.count <= 0:
+            continue
+        try:
+            mode = capacity.cni_mode(s.network_plugin, s.network_plugin_mode, pool.pod_subnet_id)
+            need = capacity.addresses_needed(
+                count=pool.count, max_pods=_effective_max_pods(s, pool), mode=mode, max_surge=pool.max_surge
+            )
+        except InvalidInput:
+            continue
+        verdict = capacity.fits(usage, need.node_subnet)
+        if verdict.fits:
+            continue
+        yield _finding(
+            "NO_ROOM_FOR_REPLACEMENT_POOL",
+            Severity.INFO,
+            f"a replacement for Windows pool {pool.name} ({pool.count} nodes, max pods {_effective_max_pods(s, pool)}) "
+            f"would not fit beside it: {verdict.message}.",
+            remediation=(
+                "Before a migration (SP rotation, old image, max pods, Windows Server 2019), free addresses, give "
+                "the new pool another subnet, or lower its max pods."
+            ),
+            faq=FaqSection.CAPACITY,
+            resource=_pool_resource(pool),
+            runbook="migrate",
+        )
+
+
 def _rule_gmsa(s: ClusterSnapshot) -> Iterator[Finding]:
     """FAQ "Can my Windows Server containers use gMSA?"."""
     if not s.windows_pools and not s.gmsa_enabled:
@@ -818,6 +855,7 @@ _RULES: tuple[_Rule, ...] = (
     _rule_ahub,
     _rule_max_pods,
     _rule_subnets,
+    _rule_replacement_room,
     _rule_gmsa,
     _rule_windows_profile,
     _rule_provisioning,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -433,7 +434,10 @@ def test_clean_variants_do_not_fire(
         scale_sets=(_vmss("win123", "Windows_Server", _vm("akswin123000000", "Windows_Server")),),
     )
     report = preflight(snapshot)
-    assert report.codes == ("GMSA_STATUS",), report.to_text()
+    # Just enough room for the surge, not for a whole replacement pool beside it (informational).
+    assert report.codes == ("GMSA_STATUS", "NO_ROOM_FOR_REPLACEMENT_POOL"), report.to_text()
+    roomy = preflight(replace(snapshot, subnets=(SubnetUsage(SUBNET, "10.0.0.0/22", 220, 1019),)))
+    assert roomy.codes == ("GMSA_STATUS",), roomy.to_text()
 
 
 def test_findings_sorted_errors_first_and_exit_codes(
