@@ -30,7 +30,6 @@ __all__ = [
     "begin_pool_create",
     "begin_pool_delete",
     "begin_pool_upgrade",
-    "begin_scale_set_license",
     "begin_windows_profile_update",
     "get_cluster",
     "get_pool",
@@ -251,22 +250,6 @@ def begin_node_image_upgrade(clients: AzureClients, rg: str, name: str, pool: st
     )
 
 
-def begin_scale_set_license(clients: AzureClients, node_rg: str, vmss: str, license_type: str | None) -> str:
-    """Set ``virtualMachineProfile.licenseType`` on a scale set's model (FAQ: AHUB on individual nodes)."""
-    from azure.mgmt.compute import models
-
-    update = models.VirtualMachineScaleSetUpdate(
-        {"properties": {"virtualMachineProfile": {"licenseType": license_type or "None"}}}
-    )
-    return _start(
-        clients.compute.virtual_machine_scale_sets.begin_update,
-        node_rg,
-        vmss,
-        update,
-        context=f"licensing scale set {vmss}",
-    )
-
-
 def begin_instance_license(
     clients: AzureClients, node_rg: str, vmss: str, instance_id: str, license_type: str | None
 ) -> str:
@@ -300,7 +283,6 @@ _RESUMERS: dict[str, Callable[[AzureClients], tuple[Callable[..., Any], tuple[An
         c.containerservice.agent_pools.begin_upgrade_node_image_version,
         ("rg", "name", "pool"),
     ),
-    "vmss": lambda c: (c.compute.virtual_machine_scale_sets.begin_update, ("rg", "vmss", {})),
     "vm": lambda c: (c.compute.virtual_machine_scale_set_vms.begin_update, ("rg", "vmss", "0", {})),
 }
 
@@ -316,7 +298,7 @@ def wait(
 ) -> dict[str, Any] | None:
     """Resume an operation from its token and wait for it on the clients' clock (REFERENCE section 4).
 
-    ``kind`` is ``cluster``, ``pool``, ``pool_delete``, ``node_image``, ``vmss`` or ``vm``. Returns the final
+    ``kind`` is ``cluster``, ``pool``, ``pool_delete``, ``node_image`` or ``vm``. Returns the final
     resource's wire JSON, if the operation has one.
 
     Raises:

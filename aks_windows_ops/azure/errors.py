@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from azure.core.exceptions import (
     AzureError,
@@ -159,8 +158,3 @@ def translating(context: str = "") -> Iterator[None]:
         yield
     except AzureError as err:
         raise translate(err, context=context) from err
-
-
-def error_details(err: Any) -> dict[str, Any]:
-    """Return ``{code, message, status}`` of an azure-core exception for logs (never includes a request body)."""
-    return {"code": arm_code(err), "message": _message(err), "status": getattr(err, "status_code", None)}
