@@ -561,7 +561,7 @@ def demo(
         console.print(snapshot_table(read_snapshot(target.clients, target.resource_group, target.name)))
         fake = target.fake
         console.print(
-            f"[dim]{len(fake.journal)} requests to the simulated ARM, {fake.clock.now() / 60:.0f} simulated minutes[/]"
+            f"[dim]{len(fake.journal)} requests to the simulated ARM, {fake.clock.monotonic() / 60:.0f} simulated minutes[/]"
         )
         if target.kube is not None:
             target.kube.stop()

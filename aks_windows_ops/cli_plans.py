@@ -125,8 +125,7 @@ def resume(
         actions,
         checkpoints=store,
         time_budget=parse_duration(time_budget),
-        clock=clients.clock,
-        sleep=clients.sleep,
+        clock=clients.run_clock,
         on_event=progress,
         extras={"cluster": context},
     )

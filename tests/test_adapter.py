@@ -16,11 +16,11 @@ def test_retry_after_beyond_the_budget_raises_throttled_without_waiting(scenario
     fake, clients, rg, name = scenario("healthy")
     clients.deadline = clients.clock() + 60
     fake.add_fault("throttle", method="GET", times=1, retry_after=1200)
-    start = fake.clock.now()
+    start = fake.clock.monotonic()
     with pytest.raises(E.Throttled) as info:
         read_snapshot(clients, rg, name)
     assert info.value.retry_after == 1200
-    assert fake.clock.now() - start < 60
+    assert fake.clock.monotonic() - start < 60
 
 
 def test_retry_after_within_the_budget_is_honoured(scenario) -> None:  # type: ignore[no-untyped-def]
@@ -29,7 +29,7 @@ def test_retry_after_within_the_budget_is_honoured(scenario) -> None:  # type: i
     fake.add_fault("throttle", method="GET", times=3, retry_after=20)
     snap = read_snapshot(clients, rg, name, upgrade_profiles=False, scale_sets=False, subnets=False)
     assert snap.ref.name == name
-    assert fake.clock.now() >= 60
+    assert fake.clock.monotonic() >= 60
 
 
 def test_snapshot_reads_in_the_fewest_requests(scenario) -> None:  # type: ignore[no-untyped-def]

@@ -324,13 +324,13 @@ def test_time_budget_stops_starting_clusters_and_reports_them() -> None:
 
 def test_arm_throttle_429s_are_retried_and_the_audit_completes() -> None:
     fake = mixed_fake()
-    throttle = ArmThrottle(reads=ARM_SMALL, clock=fake.clock.now).install(fake)
+    throttle = ArmThrottle(reads=ARM_SMALL, clock=fake.clock.monotonic).install(fake)
     report = audit(
         AzureClients.for_simulator(fake, HEALTHY),
         subscriptions=SUBS,
         concurrency=1,
         rate_limit=None,
-        clock=fake.clock.now,
+        clock=fake.clock.monotonic,
         sleep=fake.sleep,
     )
     assert all(r.ok for r in report.rows), [r.error for r in report.rows]
@@ -341,9 +341,9 @@ def test_arm_throttle_429s_are_retried_and_the_audit_completes() -> None:
 
 def test_client_side_limiter_keeps_arm_from_throttling() -> None:
     fake = mixed_fake()
-    throttle = ArmThrottle(reads=ARM_SMALL, clock=fake.clock.now).install(fake)
+    throttle = ArmThrottle(reads=ARM_SMALL, clock=fake.clock.monotonic).install(fake)
     limiter = RateLimiter(
-        reads=ARM_SMALL, cluster_gets=None, headroom=0, clock=fake.clock.now, sleep=fake.sleep
+        reads=ARM_SMALL, cluster_gets=None, headroom=0, clock=fake.clock.monotonic, sleep=fake.sleep
     )
     report = audit(
         AzureClients.for_simulator(fake, HEALTHY), subscriptions=SUBS, concurrency=1, rate_limit=limiter
@@ -384,7 +384,7 @@ def test_retry_after_beyond_the_time_budget_is_not_waited_for() -> None:
     rows = by_cluster(report)
     assert rows["aks-prod"].error_type == "Throttled" and rows["aks-prod"].attempts == 1
     assert "1200" in (rows["aks-prod"].error or "")
-    assert t.sleeps == [] and fake.clock.now() < 60  # neither the SDK nor the audit slept 20 minutes
+    assert t.sleeps == [] and fake.clock.monotonic() < 60  # neither the SDK nor the audit slept 20 minutes
     assert rows["aks-retail"].ok
 
 

@@ -98,8 +98,7 @@ def test_rotation_resumes_after_a_crash_anywhere(tmp_path: Path, kind: str) -> N
                 plan.id,
                 PASSWORD_ACTIONS,
                 checkpoints=store,
-                clock=clients.clock,
-                sleep=clients.sleep,
+                clock=clients.run_clock,
                 extras={"cluster": again},
             )
             assert result.ok, (k, result.message)
@@ -277,8 +276,7 @@ def test_rotation_sent_before_a_crash_is_not_sent_again_after_it_finished(tmp_pa
         plan.id,
         PASSWORD_ACTIONS,
         checkpoints=store,
-        clock=clients.clock,
-        sleep=clients.sleep,
+        clock=clients.run_clock,
         extras={"cluster": again},
     )
     assert result.ok, result.message

@@ -180,8 +180,7 @@ def _crash_run(k: int, tmp: Path, *, kind: str) -> tuple[dict[str, Any], list[tu
             plan.id,
             AZURE_ACTIONS,
             checkpoints=store,
-            clock=clients.clock,
-            sleep=clients.sleep,
+            clock=clients.run_clock,
             extras={"cluster": ClusterContext(clients, RG, NAME)},
         )
         assert result.ok, result.message

@@ -98,7 +98,7 @@ def test_subscription_read_bucket_refills_at_its_rate() -> None:
 
 def test_the_simulator_answers_429_with_retry_after() -> None:
     fake = FakeAzure.from_scenario("healthy")
-    throttle = ArmThrottle(reads=BucketSpec(2, 0.4), clock=fake.clock.now).install(fake)
+    throttle = ArmThrottle(reads=BucketSpec(2, 0.4), clock=fake.clock.monotonic).install(fake)
     assert fake.throttle is throttle
     url = f"https://management.azure.com{CLUSTER}?api-version=2026-08-01"
     statuses = [fake.send(HttpRequest("GET", url)).status_code for _ in range(2)]

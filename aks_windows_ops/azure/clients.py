@@ -12,6 +12,8 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from aks_windows_ops.clock import Clock, system_clock
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from azure.mgmt.compute import ComputeManagementClient
     from azure.mgmt.containerservice import ContainerServiceClient
@@ -58,7 +60,7 @@ class AzureClients:
         self.retry_total = retry_total
         fake_clock = getattr(transport, "clock", None)
         self.clock: Callable[[], float] = clock or (
-            fake_clock.now if fake_clock is not None else time.monotonic
+            fake_clock.monotonic if fake_clock is not None else time.monotonic
         )
         self.sleep: Callable[[float], None] = sleep or (
             transport.sleep if transport is not None else time.sleep
@@ -68,6 +70,12 @@ class AzureClients:
         from aks_windows_ops.azure.redact import install
 
         install()
+
+    @property
+    def run_clock(self) -> Clock:
+        """The clock runs on these clients wait on: the simulator's virtual clock, else the system's."""
+        fake_clock = getattr(self.transport, "clock", None)
+        return fake_clock if isinstance(fake_clock, Clock) else system_clock
 
     def remaining(self) -> float | None:
         """Seconds left before :attr:`deadline`, or ``None`` without a budget."""

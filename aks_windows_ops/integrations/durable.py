@@ -566,8 +566,7 @@ def apply_cluster(payload: Mapping[str, Any]) -> dict[str, Any]:
             actions,
             checkpoints=store,
             time_budget=budget,
-            clock=clients.clock,
-            sleep=clients.sleep,
+            clock=clients.run_clock,
             extras={"cluster": context},
             on_event=LogRenderer(_log),
         )

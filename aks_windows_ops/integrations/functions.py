@@ -519,8 +519,7 @@ def advance_plans(
                 actions,
                 checkpoints=store,
                 time_budget=left,
-                clock=clients.clock,
-                sleep=clients.sleep,
+                clock=clients.run_clock,
                 extras={"cluster": context},
                 on_event=events,
             )

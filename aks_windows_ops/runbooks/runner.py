@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from datetime import datetime, timezone
 from os import PathLike
 from typing import Any, Protocol, runtime_checkable
 
+from aks_windows_ops.clock import Clock, system_clock
 from aks_windows_ops.errors import AksWindowsOpsError, BudgetExhausted, InvalidInput, NotFound
 from aks_windows_ops.runbooks.checkpoints import (
     CheckpointStore,
@@ -88,18 +88,17 @@ class RunContext:
 
     Attributes:
         plan: the plan being applied.
-        clock: seconds on the run's clock (``time.monotonic``, or the simulator's virtual clock).
-        sleep: waits on that clock (``time.sleep``, or the simulator's virtual sleep).
-        deadline: the absolute ``clock()`` value at which the budget runs out, or ``None`` for no budget.
+        clock: the run's clock (the system's, or the simulator's virtual clock): everything that waits in a
+            step waits on it, so a rehearsal never sleeps for real.
+        deadline: the absolute ``clock.monotonic()`` value at which the budget runs out, or ``None``.
         extras: procedure-specific objects (Azure clients, Kubernetes client, secrets to send).
-        started: ``clock()`` when the run started.
+        started: ``clock.monotonic()`` when the run started.
         step: the step being run, if any.
-        step_started: ``clock()`` when the current step started in this run.
+        step_started: ``clock.monotonic()`` when the current step started in this run.
     """
 
     plan: Plan
-    clock: Callable[[], float]
-    sleep: Callable[[float], None]
+    clock: Clock
     deadline: float | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     on_event: Callable[[Event], None] | None = None
@@ -115,7 +114,11 @@ class RunContext:
         """Seconds left in the budget (never negative), or ``None`` without a budget."""
         if self.deadline is None:
             return None
-        return max(self.deadline - self.clock(), 0.0)
+        return max(self.deadline - self.clock.monotonic(), 0.0)
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` on the run's clock (virtual time in a rehearsal)."""
+        self.clock.sleep(seconds)
 
     def expired(self) -> bool:
         """Whether the budget has run out."""
@@ -164,7 +167,7 @@ class RunContext:
                 plan_id=self.plan.id,
                 step_id=step.id if step else None,
                 message=message,
-                elapsed=self.clock() - self.step_started,
+                elapsed=self.clock.monotonic() - self.step_started,
                 expected=step.expected_seconds if step else None,
                 progress=progress,
                 index=self.step_index,
@@ -342,8 +345,7 @@ def apply(
     *,
     checkpoints: CheckpointStore | str | PathLike[str] | None = None,
     time_budget: float | None = None,
-    clock: Callable[[], float] | None = None,
-    sleep: Callable[[float], None] | None = None,
+    clock: Clock | None = None,
     on_event: Callable[[Event], None] | None = None,
     extras: Mapping[str, Any] | None = None,
     stop_after: str | None = None,
@@ -359,8 +361,8 @@ def apply(
         time_budget: seconds this call may take on ``clock``; ``None`` for no limit. Steps do not start once
             it has run out, and actions stop waiting (their operations keep running in Azure and are resumed
             by the next call).
-        clock: seconds, monotonic; ``time.monotonic`` by default (the simulator passes its virtual clock).
-        sleep: waits on ``clock``; ``time.sleep`` by default.
+        clock: the run's clock, one object for the date, the budget and every wait
+            (:data:`~aks_windows_ops.clock.system_clock` by default; the simulator passes its virtual clock).
         on_event: receives every :class:`~aks_windows_ops.runbooks.events.Event`.
         extras: procedure-specific objects handed to actions as ``ctx.extras``.
         stop_after: run no step after this one (status ``paused`` once it has succeeded), to apply a plan a
@@ -382,12 +384,11 @@ def apply(
         raise InvalidInput(problems)
 
     store = _open_store(checkpoints)
-    run_clock = clock or time.monotonic
-    started = run_clock()
+    run_clock = clock or system_clock
+    started = run_clock.monotonic()
     ctx = RunContext(
         plan=plan,
         clock=run_clock,
-        sleep=sleep or time.sleep,
         deadline=None if time_budget is None else started + time_budget,
         extras=dict(extras or {}),
         on_event=on_event,
@@ -402,7 +403,7 @@ def apply(
                 plan.id,
                 None,
                 message,
-                run_clock() - started,
+                run_clock.monotonic() - started,
                 plan.expected_seconds or None,
                 total=total,
             )
@@ -429,7 +430,7 @@ def apply(
             status = RunStatus.PAUSED
             message = f"stopped after step {stop_after!r} as asked; run without stop_after to continue"
             break
-        ctx.step, ctx.step_index, ctx.step_started = step, index, run_clock()
+        ctx.step, ctx.step_index, ctx.step_started = step, index, run_clock.monotonic()
 
         record = store.load(plan.id, step.id) or StepRecord(plan.id, step.id)
         if record.state is RecordState.SUCCEEDED:
@@ -466,7 +467,7 @@ def apply(
     ctx.step = None
     records = _final_records(plan, store)
     remaining = tuple(r.step_id for r in records if r.state is not RecordState.SUCCEEDED)
-    elapsed = run_clock() - started
+    elapsed = run_clock.monotonic() - started
     if status is RunStatus.SUCCEEDED:
         message = (
             "nothing to do"
@@ -501,7 +502,7 @@ def _emit_step(ctx: RunContext, kind: EventKind, message: str) -> None:
             plan_id=ctx.plan.id,
             step_id=step.id,
             message=message,
-            elapsed=ctx.clock() - ctx.step_started,
+            elapsed=ctx.clock.monotonic() - ctx.step_started,
             expected=step.expected_seconds or None,
             index=ctx.step_index,
             total=len(ctx.plan.steps),
@@ -601,7 +602,7 @@ def resume(
         plan_id: the id of a plan applied earlier with a store that keeps plan documents.
         actions: the action for each step kind.
         checkpoints: the store (or its path/URL; ``None`` for the default).
-        **options: passed to :func:`apply` (``time_budget``, ``clock``, ``sleep``, ``on_event``, ``extras``,
+        **options: passed to :func:`apply` (``time_budget``, ``clock``, ``on_event``, ``extras``,
             ``stop_after``).
 
     Raises:

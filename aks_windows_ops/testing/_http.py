@@ -7,13 +7,17 @@ import re
 import threading
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.core.utils import case_insensitive_dict
 
-__all__ = ["FakeResponse", "Fault", "JournalEntry", "SimulatedCrash", "VirtualClock"]
+__all__ = ["DEFAULT_EPOCH", "FakeResponse", "Fault", "JournalEntry", "SimulatedCrash", "VirtualClock"]
+
+#: The simulated date and time at virtual second 0 unless a scenario or test says otherwise.
+DEFAULT_EPOCH = datetime(2026, 11, 26, 8, 0, 0, tzinfo=timezone.utc)
 
 _REASONS = {
     200: "OK",
@@ -39,28 +43,44 @@ class SimulatedCrash(BaseException):
 
 
 class VirtualClock:
-    """Virtual seconds since the simulation started; the transport's ``sleep()`` advances it.
+    """A virtual clock (implements :class:`~aks_windows_ops.clock.Clock`): :meth:`sleep` advances it.
 
-    REFERENCE section 11: the SDK's poller and retry policy wait through ``transport.sleep()``, so a 14-minute
-    operation costs milliseconds of real time while still reporting 14 minutes.
+    The Azure SDK's poller and retry policy wait through the transport's ``sleep()``, and everything else that
+    waits in a rehearsal (drains, replacement checks, the runner's time budget, the Kubernetes controllers'
+    delays) waits on this clock, so a 14-minute operation or a 10-minute blocked drain costs milliseconds of
+    real time while still reporting 14 or 10 minutes.
+
+    Args:
+        start: virtual seconds already elapsed (what :meth:`monotonic` returns at first).
+        epoch: the date and time at virtual second 0 (UTC; a naive value is taken as UTC).
     """
 
-    def __init__(self, start: float = 0.0) -> None:
-        self._now = start
+    def __init__(self, start: float = 0.0, *, epoch: datetime | None = None) -> None:
+        self._now = float(start)
+        epoch = epoch or DEFAULT_EPOCH
+        self.epoch = epoch if epoch.tzinfo else epoch.replace(tzinfo=timezone.utc)
         self._lock = threading.Lock()
 
-    def now(self) -> float:
-        """Return the current virtual time in seconds."""
+    def monotonic(self) -> float:
+        """Return the virtual seconds elapsed since the epoch."""
         with self._lock:
             return self._now
 
+    def now(self) -> datetime:
+        """Return the virtual date and time (UTC): the epoch plus :meth:`monotonic` seconds."""
+        return self.epoch + timedelta(seconds=self.monotonic())
+
     def advance(self, seconds: float) -> float:
-        """Move time forward (never backwards) and return the new time."""
+        """Move time forward (never backwards) and return the new :meth:`monotonic` reading."""
         with self._lock:
             self._now += max(float(seconds), 0.0)
             return self._now
 
-    __call__ = now
+    def sleep(self, seconds: float) -> None:
+        """Advance the clock by ``seconds`` instead of waiting."""
+        self.advance(seconds)
+
+    __call__ = monotonic
 
 
 @dataclass

@@ -204,11 +204,13 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
         durations: dict[str, float] | None = None,
         real_sleep: bool = False,
     ) -> None:
-        self.clock = clock or VirtualClock()
         self.latency = latency
         self.kube = kube
         self.today0 = today
         self.base_time = _dt.datetime(today.year, today.month, today.day, 8, 0, 0)
+        self.clock = clock or VirtualClock(epoch=self.base_time)
+        if kube is not None and hasattr(kube, "use_clock"):
+            kube.use_clock(self.clock)  # one timeline: Kubernetes controllers advance with Azure operations
         self.durations = {**DEFAULT_DURATIONS, **(durations or {})}
         self.real_sleep = real_sleep
         self.faults: list[Fault] = []
@@ -356,7 +358,7 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
     def _record(self, method: str, path: str, status: int, kind: str, body: Any) -> None:
         self._seq += 1
         self.journal.append(
-            JournalEntry(self._seq, self.clock.now(), method, path, status, kind, _mask(body))
+            JournalEntry(self._seq, self.clock.monotonic(), method, path, status, kind, _mask(body))
         )
 
     @staticmethod
@@ -386,10 +388,10 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
     # ------------------------------------------------------------------ time
     def now_date(self) -> _dt.date:
         """The simulated calendar date now."""
-        return (self.base_time + _dt.timedelta(seconds=self.clock.now())).date()
+        return (self.base_time + _dt.timedelta(seconds=self.clock.monotonic())).date()
 
     def _advance(self) -> None:
-        now = self.clock.now()
+        now = self.clock.monotonic()
         for op in sorted(self.operations.values(), key=lambda o: o.start):
             if op.status != "InProgress" or op.stuck:
                 continue
@@ -416,9 +418,9 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
                 if not pending:
                     return
                 target = min(o.start + o.duration for o in pending)
-                if target - self.clock.now() > max_seconds:
+                if target - self.clock.monotonic() > max_seconds:
                     return
-                self.clock.advance(max(target - self.clock.now(), 0.0))
+                self.clock.advance(max(target - self.clock.monotonic(), 0.0))
                 self._advance()
 
     # ------------------------------------------------------------------ operations
@@ -446,7 +448,7 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
             cluster_key=cluster.key if cluster else None,
             pool=pool,
             kind=kind,
-            start=self.clock.now(),
+            start=self.clock.monotonic(),
             duration=duration,
             on_success=on_success,
             on_failure=on_failure,
@@ -556,7 +558,7 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
         op = self.operations.get(op_id)
         if op is None:
             raise _ArmError(404, "NotFound", f"Operation {op_id} not found")
-        return FakeResponse(request, 200, op.status_body(self.clock.now(), self.base_time))
+        return FakeResponse(request, 200, op.status_body(self.clock.monotonic(), self.base_time))
 
     def _op_result(self, request: HttpRequest, op_id: str) -> FakeResponse:
         op = self.operations.get(op_id)
@@ -690,7 +692,9 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
     def _touch(self, cluster: _Cluster) -> None:
         cluster.etag = str(uuid.uuid4())
         cluster.pool_etags.clear()
-        cluster.body.setdefault("systemData", {})["lastModifiedAt"] = _iso(self.base_time, self.clock.now())
+        cluster.body.setdefault("systemData", {})["lastModifiedAt"] = _iso(
+            self.base_time, self.clock.monotonic()
+        )
 
     # -- versions and profiles
     def _versions_body(self, location: str) -> dict[str, Any]:
@@ -1439,7 +1443,7 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
                 "There is no running operation to abort on this resource; it may have finished already.",
             )
         running.status = "Canceled"
-        running.end = self.clock.now()
+        running.end = self.clock.monotonic()
         running.error = {
             "code": "OperationCanceled",
             "message": "The operation was canceled by an abort request.",
@@ -1965,8 +1969,8 @@ def build_cluster(fake: FakeAzure, sub: str, rg: str, name: str, body: dict[str,
         "properties": props,
         "sku": body.get("sku") or {"name": "Base", "tier": "Free"},
         "systemData": {
-            "createdAt": _iso(fake.base_time, fake.clock.now()),
-            "lastModifiedAt": _iso(fake.base_time, fake.clock.now()),
+            "createdAt": _iso(fake.base_time, fake.clock.monotonic()),
+            "lastModifiedAt": _iso(fake.base_time, fake.clock.monotonic()),
         },
     }
     if identity_in:

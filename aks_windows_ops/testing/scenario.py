@@ -229,7 +229,7 @@ def seed_cluster(fake: Any, sub: str, rg: str, name: str, spec: dict[str, Any]) 
             fake.set_instance_license(sub, rg, name, pname, str(instance), None)
         fake._sync_kube(cluster, pname)
     cluster.etag = f"etag-{name}"
-    cluster.body["systemData"]["lastModifiedAt"] = _iso(fake.base_time, fake.clock.now())
+    cluster.body["systemData"]["lastModifiedAt"] = _iso(fake.base_time, fake.clock.monotonic())
     if fake.kube is not None and spec.get("workloads"):
         for manifest in spec["workloads"]:
             fake.kube.apply(manifest)

@@ -8,7 +8,7 @@ sends them) and spends no token.
 
 Install it with ``fake.throttle = ArmThrottle()`` (or :meth:`ArmThrottle.install`); the fake calls
 :meth:`ArmThrottle.check` for every request that no scripted fault answered. Time is real (monotonic) by
-default, so a benchmark can measure wall time against the bound the buckets impose; pass ``clock=fake.clock.now``
+default, so a benchmark can measure wall time against the bound the buckets impose; pass ``clock=fake.clock.monotonic``
 to let the SDK's ``Retry-After`` sleeps (virtual time) refill the buckets in tests.
 """
 

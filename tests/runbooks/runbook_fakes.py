@@ -15,6 +15,7 @@ from typing import Any
 from aks_windows_ops.errors import AzureOperationFailed, OperationConflict
 from aks_windows_ops.runbooks.plan import JsonValue, Plan, Step
 from aks_windows_ops.runbooks.runner import RunContext, StepState
+from aks_windows_ops.testing import VirtualClock as _VirtualClock
 
 KIND = "set_value"
 
@@ -23,16 +24,11 @@ class SimulatedCrash(BaseException):
     """The process died here (not an error the runner may handle)."""
 
 
-class VirtualClock:
+class VirtualClock(_VirtualClock):
+    """The library's virtual clock, started at 1000 s so that a zero reading never passes for "unset"."""
+
     def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.now += seconds
+        super().__init__(start)
 
 
 @dataclass

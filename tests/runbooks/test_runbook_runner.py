@@ -42,7 +42,6 @@ def run(
         {KIND: action},
         checkpoints=store,
         clock=clock,
-        sleep=clock.sleep,
         on_event=None if events is None else events.append,
         **options,
     )
@@ -120,7 +119,7 @@ def test_operation_already_running_is_awaited_not_repeated(
     assert result.ok
     assert cloud.writes_to("rg/cluster/pool0") == 1 and action.count("start") == 0
     assert result.records[0].attempts == 0
-    assert clock.now == pytest.approx(1300)
+    assert clock.monotonic() == pytest.approx(1300)
 
 
 def test_synchronous_steps_need_no_operation_handle(cloud: FakeCloud, clock: VirtualClock) -> None:
@@ -327,7 +326,7 @@ def test_checkpoint_store_errors_propagate_instead_of_failing_the_step(
 def test_missing_action_is_refused_before_anything_runs(cloud: FakeCloud, clock: VirtualClock) -> None:
     store = MemoryCheckpointStore()
     with pytest.raises(InvalidInput, match="no action for step kind 'set_value'"):
-        apply(make_plan(1), {}, checkpoints=store, clock=clock, sleep=clock.sleep)
+        apply(make_plan(1), {}, checkpoints=store, clock=clock)
     with pytest.raises(InvalidInput, match="stop_after"):
         apply(make_plan(1), {KIND: SetValueAction(cloud)}, checkpoints=store, stop_after="nope")
     assert store.plan_ids() == [] and cloud.writes == []
@@ -368,7 +367,6 @@ def test_failing_event_callback_does_not_change_the_outcome(
         {KIND: action},
         checkpoints=MemoryCheckpointStore(),
         clock=clock,
-        sleep=clock.sleep,
         on_event=broken,
     )
     assert result.ok and len(cloud.writes) == 2
@@ -388,7 +386,7 @@ def test_resume_applies_the_stored_plan(
 ) -> None:
     plan, store = make_plan(2, duration=600), MemoryCheckpointStore()
     assert run(plan, action, clock, store, time_budget=700).status is RunStatus.PAUSED
-    result = resume(plan.id, {KIND: action}, checkpoints=store, clock=clock, sleep=clock.sleep)
+    result = resume(plan.id, {KIND: action}, checkpoints=store, clock=clock)
     assert result.ok and result.skipped == ("set:pool0",) and len(cloud.writes) == 2
     with pytest.raises(NotFound):
         resume("test-0000", {KIND: action}, checkpoints=store)
@@ -410,28 +408,26 @@ def test_default_checkpoints_go_to_the_configured_file(
 ) -> None:
     monkeypatch.setenv(CHECKPOINTS_ENV, str(tmp_path / "env.json"))
     plan = make_plan(1)
-    assert apply(plan, {KIND: action}, clock=clock, sleep=clock.sleep).ok
+    assert apply(plan, {KIND: action}, clock=clock).ok
     data = json.loads((tmp_path / "env.json").read_text())
     assert data["plans"][plan.id]["steps"]["set:pool0"]["state"] == "succeeded"
 
     monkeypatch.delenv(CHECKPOINTS_ENV)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert apply(make_plan(1, value="v3"), {KIND: action}, clock=clock, sleep=clock.sleep).ok
+    assert apply(make_plan(1, value="v3"), {KIND: action}, clock=clock).ok
     assert (tmp_path / "home" / ".aks-windows-ops" / "checkpoints.json").exists()
-    assert apply(
-        plan, {KIND: action}, checkpoints=str(tmp_path / "given.json"), clock=clock, sleep=clock.sleep
-    ).ok
+    assert apply(plan, {KIND: action}, checkpoints=str(tmp_path / "given.json"), clock=clock).ok
     assert (tmp_path / "given.json").exists()
 
 
 def test_run_context_budget_helpers(clock: VirtualClock, cloud: FakeCloud) -> None:
-    ctx = RunContext(plan=make_plan(1), clock=clock, sleep=clock.sleep, deadline=clock() + 100)
+    ctx = RunContext(plan=make_plan(1), clock=clock, deadline=clock.monotonic() + 100)
     assert ctx.remaining() == 100 and not ctx.expired() and ctx.capped(500) == 100 and ctx.capped(5) == 5
     polls = iter([False, False, True])
     ctx.poll_until(lambda: next(polls), interval=30, what="x")
-    assert clock.now == 1060
+    assert clock.monotonic() == 1060
     with pytest.raises(BudgetExhausted, match="waiting for y"):
         ctx.poll_until(lambda: False, interval=30, what="y")
-    assert clock.now == 1100 and ctx.expired()
-    assert RunContext(plan=make_plan(1), clock=clock, sleep=clock.sleep).remaining() is None
+    assert clock.monotonic() == 1100 and ctx.expired()
+    assert RunContext(plan=make_plan(1), clock=clock).remaining() is None
     assert StepState("ready") is StepState.READY
