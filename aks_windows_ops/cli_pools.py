@@ -145,8 +145,6 @@ def migrate(
             force=force,
             delete_old=not keep_old,
         )
-        if target.kube is not None:
-            context.extras["kube_poll"] = 0.05
     except E.AksWindowsOpsError as err:
         raise fail(err) from err
     run_procedure(

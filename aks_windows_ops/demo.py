@@ -90,7 +90,6 @@ def _retiring(say: Printer, target: Any) -> None:
         reason="os-upgrade",
         kube=target.kube.api_client(),
     )
-    ctx.extras["kube_poll"] = 0.02
     _apply(say, plan, lambda p, **kw: migrate.apply_migration(p, ctx, **kw))
 
 
@@ -112,7 +111,6 @@ def _legacy(say: Printer, target: Any) -> None:
         reason="old-image",
         kube=target.kube.api_client(),
     )
-    ctx.extras["kube_poll"] = 0.02
     _apply(say, plan, lambda p, **kw: migrate.apply_migration(p, ctx, **kw))
 
 

@@ -19,7 +19,6 @@ from aks_windows_ops.testing import SimulatedCrash
 
 
 def _fast(ctx: ClusterContext) -> ClusterContext:
-    ctx.extras["kube_poll"] = 0.02
     return ctx
 
 
@@ -181,8 +180,7 @@ def _resume(fake: Any, kube: Any, plan_id: str, store: Any) -> Any:
         plan_id,
         MIGRATE_ACTIONS,
         checkpoints=store,
-        clock=clients.clock,
-        sleep=clients.sleep,
+        clock=clients.run_clock,
         extras={"cluster": ctx},
     )
 

@@ -38,7 +38,6 @@ def test_add_windows_pool_end_to_end_with_ready_nodes() -> None:
         assert fake.writes() == []
         assert plan.steps[0].params["properties"]["osSKU"] == "Windows2022"  # the 1.33 default
         ctx.kube = kube.api_client()
-        ctx.extras["kube_poll"] = 0.02
         result = apply_add_pool(plan, ctx, checkpoints=MemoryCheckpointStore())
         assert result.ok, result.message
         assert "2 nodes Ready" in result.records[0].message

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +19,8 @@ from typing import Any
 from kubernetes import client
 from tenacity import RetryCallState, Retrying, retry_if_result
 
-from aks_windows_ops.errors import DrainBlocked, InvalidInput, NotFound, UnsafeOperation
+from aks_windows_ops.clock import Clock, system_clock
+from aks_windows_ops.errors import BudgetExhausted, DrainBlocked, InvalidInput, NotFound, UnsafeOperation
 from aks_windows_ops.kube.workloads import (
     as_manifest,
     controller_of,
@@ -280,8 +280,8 @@ class _NodeDrainer:
         poll_interval: float,
         request_timeout: float,
         emit: EventHook,
-        sleep: Callable[[float], None],
-        clock: Callable[[], float],
+        clock: Clock,
+        budget_deadline: float | None,
     ) -> None:
         self.core = core
         self.node = node
@@ -294,10 +294,13 @@ class _NodeDrainer:
         self.poll_interval = poll_interval
         self.request_timeout = request_timeout
         self.emit = emit
-        self.sleep = sleep
-        self.clock = clock
-        self.started = clock()
+        self.clock = clock.monotonic
+        self.sleep = clock.sleep
+        self.started = clock.monotonic()
         self.deadline = self.started + timeout
+        # The run's time budget cuts the node's timeout short: the run then pauses instead of failing.
+        if budget_deadline is not None:
+            self.deadline = min(self.deadline, budget_deadline)
 
     def _request_timeout(self) -> float:
         return max(0.5, min(self.request_timeout, self.deadline - self.clock()))
@@ -461,8 +464,8 @@ def drain_nodes(
     delete_emptydir_data: bool = False,
     force: bool = False,
     request_timeout: float = 30.0,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
+    clock: Clock = system_clock,
+    deadline: float | None = None,
 ) -> DrainResult:
     """Cordon every node, then evict their pods node by node, as far as the PodDisruptionBudgets allow.
 
@@ -487,8 +490,11 @@ def drain_nodes(
         delete_emptydir_data: consent to losing ``emptyDir`` data.
         force: consent to deleting pods without a controller.
         request_timeout: cap for one API request, in seconds.
-        sleep: how to wait (inject for tests).
-        clock: monotonic time source matching ``sleep``.
+        clock: the clock every wait and timeout runs on (the run's clock: virtual in a rehearsal, so a
+            blocked drain costs no real time and reports the same outcome).
+        deadline: the run's time budget, as an absolute ``clock.monotonic()`` value (``None``: no budget).
+            When it comes before a node's timeout, the drain stops there and raises ``BudgetExhausted``;
+            the nodes stay cordoned and running the drain again continues it.
 
     Raises:
         InvalidInput: bad arguments.
@@ -496,6 +502,7 @@ def drain_nodes(
             API refused an eviction for a reason other than a budget.
         DrainBlocked: a PodDisruptionBudget allowed no eviction of some pods within the timeout; names the
             pods and the budgets.
+        BudgetExhausted: the run's time budget ran out before the drain finished (nothing is lost).
     """
     names = _check_nodes(nodes)
     if concurrency < 1:
@@ -535,13 +542,18 @@ def drain_nodes(
             poll_interval=poll_interval,
             request_timeout=request_timeout,
             emit=emit,
-            sleep=sleep,
             clock=clock,
+            budget_deadline=deadline,
         ).run()
 
     with ThreadPoolExecutor(max_workers=min(concurrency, len(names)), thread_name_prefix="drain") as pool:
         outcomes = tuple(pool.map(drain_one, names))
     result = DrainResult(plan=plan, nodes=outcomes)
+    if not all(o.ok for o in outcomes) and deadline is not None and clock.monotonic() >= deadline:
+        raise BudgetExhausted(
+            f"time budget exhausted while draining {', '.join(o.node for o in outcomes if not o.ok)}; "
+            "the nodes stay cordoned; run again to resume"
+        )
     blocked = [p for o in outcomes for p in o.pdb_blocked]
     not_gone = [p for o in outcomes for p in o.not_gone]
     failed = [f for o in outcomes for f in o.failed]

@@ -12,7 +12,6 @@ new pool before the old pool is deleted. Until the delete, a failure leaves the 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from os import PathLike
@@ -26,7 +25,13 @@ from aks_windows_ops.azure.facts import (
     read_subnet_usage,
     snapshot_from_wire,
 )
-from aks_windows_ops.errors import AksWindowsOpsError, InvalidInput, PreflightFailed, UnsafeOperation
+from aks_windows_ops.errors import (
+    AksWindowsOpsError,
+    BudgetExhausted,
+    InvalidInput,
+    PreflightFailed,
+    UnsafeOperation,
+)
 from aks_windows_ops.models import ClusterRef, Finding, OsSku, PoolMode, Severity
 from aks_windows_ops.rules import versions as V
 from aks_windows_ops.runbooks.checkpoints import CheckpointStore
@@ -56,10 +61,8 @@ REASONS = ("sp-rotation", "old-image", "os-upgrade", "max-pods", "custom")
 DRAIN_SECONDS_PER_NODE = 3 * 60
 
 
-def _kube_sleep(cc: ClusterContext) -> Callable[[float], None]:
-    sleep = cc.extras.get("kube_sleep", time.sleep)
-    assert callable(sleep)
-    return sleep  # type: ignore[no-any-return]
+#: Seconds between Kubernetes polls while draining and while waiting for replacements (on the run's clock).
+KUBE_POLL_SECONDS = 5.0
 
 
 def _old_nodes(cc: ClusterContext, pool: str) -> list[str]:
@@ -110,12 +113,15 @@ class DrainPool:
                 nodes,
                 timeout_per_node=param_number(step, "timeout_per_node", 600.0),
                 concurrency=int(param_number(step, "concurrency", 1)),
-                poll_interval=float(cc.extras.get("kube_poll", 5.0)),
+                poll_interval=KUBE_POLL_SECONDS,
                 delete_emptydir_data=bool(step.params.get("delete_emptydir_data")),
                 force=bool(step.params.get("force")),
                 on_event=progress,
-                sleep=_kube_sleep(cc),
+                clock=ctx.clock,
+                deadline=ctx.deadline,
             )
+        except BudgetExhausted:
+            raise  # paused, not failed: the nodes stay cordoned and the next run continues the drain
         except AksWindowsOpsError:
             _rollback(cc, pool)
             raise
@@ -161,12 +167,12 @@ class VerifyReplacements:
         new_nodes = [n for n, _ in pool_nodes(cc.kube, str(step.params["new_pool"]))]
         before = step.params.get("pods") or []
         assert isinstance(before, list)
-        sleep = _kube_sleep(cc)
-        deadline = time.monotonic() + param_number(step, "timeout", 300.0)
+        deadline = ctx.clock.monotonic() + param_number(step, "timeout", 300.0)
         problems = verify_replacements(cc.kube, before, new_nodes)
-        while problems and time.monotonic() < deadline:
+        while problems and ctx.clock.monotonic() < deadline:
+            ctx.ensure_time("waiting for replacements to become Ready")
             ctx.report("waiting for replacements to become Ready: " + problems[0])
-            sleep(float(cc.extras.get("kube_poll", 5.0)))
+            ctx.sleep(ctx.capped(min(KUBE_POLL_SECONDS, max(deadline - ctx.clock.monotonic(), 0.0))))
             problems = verify_replacements(cc.kube, before, new_nodes)
         if problems:
             _rollback(cc, str(step.params["old_pool"]))

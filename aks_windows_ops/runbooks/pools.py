@@ -49,6 +49,8 @@ __all__ = [
 #: REFERENCE section 4: adding a pool takes 5-8 minutes.
 CREATE_SECONDS = 6.5 * 60
 DELETE_SECONDS = 4 * 60
+#: Seconds between node readiness polls after a pool create (on the run's clock: virtual in a rehearsal).
+NODE_POLL_SECONDS = 10.0
 
 
 def pool_properties(
@@ -153,7 +155,7 @@ class CreatePool:
             want = int(param_number(step, "count", 0))
             ctx.poll_until(
                 lambda: _ready_nodes(ctx, pool)[0] >= want,
-                interval=float(cc.extras.get("kube_poll", 10.0)),
+                interval=NODE_POLL_SECONDS,
                 what=f"{want} Ready nodes in pool {pool}",
                 describe=lambda: f"pool {pool}: {_ready_nodes(ctx, pool)[0]}/{want} nodes Ready",
             )

@@ -28,12 +28,13 @@ import json
 import math
 import random
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
+from aks_windows_ops.clock import Clock
+from aks_windows_ops.testing._http import VirtualClock
 from aks_windows_ops.testing._kube_match import (
     SelectorError,
     field_selector,
@@ -53,7 +54,6 @@ from aks_windows_ops.testing._kube_objects import (
     apply_defaults,
     invalid,
     not_found,
-    timestamp,
 )
 
 __all__ = ["ClusterState", "HistoryEntry"]
@@ -155,10 +155,12 @@ class ClusterState:
     """The object store plus the control loops of a small cluster; all methods are thread-safe.
 
     Args:
-        ready_delay: real seconds between a pod being bound to a Ready node and the pod turning Ready.
-        termination_delay: real seconds a deleted, running pod stays Terminating (capped by its grace period).
+        ready_delay: seconds on ``clock`` between a pod being bound to a Ready node and the pod turning Ready.
+        termination_delay: seconds on ``clock`` a deleted, running pod stays Terminating (capped by its grace
+            period).
         seed: seed for generated names and uids.
-        clock: monotonic time source.
+        clock: the clock the controllers, the scheduler and the kubelet run on (a virtual clock in the
+            simulator: they advance when it does, never in real time).
     """
 
     def __init__(
@@ -167,12 +169,12 @@ class ClusterState:
         ready_delay: float = 0.05,
         termination_delay: float = 0.0,
         seed: int = 0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
     ) -> None:
         self.lock = threading.RLock()
         self.ready_delay = ready_delay
         self.termination_delay = termination_delay
-        self._clock = clock
+        self.clock: Clock = clock or VirtualClock()
         self._rng = random.Random(seed)
         self._rv = 0
         self._objects: dict[str, dict[tuple[str, str], Obj]] = {name: {} for name in KINDS}
@@ -185,6 +187,9 @@ class ClusterState:
         self._record()
 
     # ------------------------------------------------------------------ ids and bookkeeping
+    def _timestamp(self) -> str:
+        return self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+
     def _next_rv(self) -> str:
         self._rv += 1
         return str(self._rv)
@@ -273,14 +278,14 @@ class ClusterState:
                 meta["generation"] = existing["metadata"]["generation"] + (1 if changed else 0)
         else:
             meta["uid"] = self._uid()
-            meta["creationTimestamp"] = timestamp()
+            meta["creationTimestamp"] = self._timestamp()
             if kind.name in (*WORKLOAD_KINDS, "PodDisruptionBudget"):
                 meta["generation"] = 1
         meta.setdefault("labels", {})
         self._touch(obj)
         self._store(kind.name)[(namespace, name)] = obj
         if kind.name == "Pod" and obj["spec"].get("nodeName"):
-            self._bound_at.setdefault(meta["uid"], self._clock())
+            self._bound_at.setdefault(meta["uid"], self.clock.monotonic())
         return obj
 
     # ------------------------------------------------------------------ public API used by the HTTP layer
@@ -512,6 +517,23 @@ class ClusterState:
                 return False
         return True
 
+    @_locked
+    def next_due(self) -> float | None:
+        """When the next timed change happens, on ``clock.monotonic()``; ``None`` when nothing waits on time.
+
+        A timed change is a bound pod turning Ready or a terminating pod going away.
+        """
+        self.reconcile()
+        due: list[float] = [at for at in self._gone_at.values()]
+        nodes = {n["metadata"]["name"]: n for n in self._all("Node")}
+        for pod in self._all("Pod"):
+            node = nodes.get(pod["spec"].get("nodeName") or "")
+            if node is None or not _node_ready(node) or _is_terminating(pod) or _is_finished(pod):
+                continue
+            if pod["status"].get("phase") == "Pending":
+                due.append(self._bound_at.get(pod["metadata"]["uid"], 0.0) + self.ready_delay)
+        return min(due) if due else None
+
     # ------------------------------------------------------------------ deletion
     def _delete_pod(self, pod: Obj, grace_period: int | None) -> None:
         meta = pod["metadata"]
@@ -524,9 +546,9 @@ class ClusterState:
             self._remove("Pod", pod)
             return
         if not meta.get("deletionTimestamp"):
-            meta["deletionTimestamp"] = timestamp()
+            meta["deletionTimestamp"] = self._timestamp()
             meta["deletionGracePeriodSeconds"] = int(grace)
-            self._gone_at[meta["uid"]] = self._clock() + delay
+            self._gone_at[meta["uid"]] = self.clock.monotonic() + delay
             self._set_pod_ready(pod, False, reason="PodTerminating")
             self._touch(pod)
             self._record()
@@ -565,7 +587,7 @@ class ClusterState:
                 return
 
     def _finish_terminations(self) -> bool:
-        now = self._clock()
+        now = self.clock.monotonic()
         done = [
             p
             for p in self._all("Pod")
@@ -835,7 +857,7 @@ class ClusterState:
                 load = {n["metadata"]["name"]: -self._capacity_left(n, pods) for n in candidates}
                 best = min(candidates, key=lambda n: (load[n["metadata"]["name"]], n["metadata"]["name"]))
                 pod["spec"]["nodeName"] = best["metadata"]["name"]
-                self._bound_at[pod["metadata"]["uid"]] = self._clock()
+                self._bound_at[pod["metadata"]["uid"]] = self.clock.monotonic()
                 self._set_condition(pod, "PodScheduled", "True")
                 pod["status"]["hostIP"] = self._node_ip(best)
                 self._touch(pod)
@@ -869,7 +891,7 @@ class ClusterState:
             cond = {"type": kind}
             conditions.append(cond)
         if cond.get("status") != status:
-            cond["lastTransitionTime"] = timestamp()
+            cond["lastTransitionTime"] = self._timestamp()
         cond["status"] = status
         cond["lastProbeTime"] = None
         for key, value in (("reason", reason), ("message", message)):
@@ -887,7 +909,7 @@ class ClusterState:
 
     def _run_kubelet(self) -> bool:
         changed = False
-        now = self._clock()
+        now = self.clock.monotonic()
         nodes = {n["metadata"]["name"]: n for n in self._all("Node")}
         for pod in self._all("Pod"):
             node_name = pod["spec"].get("nodeName")
@@ -918,7 +940,7 @@ class ClusterState:
         return changed
 
     def _start_pod(self, pod: Obj, node: Obj) -> None:
-        started = timestamp()
+        started = self._timestamp()
         number = self._alloc.next_number()
         ip = f"10.244.{number // 250}.{number % 250 + 1}"
         status = pod["status"]
@@ -1042,7 +1064,7 @@ class ClusterState:
             if old is not None and all(old.get(k) == v for k, v in condition.items()):
                 condition["lastTransitionTime"] = old["lastTransitionTime"]
             else:
-                condition["lastTransitionTime"] = timestamp()
+                condition["lastTransitionTime"] = self._timestamp()
             status["conditions"] = [condition]
             changed |= self._put_status(pdb, status)
         return changed

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import copy
 import threading
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 import yaml
 
+from aks_windows_ops.clock import Clock
 from aks_windows_ops.models import WINDOWS_BUILDS, OsSku
 from aks_windows_ops.testing._kube_cluster import ClusterState, HistoryEntry
 from aks_windows_ops.testing._kube_exec import ExecState
@@ -83,10 +83,16 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 class FakeKubernetes:
     """A Kubernetes API server emulator for tests and rehearsals.
 
+    The controllers, the scheduler and the kubelet run on ``clock`` (a virtual clock): a pod turns Ready
+    ``ready_delay`` seconds after it is bound *on that clock*, so they advance when virtual time advances (a
+    drain or a runner waiting on the same clock) and nothing here waits in real time.
+
     Args:
-        ready_delay: real seconds from a pod being bound to a node until it is Running and Ready
+        ready_delay: seconds on ``clock`` from a pod being bound to a node until it is Running and Ready
             (0 = at once).
-        termination_delay: real seconds a deleted running pod stays Terminating (0 = gone at once).
+        termination_delay: seconds on ``clock`` a deleted running pod stays Terminating (0 = gone at once).
+        clock: the clock to run on; a new virtual clock by default. ``FakeAzure(kube=...)`` puts the cluster
+            on its own clock, so Azure operations and Kubernetes controllers share one timeline.
         token: the bearer token the server accepts (more with :meth:`allow_token`).
         seed: seed for generated pod names and uids.
         host: the loopback address to bind.
@@ -100,8 +106,11 @@ class FakeKubernetes:
         token: str = "sim-token",
         seed: int = 0,
         host: str = "127.0.0.1",
+        clock: Clock | None = None,
     ) -> None:
-        self.state = ClusterState(ready_delay=ready_delay, termination_delay=termination_delay, seed=seed)
+        self.state = ClusterState(
+            ready_delay=ready_delay, termination_delay=termination_delay, seed=seed, clock=clock
+        )
         self.token = token
         self._tokens = {token}
         self._host = host
@@ -110,6 +119,17 @@ class FakeKubernetes:
         self._pool_next: dict[str, int] = {}
         #: What exec'd commands change inside containers (their time zones); survives stop() and start().
         self.exec_state = ExecState()
+
+    # ------------------------------------------------------------------ time
+    @property
+    def clock(self) -> Clock:
+        """The clock the cluster's controllers run on; wait on it (``clock.sleep``) to let them progress."""
+        return self.state.clock
+
+    def use_clock(self, clock: Clock) -> None:
+        """Run the cluster on ``clock`` from now on (the ARM simulator shares its clock this way)."""
+        with self.state.lock:
+            self.state.clock = clock
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> FakeKubernetes:
@@ -252,7 +272,7 @@ class FakeKubernetes:
         taint_list = [parse_taint(t) if isinstance(t, str) else dict(t) for t in taints or []]
         existing = self.node(name)
         index = len(self.state.objects("Node"))
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        now = self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
         build = all_labels.get("node.kubernetes.io/windows-build", "10.0.20348")
         node: dict[str, Any] = {
             "apiVersion": "v1",
@@ -541,17 +561,23 @@ class FakeKubernetes:
         """All objects of a kind (``Deployment``, ``PodDisruptionBudget`` ...)."""
         return self.state.objects(kind, namespace)
 
-    def settle(self, timeout: float = 5.0) -> None:
-        """Wait (real time) until no pod is terminating and every bound pod is Ready.
+    def settle(self, timeout: float = 600.0) -> None:
+        """Advance the cluster's clock until no pod is terminating and every bound pod is Ready.
+
+        Time moves on :attr:`clock` (virtual: no real waiting), straight to the next pod that turns Ready or
+        goes away.
 
         Raises:
-            TimeoutError: still moving after ``timeout`` seconds.
+            TimeoutError: still moving after ``timeout`` seconds on the clock.
         """
-        deadline = time.monotonic() + timeout
+        clock = self.clock
+        deadline = clock.monotonic() + timeout
         while not self.state.settled():
-            if time.monotonic() > deadline:
+            due = self.state.next_due()
+            now = clock.monotonic()
+            if due is None or due > deadline:
                 raise TimeoutError("the fake cluster did not settle")
-            time.sleep(min(0.01, max(self.state.ready_delay, 0.001)))
+            clock.sleep(max(due - now, 0.0) + 1e-6)
 
     # ------------------------------------------------------------------ availability history
     def history_mark(self) -> int:

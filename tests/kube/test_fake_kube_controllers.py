@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -150,7 +149,7 @@ def test_statefulset_replacement_keeps_name_after_old_pod_is_gone(core: Any) -> 
         assert terminating is not None
         assert terminating["metadata"]["uid"] == old["metadata"]["uid"]
         assert terminating["metadata"]["deletionTimestamp"] and not _ready(terminating)
-        time.sleep(0.2)
+        kube.clock.sleep(0.2)  # virtual time: the kubelet moves on, nothing waits
         new = kube.get("Pod", "db-0")
         assert new is not None and new["metadata"]["uid"] != old["metadata"]["uid"] and _ready(new)
         assert new["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"] == "db-0"
@@ -256,7 +255,7 @@ def test_pods_turn_ready_after_ready_delay() -> None:
         kube.apply(deployment("slow", 1))
         (pod,) = kube.pods()
         assert pod["spec"]["nodeName"] == "n1" and pod["status"]["phase"] == "Pending" and not _ready(pod)
-        time.sleep(0.2)
+        kube.clock.sleep(0.2)  # virtual time: the kubelet moves on, nothing waits
         (pod,) = kube.pods()
         assert pod["status"]["phase"] == "Running" and _ready(pod)
         status = pod["status"]["containerStatuses"][0]

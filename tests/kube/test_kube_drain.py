@@ -10,6 +10,7 @@ from kube_manifests import add_pools, bare_pod, daemonset, deployment, pdb, stat
 
 from aks_windows_ops.errors import DrainBlocked, InvalidInput, NotFound, UnsafeOperation
 from aks_windows_ops.kube import cordon, drain_nodes, plan_drain, pods_on_nodes, uncordon, verify_replacements
+from aks_windows_ops.testing import VirtualClock
 from aks_windows_ops.testing.fake_kube import FakeKubernetes
 
 OLD = ["akswin1000000", "akswin1000001"]
@@ -23,19 +24,17 @@ NEW_POOL: dict[str, Any] = {
 }
 
 
-class FakeTime:
-    """A clock and a sleep that advances it, so timeouts cost no real time."""
+class FakeTime(VirtualClock):
+    """The cluster's virtual clock, recording every wait, so timeouts cost no real time."""
 
-    def __init__(self) -> None:
-        self.now = 0.0
+    def __init__(self, kube: FakeKubernetes) -> None:
+        super().__init__()
         self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
+        kube.use_clock(self)
 
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
-        self.now += seconds
+        super().sleep(seconds)
 
 
 def _writes(kube: FakeKubernetes) -> list[tuple[str, str]]:
@@ -103,7 +102,7 @@ def test_unmanaged_and_emptydir_pods_refuse_before_any_write(kube: FakeKubernete
     kube.apply(bare_pod("handmade", **windows_spec()))
     kube.clear_requests()
     with pytest.raises(UnsafeOperation) as err:
-        drain_nodes(api, ["akswin1000000"], poll_interval=0.01, timeout_per_node=1)
+        drain_nodes(api, clock=kube.clock, nodes=["akswin1000000"], poll_interval=0.01, timeout_per_node=1)
     message = str(err.value)
     assert "default/handmade" in message and "no controller" in message
     assert "default/cache-" in message and "emptyDir" in message
@@ -115,7 +114,13 @@ def test_unmanaged_and_emptydir_pods_refuse_before_any_write(kube: FakeKubernete
     assert {p.name for p in plan.evict} >= {"handmade"} and plan.blocked == ()
     kube.sync_pool("win2", count=1, **NEW_POOL)
     drain_nodes(
-        api, ["akswin1000000"], force=True, delete_emptydir_data=True, poll_interval=0.01, timeout_per_node=2
+        api,
+        ["akswin1000000"],
+        force=True,
+        delete_emptydir_data=True,
+        poll_interval=0.01,
+        timeout_per_node=2,
+        clock=kube.clock,
     )
     assert kube.get("Pod", "handmade") is None  # lost, as the caller consented
     assert [p["spec"]["nodeName"] for p in kube.pods("default")] == ["akswin2000000"]
@@ -134,7 +139,9 @@ def test_pod_landing_after_cordon_aborts_and_uncordons(kube: FakeKubernetes, api
             kube.state.mutate("Pod", "default", "sneaky", lambda p: p["spec"].__setitem__("nodeName", OLD[0]))
 
     with pytest.raises(UnsafeOperation) as err:
-        drain_nodes(api, OLD, on_event=on_event, poll_interval=0.01, timeout_per_node=1)
+        drain_nodes(
+            api, clock=kube.clock, nodes=OLD, on_event=on_event, poll_interval=0.01, timeout_per_node=1
+        )
     assert "default/sneaky" in str(err.value)
     assert [e["event"] for e in events] == ["cordoned", "cordoned", "uncordoned", "uncordoned"]
     assert not any(_unschedulable(kube, n) for n in OLD)
@@ -168,7 +175,13 @@ def test_drain_moves_everything_without_breaking_budgets(slow_kube: FakeKubernet
             p["metadata"]["uid"] for p in kube.pods("default") if p["metadata"]["labels"]["app"] == "linux"
         }
         result = drain_nodes(
-            api, old, timeout_per_node=10, concurrency=2, poll_interval=0.01, on_event=events.append
+            api,
+            old,
+            clock=kube.clock,
+            timeout_per_node=10,
+            concurrency=2,
+            poll_interval=0.01,
+            on_event=events.append,
         )
         kube.settle()
         problems = verify_replacements(api, before, new)
@@ -211,7 +224,15 @@ def test_nodes_drain_one_at_a_time_with_concurrency_one(kube: FakeKubernetes, ap
     add_pools(kube, old=2, new=2)
     kube.apply(deployment("web", 4, **windows_spec()))
     events: list[dict[str, Any]] = []
-    drain_nodes(api, OLD, concurrency=1, poll_interval=0.01, timeout_per_node=2, on_event=events.append)
+    drain_nodes(
+        api,
+        clock=kube.clock,
+        nodes=OLD,
+        concurrency=1,
+        poll_interval=0.01,
+        timeout_per_node=2,
+        on_event=events.append,
+    )
     order = [(e["event"], e["node"]) for e in events if e["event"] in ("node_drain_started", "node_drained")]
     assert order == [
         ("node_drain_started", OLD[0]),
@@ -230,16 +251,16 @@ def test_budget_that_never_allows_raises_drain_blocked(kube: FakeKubernetes, api
         ]
     )
     uids = {p["metadata"]["uid"] for p in kube.pods("default")}
-    fake = FakeTime()
+    fake = FakeTime(kube)
     with pytest.raises(DrainBlocked) as err:
-        drain_nodes(api, OLD, timeout_per_node=20, poll_interval=1, sleep=fake.sleep, clock=fake.clock)
+        drain_nodes(api, OLD, timeout_per_node=20, poll_interval=1, clock=fake)
     assert err.value.pdbs == ("default/strict",)
     assert sorted(err.value.pods) == sorted(f"default/{p['metadata']['name']}" for p in kube.pods("default"))
     assert "default/strict" in str(err.value)
     # Backoff doubles from the poll interval up to 4x and never sleeps past a node's deadline.
     assert fake.sleeps[:4] == [1.0, 2.0, 4.0, 4.0]
     assert max(fake.sleeps) == 4.0
-    assert fake.now == pytest.approx(40.0)
+    assert fake.monotonic() == pytest.approx(40.0)
     # Nothing was lost, and the caller can put the old pool back in service.
     assert {p["metadata"]["uid"] for p in kube.pods("default")} == uids
     assert all(_unschedulable(kube, n) for n in OLD)
@@ -252,15 +273,14 @@ def test_pods_that_do_not_terminate_in_time_fail_the_drain() -> None:
     with FakeKubernetes(ready_delay=0, termination_delay=30) as kube, kube.api_client() as slow_api:
         add_pools(kube, old=1, new=1)
         kube.apply(deployment("web", 1, **windows_spec()))
-        fake = FakeTime()
+        fake = FakeTime(kube)
         with pytest.raises(UnsafeOperation) as err:
             drain_nodes(
                 slow_api,
                 ["akswin1000000"],
                 timeout_per_node=5,
                 poll_interval=1,
-                sleep=fake.sleep,
-                clock=fake.clock,
+                clock=fake,
             )
     assert not isinstance(err.value, DrainBlocked)
     assert "still terminating" in str(err.value)

@@ -301,7 +301,7 @@ def test_verify_replacements_flags_pods_left_pending(kube: FakeKubernetes, api: 
     assert [p.pod for p in find_unplaceable(before, NEW_2022, NEW_TAINTS)] == [
         next(f"default/{p['metadata']['name']}" for p in before if p["metadata"]["labels"]["app"] == "pinned")
     ]
-    drain_nodes(api, old, poll_interval=0.01, timeout_per_node=2)
+    drain_nodes(api, clock=kube.clock, nodes=old, poll_interval=0.01, timeout_per_node=2)
     problems = verify_replacements(api, before, new)
     assert problems == [
         "Deployment/default/pinned: 1 pod(s) ran on the old nodes but only 0 Ready replacement(s) run on the new nodes"
