@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotModifiedError
 from azure.mgmt.containerservice import models as m
@@ -141,7 +139,6 @@ def test_password_update_reimages_only_windows_and_takes_virtual_minutes(scenari
     cs = clients.containerservice
     mc = cs.managed_clusters.get(rg, name)
     mc.properties.windows_profile.admin_password = "A-very-Long-Passw0rd!"
-    started = time.monotonic()
     token = lro.start(cs.managed_clusters.begin_create_or_update, rg, name, mc)
     states = {
         p: fake.pool_state(clients.subscription_id, rg, name, p)["provisioningState"]
@@ -160,8 +157,7 @@ def test_password_update_reimages_only_windows_and_takes_virtual_minutes(scenari
         clock=clients.clock,
         sleep=clients.sleep,
     )
-    assert time.monotonic() - started < 5
-    assert fake.clock.monotonic() >= 12 * 60
+    assert fake.clock.monotonic() >= 12 * 60  # virtual minutes; no real waiting (see test_virtual_time)
     for entry in fake.journal:
         assert "A-very-Long-Passw0rd!" not in str(entry.body)
     assert "adminPassword" not in str(cs.managed_clusters.get(rg, name).as_dict())
