@@ -30,3 +30,25 @@ def scenario() -> Callable[..., tuple[FakeAzure, AzureClients, str, str]]:
         return fake, AzureClients.for_simulator(fake, sub), rg, cluster
 
     return build
+
+
+#: ``AKS_WINDOWS_OPS_SLEEP_AUDIT=1`` makes every real ``time.sleep`` longer than 5 ms fail the test that made it
+#: (the blob-store tests against Azurite, a real emulator process, are left alone): the check that simulated
+#: paths wait on virtual time only.
+_SLEEP_AUDIT = os.environ.get("AKS_WINDOWS_OPS_SLEEP_AUDIT") == "1"
+
+
+@pytest.fixture(autouse=_SLEEP_AUDIT)
+def _no_real_sleep(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    if "azurite" in request.fixturenames:
+        return
+    real_sleep = time.sleep
+
+    def audited(seconds: float) -> None:
+        if seconds > 0.005:
+            raise AssertionError(f"{request.node.nodeid} slept {seconds} s for real")
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", audited)
