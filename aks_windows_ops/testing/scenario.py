@@ -58,6 +58,7 @@ from typing import Any
 
 import yaml
 
+from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.testing import catalog
 
 __all__ = ["BUILTIN_SCENARIOS", "load_scenario", "read_scenario", "scenario_path", "seed_cluster"]
@@ -66,28 +67,57 @@ BUILTIN_SCENARIOS: tuple[str, ...] = ("healthy", "ws2019-retiring", "legacy-2019
 
 
 def scenario_path(name: str) -> Path:
-    """Return the file of a built-in scenario."""
+    """Return the file of a built-in scenario.
+
+    Raises:
+        InvalidInput: no built-in scenario has that name (the message lists them).
+    """
     if name not in BUILTIN_SCENARIOS:
-        raise KeyError(f"unknown built-in scenario {name!r}; choose one of {', '.join(BUILTIN_SCENARIOS)}")
+        raise InvalidInput(
+            f"unknown built-in scenario {name!r}; the built-in scenarios are {', '.join(BUILTIN_SCENARIOS)}"
+        )
     return Path(str(resources.files("aks_windows_ops.testing") / "scenarios" / f"{name}.yaml"))
 
 
 def read_scenario(source: Any) -> dict[str, Any]:
-    """Parse a scenario from a dict, a built-in name, a path, or YAML text."""
+    """Parse and validate a scenario from a dict, a built-in name, a path, or YAML text.
+
+    The one place scenario YAML is read: every problem (no such file or built-in, malformed YAML, an unknown
+    key, a wrong type, an impossible state) is an ``InvalidInput`` naming the file and, for schema problems,
+    the key path, its line and the allowed values (see :mod:`aks_windows_ops.testing.scenario_schema`).
+
+    Raises:
+        InvalidInput: the scenario cannot be read or is not valid.
+    """
+    from aks_windows_ops.testing.scenario_schema import check_scenario
+
     if isinstance(source, dict):
-        return source
+        return check_scenario(source, source=str(source.get("name") or "the scenario"))
     if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source):
-        text_source = str(source)
-        if text_source in BUILTIN_SCENARIOS:
-            path = scenario_path(text_source)
+        name = str(source)
+        if name in BUILTIN_SCENARIOS:
+            path, label = scenario_path(name), f"built-in scenario {name}"
         else:
-            path = Path(text_source)
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            path, label = Path(name).expanduser(), name
+            if not path.is_file():
+                raise InvalidInput(
+                    f"no scenario {name!r}: not a built-in scenario and no such file; "
+                    f"the built-in scenarios are {', '.join(BUILTIN_SCENARIOS)}"
+                )
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise InvalidInput(f"{label}: cannot be read ({err.__class__.__name__}: {err})") from None
     else:
-        data = yaml.safe_load(str(source))
-    if not isinstance(data, dict):
-        raise ValueError("a scenario must be a YAML mapping")
-    return data
+        text, label = str(source), "the scenario text"
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise InvalidInput(f"{label}: not valid YAML{where}: {problem}") from None
+    return check_scenario(data, source=label, text=text)
 
 
 def load_scenario(source: Any, **kwargs: Any) -> Any:
