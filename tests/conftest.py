@@ -20,6 +20,12 @@ SCENARIO_TARGETS: dict[str, tuple[str, str, str]] = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _private_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own state directory: rehearsal twins never leak between tests or into ``$HOME``."""
+    monkeypatch.setenv("AKS_WINDOWS_OPS_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture
 def scenario() -> Callable[..., tuple[FakeAzure, AzureClients, str, str]]:
     """Build (fake, clients, resource_group, cluster_name) for a built-in scenario."""

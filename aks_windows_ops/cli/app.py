@@ -35,8 +35,16 @@ _STATE: dict[str, bool] = {"debug": False}
 
 
 @app.callback()
-def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors.")) -> None:
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+    simulate_reset: bool = typer.Option(
+        False, "--simulate-reset", help="Start the --simulate twin afresh from its scenario."
+    ),
+) -> None:
+    from aks_windows_ops.cli.twin import begin_invocation
+
     _STATE["debug"] = debug
+    begin_invocation(reset=simulate_reset)
 
 
 @dataclass
@@ -67,25 +75,32 @@ def resolve_target(
     subscription: str | None,
     simulate: str | None,
     with_kube: bool = False,
+    twin: bool = True,
 ) -> Target:
     """Build the clients for a real cluster, or for the first (or named) cluster of a simulator scenario.
 
-    With ``with_kube`` a simulated cluster also gets a Kubernetes API server whose nodes follow its pools.
+    A simulated cluster is the target's evolving twin (``twin=False``: a fresh copy for this process only).
+    With ``with_kube`` it also gets a Kubernetes API server whose nodes follow its pools.
     """
     from aks_windows_ops.azure.clients import AzureClients
 
     if simulate:
+        from aks_windows_ops.cli.twin import open_rehearsal
         from aks_windows_ops.testing.scenario import load_scenario
 
         kube = None
-        if with_kube:
-            import atexit
+        if twin:
+            opened = open_rehearsal(simulate, with_kube=with_kube)
+            fake, kube = opened.fake, (opened.kube if with_kube else None)
+        else:
+            if with_kube:
+                import atexit
 
-            from aks_windows_ops.testing.fake_kube import FakeKubernetes
+                from aks_windows_ops.testing.fake_kube import FakeKubernetes
 
-            kube = FakeKubernetes(ready_delay=0.0).start()
-            atexit.register(kube.stop)
-        fake = load_scenario(simulate, kube=kube)
+                kube = FakeKubernetes(ready_delay=0.0).start()
+                atexit.register(kube.stop)
+            fake = load_scenario(simulate, kube=kube)
         for (sub, rg, cname), cluster in fake.clusters.items():
             if (resource_group is None or rg == resource_group.lower()) and (
                 name is None or cname == name.lower()
@@ -212,12 +227,26 @@ def show(
             resource_group=resource_group, name=name, subscription=subscription, simulate=simulate
         )
         snap = read_snapshot(target.clients, target.resource_group, target.name)
+        twin = _twin_summary(simulate)
     except Exception as err:
         raise fail(err) from err
     if output == "json":
-        emit_json(snapshot_dict(snap))
+        emit_json({**snapshot_dict(snap), **({"twin": twin} if twin else {})})
     else:
         _console().print(snapshot_table(snap))
+        if twin:
+            from aks_windows_ops.cli.twin import twin_lines
+
+            for line in twin_lines(twin):
+                _console().print(line, markup=False, highlight=False)
+
+
+def _twin_summary(simulate: str | None) -> dict[str, Any] | None:
+    if not simulate:
+        return None
+    from aks_windows_ops.cli.twin import open_rehearsal, twin_summary
+
+    return twin_summary(open_rehearsal(simulate))
 
 
 def parse_duration(text: str | None) -> float | None:
@@ -235,8 +264,12 @@ def parse_duration(text: str | None) -> float | None:
 
 
 def default_checkpoint(checkpoint: str | None, simulate: str | None) -> str | None:
-    """A rehearsal keeps its checkpoints in memory unless told otherwise: its simulator lives in this process."""
-    return checkpoint if not simulate else (checkpoint or "memory:")
+    """A rehearsal keeps its checkpoints with its twin unless told otherwise, never with real runs."""
+    if not simulate or checkpoint:
+        return checkpoint
+    from aks_windows_ops.cli.twin import rehearsal_checkpoint
+
+    return rehearsal_checkpoint(simulate)
 
 
 def run_procedure(
@@ -551,7 +584,12 @@ def demo(
         try:
             data = read_scenario(scenario_name)
             target = resolve_target(
-                resource_group=None, name=None, subscription=None, simulate=scenario_name, with_kube=True
+                resource_group=None,
+                name=None,
+                subscription=None,
+                simulate=scenario_name,
+                with_kube=True,
+                twin=False,  # the demo always starts from the scenarios and leaves no twin behind
             )
         except (E.AksWindowsOpsError, KeyError, OSError) as err:
             raise fail(E.InvalidInput(str(err))) from err
@@ -574,6 +612,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aks_windows_ops.cli.pools",
     "aks_windows_ops.cli.workloads",
     "aks_windows_ops.cli.plans",
+    "aks_windows_ops.cli.twin",
 )
 
 

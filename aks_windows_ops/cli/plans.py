@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import typer
@@ -37,12 +38,16 @@ def _store(checkpoint: str | None) -> Any:
 
 def status(checkpoint: str | None = STORE_OPT, output: str = OUT_OPT) -> None:
     """List stored plans with each step's state: what finished, what runs, what is left (DESIGN principle 4)."""
+    from aks_windows_ops.cli.twin import rehearsal_stores
     from aks_windows_ops.runbooks.runner import get_plan_status
 
     try:
-        store = _store(checkpoint)
+        # Without --checkpoint: real runs (the default store), then every twin's rehearsals, each marked.
+        stores: list[tuple[str | None, Any]] = [(None, _store(checkpoint))]
+        if checkpoint is None:
+            stores += [(target, _store(str(path))) for target, path in rehearsal_stores()]
         rows: list[dict[str, Any]] = []
-        for plan_id in store.plan_ids():
+        for twin, store, plan_id in [(t, st, p) for t, st in stores for p in st.plan_ids()]:
             plan = store.load_plan(plan_id)
             if plan is None:
                 continue
@@ -52,6 +57,8 @@ def status(checkpoint: str | None = STORE_OPT, output: str = OUT_OPT) -> None:
                     "plan_id": plan.id,
                     "procedure": plan.procedure,
                     "target": plan.target,
+                    "mode": "twin" if twin else "azure",
+                    "twin": twin,
                     "steps": [
                         {"step": r.step_id, "state": r.state.value, "message": r.message} for r in records
                     ],
@@ -68,8 +75,10 @@ def status(checkpoint: str | None = STORE_OPT, output: str = OUT_OPT) -> None:
     if not rows:
         console.print("no stored plans")
     for row in rows:
+        mark = f"[rehearsal on twin {row['twin']}] " if row["twin"] else "[azure] "
         console.print(
-            f"{row['plan_id']}  {row['procedure']} on {row['target']}: {row['done']}/{row['total']} steps done",
+            f"{mark}{row['plan_id']}  {row['procedure']} on {row['target']}: "
+            f"{row['done']}/{row['total']} steps done",
             markup=False,
         )
         for step in row["steps"]:
@@ -92,6 +101,7 @@ def resume(
 ) -> None:
     """Continue a stored plan where it stopped, in this process (DESIGN principle 4; REFERENCE section 7)."""
     from aks_windows_ops.azure.clients import AzureClients
+    from aks_windows_ops.cli.twin import open_rehearsal, rehearsal_stores
     from aks_windows_ops.runbooks.events import RichProgress
     from aks_windows_ops.runbooks.registry import PROCEDURES, cluster_context
     from aks_windows_ops.runbooks.runner import resume as resume_plan
@@ -99,6 +109,17 @@ def resume(
     try:
         store = _store(checkpoint)
         plan = store.load_plan(plan_id)
+        factory: Any = AzureClients
+        if plan is None and checkpoint is None:
+            # A rehearsal: its plan lives with its twin, and it continues on that twin, never on Azure.
+            for target, path in rehearsal_stores():
+                twin_store = _store(str(path))
+                plan = twin_store.load_plan(plan_id)
+                if plan is not None:
+                    store = twin_store
+                    twin = open_rehearsal(target, with_kube=True)
+                    factory = functools.partial(AzureClients.for_simulator, twin.fake)
+                    break
         if plan is None:
             raise E.NotFound(
                 f"no stored plan {plan_id!r}", remediation="`aks-windows-ops status` lists the stored plans."
@@ -107,7 +128,7 @@ def resume(
         actions = procedure.load_actions() if procedure else None
         if procedure is None or actions is None:
             raise E.InvalidInput(f"plans of procedure {plan.procedure!r} cannot be resumed here")
-        context, clients = cluster_context(plan, procedure, AzureClients, None)
+        context, clients = cluster_context(plan, procedure, factory, None)
         if procedure.secret and (password_env or key_vault_secret):
             context.secrets[procedure.secret] = read_password(
                 password_env=password_env,
