@@ -148,7 +148,7 @@ def test_cli_examples_use_existing_commands_and_options() -> None:
             if stop in words:
                 words = words[: words.index(stop)]
         command = root
-        args = [w for w in words[1:] if w != "--debug"]
+        args = [w for w in words[1:] if w not in ("--debug", "--simulate-reset")]  # the root options
         while isinstance(getattr(command, "commands", None), dict) and args and not args[0].startswith("-"):
             sub = command.commands.get(args[0])
             assert sub is not None, f"{where}: no command {args[0]!r} in {line!r}"
