@@ -118,7 +118,6 @@ class Twin:
         fake: the ``FakeAzure`` serving its ARM state.
         kube: the ``FakeKubernetes`` holding its Kubernetes state (not serving until started).
         created_at: when the twin was built from its scenario (UTC, ISO 8601).
-        changed_by: the plans applied to it, oldest first: ``{"plan_id", "procedure", "status", "at"}``.
         fresh: whether this command built it from the scenario.
     """
 
@@ -128,7 +127,6 @@ class Twin:
         self.fake = fake
         self.kube = kube
         self.created_at: str = str(meta.get("created_at") or _utc_now())
-        self.changed_by: list[dict[str, Any]] = list(meta.get("changed_by") or [])
         self.fresh = fresh
         self._lock: _Lock | None = None
 
@@ -136,11 +134,6 @@ class Twin:
     def checkpoint_path(self) -> Path:
         """The checkpoint file of the plans rehearsed on this twin (apart from real runs)."""
         return self.directory / "checkpoints.json"
-
-    def record_plan(self, plan_id: str, procedure: str, status: str) -> None:
-        """Note that a plan was applied to the twin (``show`` lists them)."""
-        entry = {"plan_id": plan_id, "procedure": procedure, "status": status, "at": _utc_now()}
-        self.changed_by = [e for e in self.changed_by if e.get("plan_id") != plan_id] + [entry]
 
     def save(self) -> None:
         """Write the twin to its folder (atomically; operations still running are finished first)."""
@@ -150,7 +143,6 @@ class Twin:
             "target": self.target,
             "created_at": self.created_at,
             "saved_at": _utc_now(),
-            "changed_by": self.changed_by,
             "clock": {"epoch": self.fake.clock.epoch.isoformat(), "seconds": self.fake.clock.monotonic()},
             "arm": _arm_state(self.fake),
             "kube": _kube_state(self.kube),
