@@ -93,3 +93,44 @@ def test_an_unknown_target_lists_the_built_ins(cli: Any) -> None:
     )  # fmt: skip
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "legacy-2019" in proc.stdout + proc.stderr and "healthy" in proc.stdout + proc.stderr
+
+
+def test_four_rehearsals_started_at_once_are_all_recorded_and_listed(cli: Any, tmp_path: Path) -> None:
+    from aks_windows_ops.testing.scenario import scenario_path
+
+    text = scenario_path("legacy-2019").read_text(encoding="utf-8")
+    files = []
+    for i in range(4):
+        path = tmp_path / f"site{i}.yaml"
+        path.write_text(text, encoding="utf-8")
+        files.append(path)
+    env = {**os.environ, "AKS_WINDOWS_OPS_STATE_DIR": str(tmp_path / "state")}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _MAIN,
+                "patch",
+                "--simulate",
+                str(f),
+                "-k",
+                "1.32.7",
+                "--apply",
+                "--yes",
+                "-o",
+                "json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )  # fmt: skip
+        for f in files
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, out + err
+    rows = [r for r in json.loads(cli("status", "-o", "json")) if r["mode"] == "twin"]
+    assert sorted(r["twin"] for r in rows) == sorted(str(f.resolve()) for f in files)
+    assert all(r["done"] == r["total"] > 0 for r in rows)
