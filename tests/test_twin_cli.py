@@ -125,7 +125,7 @@ def test_four_rehearsals_started_at_once_are_all_recorded_and_listed(cli: Any, t
             stderr=subprocess.PIPE,
             text=True,
             env=env,
-        )  # fmt: skip
+        )
         for f in files
     ]
     for proc in procs:

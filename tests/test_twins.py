@@ -105,3 +105,19 @@ def test_reset_on_open_starts_from_the_scenario() -> None:
     with open_twin("legacy-2019", reset=True) as twin:
         assert twin.fresh
         assert twin.fake.clusters[LEGACY].props["kubernetesVersion"] == "1.31.10"
+
+
+def test_a_python_rehearsal_never_writes_the_real_default_checkpoints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aks_windows_ops.azure.clients import AzureClients
+    from aks_windows_ops.runbooks.patch import apply_patch, plan_patch
+    from aks_windows_ops.testing import FakeAzure
+
+    real_default = tmp_path / "real" / "checkpoints.json"
+    monkeypatch.setenv("AKS_WINDOWS_OPS_CHECKPOINTS", str(real_default))
+    fake = FakeAzure.from_scenario("legacy-2019")
+    clients = AzureClients.for_simulator(fake, LEGACY[0])
+    plan, ctx = plan_patch(clients, LEGACY[1], LEGACY[2], kubernetes_version="1.32.7")
+    assert apply_patch(plan, ctx).ok  # no checkpoints given
+    assert not real_default.exists()

@@ -17,6 +17,7 @@ from typing import Any
 
 from aks_windows_ops.azure import actions as az
 from aks_windows_ops.azure.clients import AzureClients
+from aks_windows_ops.clock import system_clock
 from aks_windows_ops.errors import AksWindowsOpsError, AzureOperationFailed, OperationConflict
 from aks_windows_ops.runbooks.checkpoints import CheckpointStore
 from aks_windows_ops.runbooks.events import Event
@@ -455,8 +456,11 @@ def apply_to_cluster(
     """Apply a procedure's plan to a cluster on the clients' clock (virtual in the simulator).
 
     DESIGN principles 1 and 4: the plan's steps run through the runner with checkpoints; ``time_budget`` stops
-    the run cleanly (status ``paused``) and the next call resumes it.
+    the run cleanly (status ``paused``) and the next call resumes it. On the simulator (virtual time) the
+    default store is in memory: a rehearsal never writes into the real default checkpoint file.
     """
+    if checkpoints is None and cluster.clients.run_clock is not system_clock:
+        checkpoints = "memory:"  # a rehearsal on the simulator never writes into the real default store
     return apply(
         plan,
         actions or AZURE_ACTIONS,
