@@ -44,7 +44,11 @@ __all__ = [
     "apply_add_pool",
     "plan_add_windows_pool",
     "pool_properties",
+    "replacement_properties",
 ]
+
+#: Marks a property the replacement must not carry (the service then picks it, e.g. the newest node image).
+REMOVE: Any = object()
 
 #: REFERENCE section 4: adding a pool takes 5-8 minutes.
 CREATE_SECONDS = 6.5 * 60
@@ -411,3 +415,45 @@ def new_pool_name(old: PoolSnapshot, snapshot: ClusterSnapshot) -> str:
         if _unused(candidate, snapshot) and candidate != old.name:
             return candidate
     raise InvalidInput("could not derive an unused pool name; pass new_pool=")
+
+
+def _show(value: Any) -> str:
+    if value is REMOVE or value is None:
+        return "(not set)"
+    if isinstance(value, (Mapping, list, tuple)):
+        import json
+
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return str(value)
+
+
+def replacement_properties(
+    old: Mapping[str, Any], changes: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """A faithful copy of a pool's settable properties with only the intended changes, and each difference.
+
+    FAQ pool replacement (service principal rotation, old-image error, Windows Server 2019, max pods): the new
+    pool keeps every property of the old one (VM size, count or autoscaler bounds, zones, subnets, labels,
+    taints, tags, OS disk, spot settings, public IPs, GPU, Windows profile, kubelet and OS configuration,
+    upgrade settings, and any property a newer API adds) except those the procedure sets in ``changes``.
+
+    Args:
+        old: the old pool's settable properties (``azure.pool_spec.get_pool_settable``).
+        changes: property -> new value, or :data:`REMOVE` to leave it to the service.
+
+    Returns:
+        The new pool's properties and one line per difference (``osSKU: Windows2019 -> Windows2022``).
+    """
+    import copy
+
+    new = copy.deepcopy(dict(old))
+    differences: list[str] = []
+    for key, value in changes.items():
+        before = old.get(key, REMOVE)
+        if value is REMOVE:
+            new.pop(key, None)
+        else:
+            new[key] = copy.deepcopy(value)
+        if _show(before) != _show(value):
+            differences.append(f"{key}: {_show(before)} -> {_show(value) if value is not REMOVE else '(set by AKS)'}")
+    return new, differences

@@ -35,6 +35,7 @@ from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest
 
 from aks_windows_ops.testing import catalog
+from aks_windows_ops.testing.fake_registry import FakeRegistry
 from aks_windows_ops.testing._http import FakeResponse, Fault, JournalEntry, SimulatedCrash, VirtualClock
 
 __all__ = ["FakeAzure", "FakeCredential"]
@@ -207,6 +208,10 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
         self.clock = clock or VirtualClock()
         self.latency = latency
         self.kube = kube
+        #: The container registries the simulated cluster pulls from (image builds; see ``fake_registry``).
+        self.registry = FakeRegistry()
+        if kube is not None:
+            kube.use_registry(self.registry)
         self.today0 = today
         self.base_time = _dt.datetime(today.year, today.month, today.day, 8, 0, 0)
         self.durations = {**DEFAULT_DURATIONS, **(durations or {})}
