@@ -76,7 +76,7 @@ def test_a_budget_that_never_allows_an_eviction_is_refused_at_plan_time() -> Non
         with pytest.raises(E.UnsafeOperation) as info:
             plan_migration(clients, ms.RG, ms.NAME, "win19", reason="sp-rotation")
         assert "shop/jobs-pdb" in str(info.value) and "minAvailable 2" in str(info.value)
-        assert "lower minAvailable of shop/jobs-pdb to 1" in (info.value.remediation or "")
+        assert "Lower minAvailable of shop/jobs-pdb to 1" in (info.value.remediation or "")
         assert fake.writes() == []
     finally:
         kube.stop()
