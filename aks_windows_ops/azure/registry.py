@@ -75,7 +75,9 @@ class RegistryReader:
         if self._offline:
             return ImageBuilds(None, f"tag {ref.tag or ref.digest} names no Windows build; registry not read")
         if ref.registry in _UNREAD:
-            return ImageBuilds(None, f"tag {ref.tag or ref.digest} names no Windows build; Docker Hub is not read")
+            return ImageBuilds(
+                None, f"tag {ref.tag or ref.digest} names no Windows build; Docker Hub is not read"
+            )
         from azure.core.exceptions import AzureError, ClientAuthenticationError, ResourceNotFoundError
 
         private = ref.registry.endswith(_ACR_SUFFIXES) and self._credential is not None
@@ -98,7 +100,9 @@ class RegistryReader:
                     return ImageBuilds(None, "image config too large to read")
             config = json.loads(data.decode("utf-8"))
             found = builds_from_index([config if isinstance(config, dict) else {}])
-            return ImageBuilds(found.builds, found.evidence.replace("index", "image config", 1), found.linux_only)
+            return ImageBuilds(
+                found.builds, found.evidence.replace("index", "image config", 1), found.linux_only
+            )
         except ClientAuthenticationError:
             return ImageBuilds(None, f"registry {ref.registry} refused access")
         except ResourceNotFoundError:

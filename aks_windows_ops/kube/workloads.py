@@ -739,7 +739,9 @@ def blocking_budgets(
             if str(_meta(p).get("namespace") or "default") == namespace
             and selector_matches(selector, _meta(p).get("labels") or {})
         ]
-        if not matched or (targets is not None and not any(str(_meta(p).get("uid")) in targets for p in matched)):
+        if not matched or (
+            targets is not None and not any(str(_meta(p).get("uid")) in targets for p in matched)
+        ):
             continue
         total = len(matched)
         unmanaged = [p for p in matched if _controller_owner(p) is None]

@@ -70,7 +70,9 @@ class PortabilityFact:
     note: str = ""
 
 
-_VERSION_COMPAT = "https://learn.microsoft.com/virtualization/windowscontainers/deploy-containers/version-compatibility"
+_VERSION_COMPAT = (
+    "https://learn.microsoft.com/virtualization/windowscontainers/deploy-containers/version-compatibility"
+)
 
 #: Host build -> image builds it runs (process isolation; AKS offers no Hyper-V isolation). Checked 2026-11-26.
 PORTABILITY: dict[str, PortabilityFact] = {
@@ -300,7 +302,9 @@ def judge_containers(
             cache[image] = resolve(image)
         found = cache[image]
         out.append(
-            ImageVerdict(workload, container, image, host_build, judge_image(found, host_build), found.evidence)
+            ImageVerdict(
+                workload, container, image, host_build, judge_image(found, host_build), found.evidence
+            )
         )
     return out
 

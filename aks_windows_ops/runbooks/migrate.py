@@ -478,8 +478,14 @@ def plan_migration(
         warnings.extend(image_warnings)
     warnings.extend(
         _drain_analysis(
-            kube, old_nodes, on_old, pods, properties, same_size=properties.get("vmSize") == old.vm_size,
-            new_pool=name_new, force=force,
+            kube,
+            old_nodes,
+            on_old,
+            pods,
+            properties,
+            same_size=properties.get("vmSize") == old.vm_size,
+            new_pool=name_new,
+            force=force,
         )
     )
     why = f"Replacement for {pool} ({reason}): a copy of {pool}'s settable properties"

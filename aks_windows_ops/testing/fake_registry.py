@@ -147,7 +147,10 @@ class FakeRegistry(HttpTransport):  # type: ignore[type-arg]
         if os == "windows" and not versions:
             raise ValueError("a Windows image needs at least one build")
         platforms: list[dict[str, str]] = (
-            [{"architecture": "amd64", "os": "windows", "os.version": v if v.count(".") >= 3 else v + ".1"} for v in versions]
+            [
+                {"architecture": "amd64", "os": "windows", "os.version": v if v.count(".") >= 3 else v + ".1"}
+                for v in versions
+            ]
             if os == "windows"
             else [{"architecture": "amd64", "os": os}]
         )
@@ -221,14 +224,20 @@ class FakeRegistry(HttpTransport):  # type: ignore[type-arg]
     def _serve(self, request: HttpRequest, method: str, host: str, path: str) -> FakeResponse:
         reg = self._registries.get(host)
         if reg is None:
-            return FakeResponse(request, 404, {"errors": [{"code": "NAME_UNKNOWN", "message": f"no registry {host}"}]})
+            return FakeResponse(
+                request, 404, {"errors": [{"code": "NAME_UNKNOWN", "message": f"no registry {host}"}]}
+            )
         if path == "/oauth2/exchange" and method == "POST":
             form = self._form(request)
             token = form.get("access_token", "")
-            if form.get("grant_type") != "access_token" or not token or (
-                self._accept is not None and token not in self._accept
+            if (
+                form.get("grant_type") != "access_token"
+                or not token
+                or (self._accept is not None and token not in self._accept)
             ):
-                return FakeResponse(request, 401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad token"}]})
+                return FakeResponse(
+                    request, 401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad token"}]}
+                )
             refresh = _jwt({"exp": int(time.time()) + 3 * 3600, "sub": "principal", "aud": host})
             return FakeResponse(request, 200, {"refresh_token": refresh})
         if path == "/oauth2/token" and method == "POST":
@@ -240,7 +249,9 @@ class FakeRegistry(HttpTransport):  # type: ignore[type-arg]
                     request, 401, {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]}
                 )
             if not anonymous and not form.get("refresh_token"):
-                return FakeResponse(request, 401, {"errors": [{"code": "UNAUTHORIZED", "message": "no token"}]})
+                return FakeResponse(
+                    request, 401, {"errors": [{"code": "UNAUTHORIZED", "message": "no token"}]}
+                )
             access = _jwt({"exp": int(time.time()) + 3600, "scope": scope, "n": len(self._tokens)})
             self._tokens[access] = (host, scope)
             return FakeResponse(request, 200, {"access_token": access})
@@ -257,7 +268,9 @@ class FakeRegistry(HttpTransport):  # type: ignore[type-arg]
                 request,
                 401,
                 {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]},
-                {"WWW-Authenticate": f'Bearer realm="https://{host}/oauth2/token",service="{host}",scope="{scope}"'},
+                {
+                    "WWW-Authenticate": f'Bearer realm="https://{host}/oauth2/token",service="{host}",scope="{scope}"'
+                },
             )
         if kind == "manifests" and method in ("GET", "HEAD"):
             found = reg.manifests.get((repo, reference))
@@ -270,12 +283,18 @@ class FakeRegistry(HttpTransport):  # type: ignore[type-arg]
                 request,
                 200,
                 body if method == "GET" else None,
-                {"Content-Type": media_type, "Docker-Content-Digest": _digest(body), "Content-Length": str(len(body))},
+                {
+                    "Content-Type": media_type,
+                    "Docker-Content-Digest": _digest(body),
+                    "Content-Length": str(len(body)),
+                },
             )
         if kind == "blobs" and method == "GET":
             blob = reg.blobs.get((repo, reference))
             if blob is None:
-                return FakeResponse(request, 404, {"errors": [{"code": "BLOB_UNKNOWN", "message": "blob unknown"}]})
+                return FakeResponse(
+                    request, 404, {"errors": [{"code": "BLOB_UNKNOWN", "message": "blob unknown"}]}
+                )
             headers = {"Content-Type": "application/octet-stream", "Docker-Content-Digest": _digest(blob)}
             wanted = request.headers.get("Range", "")
             if not wanted.startswith("bytes="):
