@@ -99,7 +99,7 @@ def _tell_what_is_left(err: AksWindowsOpsError, cc: ClusterContext, old_pool: st
 
     nodes = _old_nodes(cc, old_pool)
     cordoned = [n for n in nodes if is_cordoned(cc.kube, n)]
-    base = err.message.replace("; the nodes stay cordoned", "")
+    base = err.message.replace("; the nodes stay cordoned", "").rstrip(". ")
     if cordoned:
         state = f"{len(cordoned)} of its {len(nodes)} nodes are still cordoned ({', '.join(cordoned)})"
         fix_nodes = " Uncordon them with: " + "; ".join(f"kubectl uncordon {n}" for n in cordoned) + "."
@@ -121,8 +121,9 @@ def _tell_what_is_left(err: AksWindowsOpsError, cc: ClusterContext, old_pool: st
             )
             remediation = (
                 f"{remediation} To remove the new pool: az aks nodepool delete --resource-group "
-                f"{cc.resource_group} --cluster-name {cc.name} --name {new_pool}. To reuse it: fix the cause "
-                "above, then run the same migrate command again; it resumes with that pool."
+                f"{cc.resource_group} --cluster-name {cc.name} --name {new_pool} (pods bound to its nodes are "
+                f"then recreated on pool {old_pool}). To reuse it: fix the cause above, then run the same "
+                "migrate command again; it resumes with that pool."
             ).strip()
     err.message = text
     err.args = (text,)

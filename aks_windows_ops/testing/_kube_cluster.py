@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-from aks_windows_ops.testing._kube_images import hold_incompatible, tag_resolver
+from aks_windows_ops.testing._kube_images import hold_incompatible, is_held, tag_resolver
 from aks_windows_ops.testing._kube_match import (
     SelectorError,
     field_selector,
@@ -512,7 +512,8 @@ class ClusterState:
                 return False
             node = self._find("Node", "", pod["spec"].get("nodeName") or "")
             if node is not None and _node_ready(node) and not _is_finished(pod) and not _is_ready(pod):
-                return False
+                if not is_held(pod):
+                    return False
         return True
 
     # ------------------------------------------------------------------ deletion

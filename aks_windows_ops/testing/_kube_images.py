@@ -18,7 +18,14 @@ from typing import Any
 from aks_windows_ops.rules.image_builds import builds_from_tag, host_runs_image_build
 from aks_windows_ops.testing._kube_objects import timestamp
 
-__all__ = ["CREATE_CONTAINER_ERROR", "Resolver", "hold_incompatible", "mismatch_message", "tag_resolver"]
+__all__ = [
+    "CREATE_CONTAINER_ERROR",
+    "Resolver",
+    "hold_incompatible",
+    "is_held",
+    "mismatch_message",
+    "tag_resolver",
+]
 
 #: The waiting reason the kubelet reports when the runtime cannot create the container.
 CREATE_CONTAINER_ERROR = "CreateContainerError"
@@ -115,3 +122,11 @@ def hold_incompatible(pod: dict[str, Any], node: dict[str, Any], resolve: Resolv
         for kind, (value, reason, text) in wanted.items()
     ]
     return True
+
+
+def is_held(pod: dict[str, Any]) -> bool:
+    """Whether the runtime refuses one of the pod's containers (it waits for ever; nothing changes with time)."""
+    return any(
+        ((status.get("state") or {}).get("waiting") or {}).get("reason") == CREATE_CONTAINER_ERROR
+        for status in (pod.get("status") or {}).get("containerStatuses") or []
+    )

@@ -2085,4 +2085,29 @@ def pool_defaults(fake: FakeAzure, cluster: _Cluster, name: str, props_in: dict[
     ):
         if props_in.get(key) is not None:
             pool[key] = props_in[key]
+    # The service keeps every other property it is given (spot settings, public IPs, GPU, kubelet config ...).
+    for key, value in props_in.items():
+        if value is not None and key not in pool and key not in _SERVICE_SET_POOL_FIELDS:
+            pool[key] = copy.deepcopy(value)
+    for key in _GIVEN_OVER_DEFAULT:
+        if props_in.get(key) is not None:
+            pool[key] = copy.deepcopy(props_in[key])
     return pool
+
+
+#: Pool properties only the service sets (read-only in the API).
+_SERVICE_SET_POOL_FIELDS = frozenset({"provisioningState", "currentOrchestratorVersion", "eTag", "name"})
+#: Properties with a service default above that a caller's value replaces.
+_GIVEN_OVER_DEFAULT = (
+    "enableNodePublicIP",
+    "enableCustomCATrust",
+    "enableEncryptionAtHost",
+    "enableUltraSSD",
+    "enableFIPS",
+    "kubeletDiskType",
+    "workloadRuntime",
+    "scaleDownMode",
+    "upgradeStrategy",
+    "networkProfile",
+    "securityProfile",
+)
