@@ -62,7 +62,10 @@ def test_portability_table_has_sources_and_matches_the_aks_facts() -> None:
     assert host_runs_image_build("10.0.25398", "10.0.20348") is True
     assert host_runs_image_build("10.0.26100", "10.0.17763") is False
     assert host_runs_image_build("10.0.99999", "10.0.20348") is None
-    assert parse_image_reference("nginx") is not None and parse_image_reference("nginx").repository == "library/nginx"  # type: ignore[union-attr]
+    assert (
+        parse_image_reference("nginx") is not None
+        and parse_image_reference("nginx").repository == "library/nginx"
+    )  # type: ignore[union-attr]
 
 
 def _registry() -> FakeRegistry:
@@ -138,7 +141,9 @@ def _deployment(name: str, image: str, replicas: int = 2) -> dict[str, Any]:
 
 def test_fake_kubelet_refuses_an_image_build_the_node_cannot_run() -> None:
     with FakeKubernetes(ready_delay=0) as kube:
-        kube.sync_pool("win22", os_type="Windows", os_sku="Windows2022", count=1, taints=["os=windows:NoSchedule"])
+        kube.sync_pool(
+            "win22", os_type="Windows", os_sku="Windows2022", count=1, taints=["os=windows:NoSchedule"]
+        )
         kube.apply(_deployment("legacy", LEGACY, replicas=1))
         kube.apply(_deployment("modern", "mcr.microsoft.com/windows/servercore:ltsc2022", replicas=1))
         kube.settle()
@@ -186,7 +191,13 @@ def test_forced_incompatible_migration_fails_at_verify_and_keeps_the_old_pool_un
     fake, kube, clients = _with([_deployment("legacy", LEGACY)])
     try:
         plan, ctx = plan_migration(
-            clients, ms.RG, ms.NAME, "win19", reason="os-upgrade", allow_incompatible_images=True, verify_timeout=1
+            clients,
+            ms.RG,
+            ms.NAME,
+            "win19",
+            reason="os-upgrade",
+            allow_incompatible_images=True,
+            verify_timeout=1,
         )
         assert any("allowed although incompatible" in w and "legacy" in w for w in plan.warnings)
         result = apply_migration(plan, _fast(ctx), checkpoints=MemoryCheckpointStore())
@@ -194,9 +205,13 @@ def test_forced_incompatible_migration_fails_at_verify_and_keeps_the_old_pool_un
         assert isinstance(result.error, E.UnsafeOperation)
         assert str(result.failed_step).startswith("verify-moved:")
         message = str(result.error)
-        assert "Deployment/shop/legacy" in message and "CreateContainerError" in message and MISMATCH in message
+        assert (
+            "Deployment/shop/legacy" in message and "CreateContainerError" in message and MISMATCH in message
+        )
         assert "pool win19 was kept" in message and "running and billed" in message
-        pools = {p["name"] for p in fake.cluster_state(ms.SUB, ms.RG, ms.NAME)["properties"]["agentPoolProfiles"]}
+        pools = {
+            p["name"] for p in fake.cluster_state(ms.SUB, ms.RG, ms.NAME)["properties"]["agentPoolProfiles"]
+        }
         assert "win19" in pools
         assert fake.requests(method="DELETE") == []
         assert all(not n["spec"].get("unschedulable") for n in kube.nodes(pool="win19"))
@@ -214,7 +229,9 @@ def test_workload_on_a_multi_build_image_moves_and_passes() -> None:
         result = apply_migration(plan, _fast(ctx), checkpoints=MemoryCheckpointStore())
         assert result.status is RunStatus.SUCCEEDED, result.error
         assert fake.registry.pulls("mcr.microsoft.com")
-        pools = {p["name"] for p in fake.cluster_state(ms.SUB, ms.RG, ms.NAME)["properties"]["agentPoolProfiles"]}
+        pools = {
+            p["name"] for p in fake.cluster_state(ms.SUB, ms.RG, ms.NAME)["properties"]["agentPoolProfiles"]
+        }
         assert "win19" not in pools
     finally:
         kube.stop()
@@ -240,7 +257,12 @@ def test_pool_add_refuses_when_a_windows_workload_would_land_on_an_incompatible_
         )
         assert plan.steps
         plan, _ = plan_add_windows_pool(
-            clients, ms.RG, ms.NAME, "win22", os_sku="Windows2022", kube=kube.api_client(),
+            clients,
+            ms.RG,
+            ms.NAME,
+            "win22",
+            os_sku="Windows2022",
+            kube=kube.api_client(),
             allow_incompatible_images=True,
         )
         assert any("legacy" in w for w in plan.warnings)

@@ -48,7 +48,10 @@ def test_migrates_ws2019_pool_with_zero_pods_lost() -> None:
         ]
         assert plan.steps[0].params["properties"]["osSKU"] == "Windows2022"
         assert plan.steps[0].params["properties"]["nodeTaints"] == ["os=windows:NoSchedule"]
-        assert any("cannot tell whether image mcr.microsoft.com/dotnet/framework/aspnet:4.8" in w for w in plan.warnings)
+        assert any(
+            "cannot tell whether image mcr.microsoft.com/dotnet/framework/aspnet:4.8" in w
+            for w in plan.warnings
+        )
         mark = kube.history_mark()
         result = apply_migration(plan, _fast(ctx), checkpoints=MemoryCheckpointStore())
         assert result.ok, result.message
@@ -110,13 +113,18 @@ def test_blocking_pdb_ends_in_drain_blocked_with_old_pool_intact_and_uncordoned(
         assert f"all {len(old_nodes)} of its nodes are schedulable" in message
         new_pool = plan.steps[0].params["pool"]
         assert f"new pool {new_pool} exists" in message and "running and billed" in message
-        assert f"az aks nodepool delete --resource-group {ms.RG} --cluster-name {ms.NAME} --name {new_pool}" in remediation
+        assert (
+            f"az aks nodepool delete --resource-group {ms.RG} --cluster-name {ms.NAME} --name {new_pool}"
+            in remediation
+        )
         ready = {
             name: sum(
                 1
                 for p in kube.pods("shop")
                 if p["metadata"]["name"].startswith(name + "-")
-                and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
+                and any(
+                    c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", [])
+                )
             )
             for name in ("web", "api", "jobs", "ledger")
         }

@@ -15,9 +15,7 @@ from aks_windows_ops.runbooks.checkpoints import MemoryCheckpointStore
 from aks_windows_ops.runbooks.migrate import apply_migration, plan_migration
 from aks_windows_ops.runbooks.runner import RunStatus
 
-SUBNET = (
-    f"/subscriptions/{ms.SUB}/resourceGroups/{ms.RG}/providers/Microsoft.Network/virtualNetworks/vnet-apps/subnets/aks"
-)
+SUBNET = f"/subscriptions/{ms.SUB}/resourceGroups/{ms.RG}/providers/Microsoft.Network/virtualNetworks/vnet-apps/subnets/aks"
 
 #: A Windows pool with every settable property we know of set, plus one the SDK does not know yet.
 RICH: dict[str, Any] = {

@@ -30,6 +30,7 @@ __all__ = [
     "aks_node_labels",
     "as_manifest",
     "blocking_budgets",
+    "budgets_blocking_pools",
     "container_images",
     "controller_of",
     "find_unplaceable",
@@ -898,3 +899,22 @@ def node_allocatable(api: Any, node: str) -> dict[str, Any]:
     """A node's ``status.allocatable`` (``cpu``, ``memory``, ``pods``)."""
     status = client.CoreV1Api(api).read_node(node).status
     return dict((status.allocatable if status else None) or {})
+
+
+def budgets_blocking_pools(api: Any, pools: Iterable[str]) -> list[DrainFinding] | None:
+    """Budgets that would block draining these AKS pools for ever (:func:`blocking_budgets` on their pods).
+
+    An AKS upgrade drains every node of a pool through the Eviction API and fails when a budget allows no
+    eviction (REFERENCE section 6). Returns ``None`` when the Kubernetes API could not be read.
+    """
+    import urllib3
+
+    try:
+        nodes = [n for pool in pools for n, _ in pool_nodes(api, pool)]
+        if not nodes:
+            return []
+        evicting = [p for p in pods_on_nodes(api, nodes) if not is_daemonset_pod(p) and not is_mirror_pod(p)]
+        all_pods, pdbs = read_pods_and_budgets(api)
+    except (client.ApiException, urllib3.exceptions.HTTPError, OSError):
+        return None
+    return blocking_budgets(pdbs, all_pods, evicting=evicting)
