@@ -11,9 +11,6 @@ from aks_windows_ops import errors as E
 from aks_windows_ops.kube.workloads import blocking_budgets, pool_room
 from aks_windows_ops.runbooks.migrate import plan_migration
 from aks_windows_ops.runbooks.patch import plan_patch
-from aks_windows_ops.testing.fake_azure import FakeAzure
-from aks_windows_ops.azure.clients import AzureClients
-from aks_windows_ops.testing.fake_kube import FakeKubernetes
 
 
 def _pod(name: str, labels: dict[str, str], *, owned: bool = True, cpu: str | None = None) -> dict[str, Any]:

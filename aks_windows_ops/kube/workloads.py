@@ -807,8 +807,24 @@ def pod_requests(pod: Mapping[str, Any]) -> tuple[float, float]:
     def of(container: Mapping[str, Any]) -> tuple[float, float]:
         requests = (container.get("resources") or {}).get("requests") or {}
         try:
-            cpu = float(parse_quantity(requests["cpu"])) if "cpu" in requests else 0.0
-            mem = float(parse_quantity(requests["memory"])) if "memory" in requests else 0.0
+            cpu = (
+                float(
+                    parse_quantity(  # type: ignore[no-untyped-call]
+                        requests["cpu"]
+                    )
+                )
+                if "cpu" in requests
+                else 0.0
+            )
+            mem = (
+                float(
+                    parse_quantity(  # type: ignore[no-untyped-call]
+                        requests["memory"]
+                    )
+                )
+                if "memory" in requests
+                else 0.0
+            )
         except ValueError:
             return 0.0, 0.0
         return cpu, mem
@@ -862,8 +878,16 @@ def pool_room(
         )
     if allocatable and nodes > 0:
         try:
-            cpu_node = float(parse_quantity(allocatable.get("cpu", "0")))
-            mem_node = float(parse_quantity(allocatable.get("memory", "0")))
+            cpu_node = float(
+                parse_quantity(  # type: ignore[no-untyped-call]
+                    allocatable.get("cpu", "0")
+                )
+            )
+            mem_node = float(
+                parse_quantity(  # type: ignore[no-untyped-call]
+                    allocatable.get("memory", "0")
+                )
+            )
         except ValueError:
             return out
         cpu_need = sum(pod_requests(p)[0] for p in pods)

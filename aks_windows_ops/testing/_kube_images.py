@@ -40,7 +40,7 @@ def tag_resolver(image: str) -> frozenset[str] | None:
 
 
 def mismatch_message(container_id: str) -> str:
-    """containerd's error for an image whose Windows build the host cannot run (process isolation)."""
+    """Containerd's error for an image whose Windows build the host cannot run (process isolation)."""
     return (
         f"failed to create containerd container: hcs::CreateComputeSystem {container_id}: "
         "The container operating system does not match the host operating system."

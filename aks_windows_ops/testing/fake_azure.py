@@ -35,8 +35,8 @@ from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest
 
 from aks_windows_ops.testing import catalog
-from aks_windows_ops.testing.fake_registry import FakeRegistry
 from aks_windows_ops.testing._http import FakeResponse, Fault, JournalEntry, SimulatedCrash, VirtualClock
+from aks_windows_ops.testing.fake_registry import FakeRegistry
 
 __all__ = ["FakeAzure", "FakeCredential"]
 

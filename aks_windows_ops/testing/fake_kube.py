@@ -120,7 +120,8 @@ class FakeKubernetes:
         from aks_windows_ops.testing._kube_images import tag_resolver
 
         def resolve(image: str) -> frozenset[str] | None:
-            return registry.builds_of(image) or tag_resolver(image)  # type: ignore[no-any-return]
+            found: frozenset[str] | None = registry.builds_of(image)
+            return found or tag_resolver(image)
 
         with self.state.lock:
             self.state.image_builds = resolve

@@ -180,7 +180,7 @@ class FakeRegistry(HttpTransport):  # type: ignore[type-arg]
                 top = (body, OCI_INDEX)
                 reg.manifests[(ref.repository, _digest(body))] = top
             else:
-                top = reg.manifests[(ref.repository, entries[0]["digest"])]
+                top = reg.manifests[(ref.repository, str(entries[0]["digest"]))]
             reg.manifests[(ref.repository, ref.tag)] = top
             return _digest(top[0])
 
