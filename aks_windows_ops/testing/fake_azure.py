@@ -2090,8 +2090,11 @@ def pool_defaults(fake: FakeAzure, cluster: _Cluster, name: str, props_in: dict[
         if value is not None and key not in pool and key not in _SERVICE_SET_POOL_FIELDS:
             pool[key] = copy.deepcopy(value)
     for key in _GIVEN_OVER_DEFAULT:
-        if props_in.get(key) is not None:
-            pool[key] = copy.deepcopy(props_in[key])
+        given = props_in.get(key)
+        if isinstance(given, dict) and isinstance(pool.get(key), dict):
+            pool[key] = {**pool[key], **copy.deepcopy(given)}  # the service fills what is left out
+        elif given is not None:
+            pool[key] = copy.deepcopy(given)
     return pool
 
 
