@@ -122,3 +122,30 @@ def test_bad_timeouts_are_refused_before_any_request(bad: float) -> None:
         assert fake.journal == []
     finally:
         kube.stop()
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "0"])
+def test_cli_drain_timeout_is_validated_at_plan_time(value: str) -> None:
+    from typer.testing import CliRunner
+
+    from aks_windows_ops.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "migrate",
+            "--simulate",
+            "ws2019-retiring",
+            "--pool",
+            "win19",
+            "--reason",
+            "os-upgrade",
+            "--drain-timeout",
+            value,
+            "--apply",
+            "--yes",
+        ],
+    )
+    assert result.exit_code == 4, result.output
+    assert "drain timeout must be a positive number of seconds" in result.output
+    assert "Traceback" not in result.output and "Create" not in result.output

@@ -107,7 +107,8 @@ def _tell_what_is_left(err: AksWindowsOpsError, cc: ClusterContext, old_pool: st
         state = f"all {len(nodes)} of its nodes are schedulable (uncordoned)"
         fix_nodes = ""
     text = f"{base}. The migration stopped before deleting anything: pool {old_pool} was kept and {state}"
-    remediation = fix_nodes.strip()
+    cause = (err.remediation or "").split(";")[0].strip().rstrip(".")
+    remediation = (f"{cause}." if cause else "") + fix_nodes
     if new_pool:
         props: dict[str, Any] | None
         try:
@@ -127,7 +128,7 @@ def _tell_what_is_left(err: AksWindowsOpsError, cc: ClusterContext, old_pool: st
             ).strip()
     err.message = text
     err.args = (text,)
-    err.remediation = remediation or err.remediation
+    err.remediation = remediation.strip() or err.remediation
 
 
 def _waiting_reasons(cc: ClusterContext, new_nodes: Sequence[str]) -> str:
