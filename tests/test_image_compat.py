@@ -226,6 +226,10 @@ def test_workload_on_a_multi_build_image_moves_and_passes() -> None:
         plan, ctx = plan_migration(clients, ms.RG, ms.NAME, "win19", reason="os-upgrade")
         assert not any("cannot tell" in w for w in plan.warnings)
         assert "compatible" in plan.steps[0].reason
+        assert any(
+            n.resource.endswith("Deployment/shop/web") and "index: 10.0.17763.6532, 10.0.20348.2849" in n.reason
+            for n in plan.noops
+        )
         result = apply_migration(plan, _fast(ctx), checkpoints=MemoryCheckpointStore())
         assert result.status is RunStatus.SUCCEEDED, result.error
         assert fake.registry.pulls("mcr.microsoft.com")
@@ -286,3 +290,21 @@ def test_cli_rehearsal_refuses_with_exit_5(tmp_path: Any) -> None:
     )
     assert result.exit_code == 5, result.output
     assert "Deployment/shop/legacy" in result.output and "Traceback" not in result.output
+
+
+def test_cli_pool_add_refuses_with_exit_5_and_allows_on_request(tmp_path: Any) -> None:
+    from aks_windows_ops.cli import app
+    from aks_windows_ops.testing.scenario import read_scenario
+
+    scenario = read_scenario("ws2019-retiring")
+    cluster = scenario["subscriptions"][0]["resource_groups"][0]["clusters"][0]
+    cluster["workloads"] = [_deployment("legacy", LEGACY, replicas=1)]
+    path = tmp_path / "legacy.yaml"
+    path.write_text(yaml.safe_dump(scenario), encoding="utf-8")
+    args = ["pool", "add", "--simulate", str(path), "--pool", "win22", "--os-sku", "Windows2022"]
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 5, refused.output
+    assert "Deployment/shop/legacy" in refused.output and LEGACY in refused.output
+    allowed = CliRunner().invoke(app, [*args, "--allow-incompatible-images"])
+    assert allowed.exit_code in (0, 1), allowed.output
+    assert "allowed although incompatible" in allowed.output

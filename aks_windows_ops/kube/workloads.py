@@ -46,6 +46,7 @@ __all__ = [
     "pods_on_nodes",
     "pool_nodes",
     "pool_room",
+    "read_landing_workloads",
     "read_pods_and_budgets",
     "read_workload_objects",
     "selector_matches",
@@ -942,3 +943,19 @@ def budgets_blocking_pools(api: Any, pools: Iterable[str]) -> list[DrainFinding]
     except (client.ApiException, urllib3.exceptions.HTTPError, OSError):
         return None
     return blocking_budgets(pdbs, all_pods, evicting=evicting)
+
+
+def read_landing_workloads(
+    api: Any, new_pool_labels: Mapping[str, str], new_pool_taints: Iterable[str | Mapping[str, Any]] = ()
+) -> list[Manifest] | None:
+    """The live workloads that would land on a new Windows pool (:func:`workloads_landing_on`).
+
+    Returns ``None`` when the Kubernetes API could not be read (the caller says the check was not made).
+    """
+    import urllib3
+
+    try:
+        objects = read_workload_objects(api)
+    except (client.ApiException, urllib3.exceptions.HTTPError, OSError):
+        return None
+    return workloads_landing_on(objects, new_pool_labels, new_pool_taints)

@@ -38,7 +38,7 @@ from aks_windows_ops.errors import (
 )
 from aks_windows_ops.models import ClusterRef, Finding, OsSku, PoolMode, Severity
 from aks_windows_ops.rules import versions as V
-from aks_windows_ops.rules.image_builds import host_build_of_sku
+from aks_windows_ops.rules.image_builds import Compatibility, host_build_of_sku
 from aks_windows_ops.runbooks.checkpoints import CheckpointStore
 from aks_windows_ops.runbooks.events import Event
 from aks_windows_ops.runbooks.image_check import check_workload_images, summarize
@@ -478,6 +478,14 @@ def plan_migration(
             allow_incompatible=allow_incompatible_images,
         )
         warnings.extend(image_warnings)
+        noops.extend(
+            NoOp(
+                f"{resource}/{v.workload}",
+                f"container {v.container}: image {v.image} runs on {host_build} hosts ({v.evidence})",
+            )
+            for v in verdicts
+            if v.result is Compatibility.COMPATIBLE
+        )
     warnings.extend(
         _drain_analysis(
             kube,
@@ -660,6 +668,11 @@ def _drain_analysis(
             pool=new_pool,
         )
     )
+    if not same_size and any(any(W.pod_requests(p)) for p in moving):
+        warnings.append(
+            f"CPU and memory requests were not checked against pool {new_pool}: its VM size differs from the "
+            "old pool's, whose nodes' allocatable is the only one known before the new nodes exist"
+        )
     if findings:
         raise UnsafeOperation(
             "the drain would fail or leave pods without a place; nothing was sent: "

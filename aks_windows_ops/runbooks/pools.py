@@ -427,15 +427,14 @@ def _image_warnings(
         return [
             f"the images of workloads that may land on pool {pool} were not checked (no Kubernetes access)"
         ]
-    from aks_windows_ops.kube.workloads import (
-        aks_node_labels,
-        container_images,
-        read_workload_objects,
-        workloads_landing_on,
-    )
+    from aks_windows_ops.kube.workloads import aks_node_labels, container_images, read_landing_workloads
 
     labels = aks_node_labels(pool, os_type="Windows", os_sku=sku, labels=properties.get("nodeLabels") or {})
-    landing = workloads_landing_on(read_workload_objects(kube), labels, properties.get("nodeTaints") or ())
+    landing = read_landing_workloads(kube, labels, properties.get("nodeTaints") or ())
+    if landing is None:
+        return [
+            f"the images of workloads that may land on pool {pool} were not checked (Kubernetes API not readable)"
+        ]
     resolve = registry if registry is not None else registry_reader_for(clients)
     _, warnings = check_workload_images(
         container_images(landing),
