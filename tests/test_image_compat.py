@@ -197,7 +197,6 @@ def test_forced_incompatible_migration_fails_at_verify_and_keeps_the_old_pool_un
             "win19",
             reason="os-upgrade",
             allow_incompatible_images=True,
-            verify_timeout=1,
         )
         assert any("allowed although incompatible" in w and "legacy" in w for w in plan.warnings)
         result = apply_migration(plan, _fast(ctx), checkpoints=MemoryCheckpointStore())
@@ -227,7 +226,8 @@ def test_workload_on_a_multi_build_image_moves_and_passes() -> None:
         assert not any("cannot tell" in w for w in plan.warnings)
         assert "compatible" in plan.steps[0].reason
         assert any(
-            n.resource.endswith("Deployment/shop/web") and "index: 10.0.17763.6532, 10.0.20348.2849" in n.reason
+            n.resource.endswith("Deployment/shop/web")
+            and "index: 10.0.17763.6532, 10.0.20348.2849" in n.reason
             for n in plan.noops
         )
         result = apply_migration(plan, _fast(ctx), checkpoints=MemoryCheckpointStore())
@@ -308,3 +308,34 @@ def test_cli_pool_add_refuses_with_exit_5_and_allows_on_request(tmp_path: Any) -
     allowed = CliRunner().invoke(app, [*args, "--allow-incompatible-images"])
     assert allowed.exit_code in (0, 1), allowed.output
     assert "allowed although incompatible" in allowed.output
+
+
+def test_cli_forced_rehearsal_fails_at_verify_saying_what_is_left(tmp_path: Any) -> None:
+    from aks_windows_ops.cli import app
+    from aks_windows_ops.testing.scenario import read_scenario
+
+    scenario = read_scenario("ws2019-retiring")
+    cluster = scenario["subscriptions"][0]["resource_groups"][0]["clusters"][0]
+    cluster["workloads"] = [_deployment("legacy", LEGACY, replicas=1)]
+    path = tmp_path / "legacy.yaml"
+    path.write_text(yaml.safe_dump(scenario), encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        [
+            "migrate",
+            "--simulate",
+            str(path),
+            "--pool",
+            "win19",
+            "--reason",
+            "os-upgrade",
+            "--allow-incompatible-images",
+            "--apply",
+            "--yes",
+            "--checkpoint",
+            str(tmp_path / "cp.json"),
+        ],
+    )
+    assert result.exit_code not in (0, 1), result.output
+    assert "CreateContainerError" in result.output and "pool win19 was kept" in result.output
+    assert "az aks nodepool delete" in result.output and "Traceback" not in result.output

@@ -131,8 +131,12 @@ def _tell_what_is_left(err: AksWindowsOpsError, cc: ClusterContext, old_pool: st
     err.remediation = remediation.strip() or err.remediation
 
 
-def _waiting_reasons(cc: ClusterContext, new_nodes: Sequence[str]) -> str:
-    """Why pods on the new nodes are not Ready, as the kubelet reports it (e.g. CreateContainerError)."""
+#: containerd's words when an image's Windows build cannot run on the host: retrying never helps.
+OS_MISMATCH = "does not match the host operating system"
+
+
+def _start_failures(cc: ClusterContext, new_nodes: Sequence[str]) -> dict[str, str]:
+    """Image -> why its container waits on the new nodes, as the kubelet reports it (e.g. CreateContainerError)."""
     from aks_windows_ops.kube.workloads import pods_on_nodes
 
     seen: dict[str, str] = {}
@@ -142,6 +146,10 @@ def _waiting_reasons(cc: ClusterContext, new_nodes: Sequence[str]) -> str:
             if waiting.get("reason") and waiting.get("reason") != "ContainerCreating":
                 key = f"{waiting['reason']}: {waiting.get('message') or ''}".strip()
                 seen.setdefault(str(status.get("image")), key)
+    return seen
+
+
+def _waiting_reasons(seen: Mapping[str, str]) -> str:
     if not seen:
         return ""
     return ". The kubelet reports: " + "; ".join(f"image {image}: {why}" for image, why in seen.items())
@@ -238,15 +246,18 @@ class VerifyReplacements:
         deadline = time.monotonic() + param_number(step, "timeout", 300.0)
         problems = verify_replacements(cc.kube, before, new_nodes)
         while problems and time.monotonic() < deadline:
+            if any(OS_MISMATCH in why for why in _start_failures(cc, new_nodes).values()):
+                break  # an image build the host cannot run never starts: no point waiting
             ctx.report("waiting for replacements to become Ready: " + problems[0])
             sleep(float(cc.extras.get("kube_poll", 5.0)))
             problems = verify_replacements(cc.kube, before, new_nodes)
         if problems:
+            failures = _start_failures(cc, new_nodes)
             _rollback(cc, str(step.params["old_pool"]))
             err = UnsafeOperation(
                 "workloads did not come back on the new pool: "
                 + "; ".join(problems)
-                + _waiting_reasons(cc, new_nodes)
+                + _waiting_reasons(failures)
             )
             _tell_what_is_left(err, cc, str(step.params["old_pool"]), step.params.get("new_pool"))
             raise err
