@@ -8,7 +8,7 @@ import migrate_support as ms
 import pytest
 
 from aks_windows_ops import errors as E
-from aks_windows_ops.kube.workloads import blocking_budgets, pool_room
+from aks_windows_ops.kube.drain_analysis import blocking_budgets, pool_room
 from aks_windows_ops.runbooks.migrate import plan_migration
 from aks_windows_ops.runbooks.patch import plan_patch
 

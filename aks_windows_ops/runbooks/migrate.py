@@ -636,11 +636,12 @@ def _drain_analysis(
     Raises:
         UnsafeOperation: any of them (nothing was sent); pods without a controller pass with ``force``.
     """
+    from aks_windows_ops.kube import drain_analysis as D
     from aks_windows_ops.kube import workloads as W
 
-    all_pods, pdbs = W.read_pods_and_budgets(kube)
-    findings = W.blocking_budgets(pdbs, all_pods, evicting=moving)
-    unmanaged = W.unmanaged_pods(on_old)
+    all_pods, pdbs = D.read_pods_and_budgets(kube)
+    findings = D.blocking_budgets(pdbs, all_pods, evicting=moving)
+    unmanaged = D.unmanaged_pods(on_old)
     warnings: list[str] = []
     if unmanaged:
         names = ", ".join(f"{p['metadata'].get('namespace')}/{p['metadata'].get('name')}" for p in unmanaged)
@@ -648,7 +649,7 @@ def _drain_analysis(
             warnings.append(f"pods without a controller will be deleted and not recreated: {names}")
         else:
             findings.append(
-                W.DrainFinding(
+                D.DrainFinding(
                     "POD_WITHOUT_CONTROLLER",
                     names,
                     f"{len(unmanaged)} pod(s) on the old pool have no controller and would be lost: {names}",
@@ -658,28 +659,28 @@ def _drain_analysis(
     daemon = [p for p in on_old if W.is_daemonset_pod(p) and not W.is_finished(p)]
     per_node = max((sum(1 for p in daemon if p["spec"].get("nodeName") == n) for n in old_nodes), default=0)
     per_node_cpu = max(
-        (sum(W.pod_requests(p)[0] for p in daemon if p["spec"].get("nodeName") == n) for n in old_nodes),
+        (sum(D.pod_requests(p)[0] for p in daemon if p["spec"].get("nodeName") == n) for n in old_nodes),
         default=0.0,
     )
     per_node_mem = max(
-        (sum(W.pod_requests(p)[1] for p in daemon if p["spec"].get("nodeName") == n) for n in old_nodes),
+        (sum(D.pod_requests(p)[1] for p in daemon if p["spec"].get("nodeName") == n) for n in old_nodes),
         default=0.0,
     )
     nodes = int(properties.get("count") or 0)
     if properties.get("enableAutoScaling"):
         nodes = max(nodes, int(properties.get("maxCount") or 0))
     findings.extend(
-        W.pool_room(
+        D.pool_room(
             moving,
             nodes=nodes,
             max_pods=int(properties.get("maxPods") or 30),
             per_node_pods=per_node,
-            allocatable=W.node_allocatable(kube, old_nodes[0]) if same_size and old_nodes else None,
+            allocatable=D.node_allocatable(kube, old_nodes[0]) if same_size and old_nodes else None,
             per_node_requests=(per_node_cpu, per_node_mem),
             pool=new_pool,
         )
     )
-    if not same_size and any(any(W.pod_requests(p)) for p in moving):
+    if not same_size and any(any(D.pod_requests(p)) for p in moving):
         warnings.append(
             f"CPU and memory requests were not checked against pool {new_pool}: its VM size differs from the "
             "old pool's, whose nodes' allocatable is the only one known before the new nodes exist"

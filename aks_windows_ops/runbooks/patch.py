@@ -178,7 +178,7 @@ def _budget_check(kube: Any, steps: Sequence[Step]) -> list[str]:
         return []
     if kube is None:
         return ["PodDisruptionBudgets were not checked before the pool upgrades (no Kubernetes access)"]
-    from aks_windows_ops.kube.workloads import budgets_blocking_pools
+    from aks_windows_ops.kube.drain_analysis import budgets_blocking_pools
 
     findings = budgets_blocking_pools(kube, dict.fromkeys(pools))
     if findings is None:
