@@ -107,13 +107,16 @@ def load_scenario(source: Any, **kwargs: Any) -> Any:
         kwargs["today"] = _date(data["today"])
     fake = FakeAzure(**kwargs)
     fake.scenario = data  # type: ignore[attr-defined]
-    for entry in data.get("images") or []:
-        fake.registry.add_image(
-            str(entry["image"]),
-            [str(b) for b in entry.get("builds") or []],
-            os=str(entry.get("os", "windows")),
-            public=entry.get("public"),
-        )
+    for number, entry in enumerate(data.get("images") or [], 1):
+        try:
+            fake.registry.add_image(
+                str(entry["image"]),
+                [str(b) for b in entry.get("builds") or []],
+                os=str(entry.get("os", "windows")),
+                public=entry.get("public"),
+            )
+        except (KeyError, TypeError, AttributeError, ValueError) as err:
+            raise ValueError(f"scenario images entry {number}: {err} (expected image: and builds:)") from None
     for sub in data.get("subscriptions") or []:
         sub_id = str(sub["id"])
         for rg in sub.get("resource_groups") or []:
