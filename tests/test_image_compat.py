@@ -344,7 +344,9 @@ def test_cli_forced_rehearsal_fails_at_verify_saying_what_is_left(tmp_path: Any)
 def test_scenario_images_feed_the_registry_and_bad_entries_are_named() -> None:
     from aks_windows_ops.testing.scenario import load_scenario
 
-    fake = load_scenario({"name": "x", "images": [{"image": MULTI, "builds": ["10.0.17763.1", "10.0.20348.1"]}]})
+    fake = load_scenario(
+        {"name": "x", "images": [{"image": MULTI, "builds": ["10.0.17763.1", "10.0.20348.1"]}]}
+    )
     assert fake.registry.builds_of(MULTI) == {"10.0.17763", "10.0.20348"}
     with pytest.raises(ValueError, match="images entry 1"):
         load_scenario({"name": "x", "images": [{"image": MULTI, "builds": ["abc"]}]})
