@@ -352,3 +352,25 @@ def test_scenario_images_feed_the_registry_and_bad_entries_are_named() -> None:
         load_scenario({"name": "x", "images": [{"image": MULTI, "builds": ["abc"]}]})
     with pytest.raises(ValueError, match="images entry 1"):
         load_scenario({"name": "x", "images": [{"builds": ["10.0.17763"]}]})
+
+
+def test_judge_workloads_from_manifests() -> None:
+    from aks_windows_ops.runbooks.image_check import judge_workloads
+
+    manifests = [
+        _deployment("legacy", LEGACY),
+        _deployment("modern", "mcr.microsoft.com/windows/servercore:ltsc2022"),
+        _deployment("multi", MULTI),
+    ]
+    verdicts = {v.workload: v.result for v in judge_workloads(manifests, "Windows2025")}
+    assert verdicts == {
+        "Deployment/shop/legacy": Compatibility.INCOMPATIBLE,
+        "Deployment/shop/modern": Compatibility.COMPATIBLE,
+        "Deployment/shop/multi": Compatibility.UNKNOWN,
+    }
+    registry = _registry()
+    reader = RegistryReader(FakeCredential(), transport=registry)
+    resolved = {v.workload: v.result for v in judge_workloads(manifests, "Windows2022", reader)}
+    assert resolved["Deployment/shop/multi"] is Compatibility.COMPATIBLE
+    with pytest.raises(E.InvalidInput):
+        judge_workloads(manifests, "Ubuntu")

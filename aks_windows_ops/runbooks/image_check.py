@@ -19,7 +19,7 @@ from aks_windows_ops.rules.image_builds import (
     judge_containers,
 )
 
-__all__ = ["check_workload_images", "summarize"]
+__all__ = ["check_workload_images", "judge_workloads", "summarize"]
 
 _NAMES = {
     "10.0.17763": "Windows Server 2019 (10.0.17763)",
@@ -85,3 +85,34 @@ def summarize(verdicts: Sequence[ImageVerdict]) -> str:
     """One line: how many containers are compatible, incompatible and unknown."""
     counts = {c: sum(1 for v in verdicts if v.result is c) for c in Compatibility}
     return ", ".join(f"{n} {c.value}" for c, n in counts.items())
+
+
+def judge_workloads(
+    objects: Iterable[object],
+    os_sku: str,
+    resolve: Callable[[str], ImageBuilds] | None = None,
+) -> list[ImageVerdict]:
+    """Judge every container of workload manifests or live objects against an OS SKU's Windows build.
+
+    For audits ("which images must be rebuilt before leaving Windows Server 2019?"): pods, Deployments,
+    StatefulSets, DaemonSets, ReplicaSets and Jobs, as manifests (e.g. from YAML files) or ``kubernetes``
+    client objects. ``resolve`` reads the registry (``azure.registry.RegistryReader``); by default only the
+    tags decide, and images whose tag names no build are unknown.
+
+    Raises:
+        InvalidInput: ``os_sku`` is not a Windows OS SKU.
+    """
+    from aks_windows_ops.errors import InvalidInput
+    from aks_windows_ops.kube.workloads import container_images
+    from aks_windows_ops.rules.image_builds import host_build_of_sku, tag_evidence
+
+    host_build = host_build_of_sku(os_sku)
+    if host_build is None:
+        raise InvalidInput(
+            f"{os_sku!r} is not a Windows OS SKU (Windows2019, Windows2022, WindowsAnnual, Windows2025)"
+        )
+
+    def by_tag(image: str) -> ImageBuilds:
+        return tag_evidence(image) or ImageBuilds(None, "tag names no Windows build; registry not read")
+
+    return judge_containers(container_images(objects), host_build, resolve or by_tag)
