@@ -319,6 +319,6 @@ class FakeRegistry(HttpTransport):  # type: ignore[type-arg]
         """The manifest and blob reads served (for tests: what the library asked the registry)."""
         return [r for r in self.journal if r.path.startswith("/v2/") and (host is None or r.host == host)]
 
-    def images_declared(self) -> Mapping[str, Any]:
-        """Registries and their public flag (for tests and twin export)."""
+    def registries(self) -> Mapping[str, bool]:
+        """Each declared registry host and whether it allows anonymous pulls."""
         return {host: reg.public for host, reg in self._registries.items()}
