@@ -131,6 +131,21 @@ class FakeKubernetes:
         with self.state.lock:
             self.state.clock = clock
 
+    def use_registry(self, registry: Any) -> None:
+        """Take image builds from a ``FakeRegistry`` (the tag decides for images it does not hold).
+
+        A container whose image build the node's ``node.kubernetes.io/windows-build`` cannot run never starts:
+        the pod stays Pending with ``CreateContainerError`` (process isolation; see ``_kube_images``).
+        """
+        from aks_windows_ops.testing._kube_images import tag_resolver
+
+        def resolve(image: str) -> frozenset[str] | None:
+            found: frozenset[str] | None = registry.builds_of(image)
+            return found or tag_resolver(image)
+
+        with self.state.lock:
+            self.state.image_builds = resolve
+
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> FakeKubernetes:
         """Start serving on an ephemeral port (idempotent)."""
@@ -575,9 +590,9 @@ class FakeKubernetes:
         while not self.state.settled():
             due = self.state.next_due()
             now = clock.monotonic()
-            if due is None or due > deadline:
+            if due is None or due > deadline or now >= deadline:
                 raise TimeoutError("the fake cluster did not settle")
-            clock.sleep(max(due - now, 0.0) + 1e-6)
+            clock.sleep(max(due - now, 1e-3))
 
     # ------------------------------------------------------------------ availability history
     def history_mark(self) -> int:
