@@ -65,8 +65,8 @@ def test_blocked_drain_waits_its_full_timeout_on_virtual_time(
     twin: tuple[FakeAzure, FakeKubernetes, Any],
 ) -> None:
     fake, kube, clients = twin
-    kube.apply(NEVER)
     plan, ctx = plan_migration(clients, ms.RG, ms.NAME, "win19", reason="sp-rotation")
+    kube.apply(NEVER)  # appears after the plan was made (planning refuses a budget that is already there)
     result = apply_migration(plan, ctx, checkpoints=MemoryCheckpointStore())
     assert result.status is RunStatus.FAILED
     assert isinstance(result.error, E.DrainBlocked)
@@ -83,8 +83,8 @@ def test_the_run_budget_pauses_a_blocked_drain_and_a_later_run_finishes_it(
     twin: tuple[FakeAzure, FakeKubernetes, Any],
 ) -> None:
     fake, kube, clients = twin
-    kube.apply(NEVER)
     plan, ctx = plan_migration(clients, ms.RG, ms.NAME, "win19", reason="sp-rotation")
+    kube.apply(NEVER)  # appears after the plan was made
     store = MemoryCheckpointStore()
     first = apply_migration(plan, ctx, checkpoints=store, time_budget=12 * 60)
     # The budget (12 min: the pool create takes about 7) ends inside the drain's 600 s per node: the run

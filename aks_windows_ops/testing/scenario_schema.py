@@ -198,6 +198,14 @@ def _build() -> type[BaseModel]:
         code: str = "InternalServerError"
         message: str = "An internal error occurred."
 
+    class Image(Strict):
+        # The image reference and its builds are checked where the registry takes them (entry by number).
+        image: Any = None
+        builds: list[Any] = Field(default_factory=list)
+        os: Literal["windows", "linux"] = "windows"
+        public: bool | None = None
+        index: bool | None = None
+
     class Scenario(Strict):
         name: str | None = None
         description: str | None = None
@@ -205,6 +213,7 @@ def _build() -> type[BaseModel]:
         exported_at: str | None = None
         notes: list[str] = Field(default_factory=list)
         subscriptions: list[Subscription] = Field(default_factory=list)
+        images: list[Image] = Field(default_factory=list)
         faults: list[FaultSpec] = Field(default_factory=list)
 
         @field_validator("exported_at", mode="before")
