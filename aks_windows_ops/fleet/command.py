@@ -1,0 +1,99 @@
+"""``aks-windows-ops audit``: run the fleet audit and print its report as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from aks_windows_ops.errors import InvalidInput
+from aks_windows_ops.fleet.audit import INCLUDE_ALL, audit
+
+__all__ = ["audit_command"]
+
+
+def _scenario_subscriptions(fake: Any) -> list[str]:
+    seen: dict[str, None] = {}
+    for sub, _rg in getattr(fake, "resource_groups", {}):
+        seen.setdefault(sub, None)
+    for sub, _rg, _name in getattr(fake, "clusters", {}):
+        seen.setdefault(sub, None)
+    return list(seen)
+
+
+def audit_command(
+    *,
+    subscriptions: Sequence[str] | None = None,
+    simulate: str | None = None,
+    output: str = "table",
+    resource_group: str | None = None,
+    concurrency: int = 16,
+    time_budget: float | None = None,
+    include: Iterable[str] = INCLUDE_ALL,
+    write: Callable[[str], Any] | None = None,
+    console: Any = None,
+) -> int:
+    """Run ``aks-windows-ops audit`` and return its exit code (0 clean, 1 warnings, 2 errors or failures).
+
+    Implements the fleet audit (ARM's limits, the FAQ checks of ``rules.preflight``) for the CLI.
+
+    Args:
+        subscriptions: subscription ids; default ``AZURE_SUBSCRIPTION_ID``, or every subscription of the
+            scenario when simulating.
+        simulate: a built-in scenario name or scenario file: audit the simulator instead of Azure.
+        output: ``table``, ``json`` or ``csv``.
+        resource_group: only clusters of this resource group.
+        concurrency: worker threads.
+        time_budget: seconds before the audit stops starting clusters.
+        include: what to read (see :func:`audit`).
+        write: where machine-readable output goes (``sys.stdout.write`` by default).
+        console: a ``rich`` console for the table (a new one by default).
+
+    Raises:
+        InvalidInput: unknown output, or no subscription given.
+    """
+    import os
+    import sys
+
+    from aks_windows_ops.azure.clients import AzureClients
+
+    if output not in ("table", "json", "csv"):
+        raise InvalidInput(f"--output must be table, json or csv, got {output!r}")
+    subs = list(subscriptions or [])
+    clients: AzureClients
+    if simulate:
+        from aks_windows_ops.testing.scenario import load_scenario
+
+        fake = load_scenario(simulate)
+        subs = subs or _scenario_subscriptions(fake)
+        if not subs:
+            raise InvalidInput(f"scenario {simulate!r} has no subscription")
+        clients = AzureClients.for_simulator(fake, subs[0])
+    else:
+        if not subs:
+            env = os.environ.get("AZURE_SUBSCRIPTION_ID")
+            if not env:
+                raise InvalidInput("--subscription is required (or set AZURE_SUBSCRIPTION_ID)")
+            subs = [env]
+        clients = AzureClients(subs[0])
+    report = audit(
+        clients,
+        subscriptions=subs,
+        resource_group=resource_group,
+        concurrency=concurrency,
+        time_budget=time_budget,
+        include=include,
+    )
+    out = write or sys.stdout.write
+    if output == "json":
+        out(report.to_json() + "\n")
+    elif output == "csv":
+        out(report.to_csv())
+    else:
+        if console is None:
+            from rich.console import Console
+
+            console = Console()
+            if not console.is_terminal:
+                console = Console(width=180)
+        console.print(report.to_table())
+    return report.exit_code
