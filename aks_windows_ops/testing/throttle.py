@@ -69,6 +69,7 @@ class _Bucket:
     def wait(self, now: float) -> float:
         return max((1.0 - self.at(now)) / self.rate, 0.0)
 
+
 _SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
 _CLUSTER = re.compile(
     r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.containerservice/managedclusters/[^/]+$",
