@@ -204,7 +204,7 @@ def audit(
         return deadline is not None and now() >= deadline
 
     def do_listing(sub: str) -> None:
-        from aks_windows_ops.azure.facts import list_clusters
+        from aks_windows_ops.azure.raw import list_clusters_raw as list_clusters
 
         meter = Meter(limiter, sub, None, deadline)
         try:
@@ -228,7 +228,7 @@ def audit(
                 stats["calls"] += meter.calls
 
     def read_cluster(ref: ClusterRef, meter: Meter) -> None:
-        from aks_windows_ops.azure.facts import read_snapshot
+        from aks_windows_ops.azure.raw import read_snapshot_raw as read_snapshot
         from aks_windows_ops.rules.preflight import preflight
         from aks_windows_ops.runbooks.ahub import license_report
 

@@ -65,13 +65,21 @@ class _MeteredClient:
 
     def __getattr__(self, attr: str) -> Any:
         value = getattr(self._inner, attr)
+        if attr == "send_request":  # a list sent as the SDK's own request (``azure.raw``): one read per page
+            meter = self._meter
+
+            def send(*args: Any, **kwargs: Any) -> Any:
+                meter.before("send_request", "send_request")
+                return value(*args, **kwargs)
+
+            return send
         if attr.startswith("_") or callable(value):
             return value
         return _MeteredGroup(value, attr, self._meter)
 
 
 class MeteredClients:
-    """Stands in for ``AzureClients`` in ``read_snapshot``: same clients, each call metered first."""
+    """Stands in for ``AzureClients`` in the snapshot reads: same clients, each call (and each page) metered first."""
 
     def __init__(self, inner: AzureClients, meter: Meter) -> None:
         self._inner = inner
