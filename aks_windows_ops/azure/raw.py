@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from azure.core.exceptions import (
@@ -46,7 +46,14 @@ from aks_windows_ops.azure.facts import (
 )
 from aks_windows_ops.models import ClusterRef, ClusterSnapshot, SubnetUsage, VmssSnapshot
 
-__all__ = ["get_json", "list_clusters_raw", "list_json", "read_snapshot_raw"]
+__all__ = [
+    "complete_snapshot",
+    "get_json",
+    "list_cluster_bodies",
+    "list_clusters_raw",
+    "list_json",
+    "read_snapshot_raw",
+]
 
 _ERRORS: dict[int, type[HttpResponseError]] = {
     401: ClientAuthenticationError,
@@ -159,6 +166,60 @@ def _subnet_usage(clients: AzureClients, subnet_ids: list[str]) -> list[SubnetUs
     return out
 
 
+def complete_snapshot(
+    clients: AzureClients,
+    ref: ClusterRef,
+    wire: Mapping[str, Any],
+    *,
+    upgrade_profiles: bool = True,
+    scale_sets: bool | Sequence[VmssSnapshot] = True,
+    subnets: bool = True,
+) -> ClusterSnapshot:
+    """Build a cluster's snapshot from its JSON (a GET or a list entry) and the reads it still needs.
+
+    Args:
+        clients: the bundle for the cluster's subscription.
+        ref: the cluster.
+        wire: the cluster's JSON as ARM returns it (``agentPoolProfiles`` included).
+        upgrade_profiles: read the control plane and pool upgrade profiles (node image age).
+        scale_sets: ``True`` reads the Windows pools' scale sets and instances from ARM, ``False`` none, or the
+            scale sets already read elsewhere (Resource Graph).
+        subnets: read the pools' subnet usage.
+    """
+    cs = clients.containerservice
+    rg, name = ref.resource_group, ref.name
+    with translating(f"reading cluster {rg}/{name}"):
+        props: Mapping[str, Any] = wire.get("properties") or {}
+        profiles = props.get("agentPoolProfiles") or []
+        pool_profiles: dict[str, Mapping[str, Any]] = {}
+        cp_upgrades: list[str] = []
+        if upgrade_profiles:
+            cp_upgrades = control_plane_upgrades_from_wire(
+                get_json(cs.managed_clusters.get_upgrade_profile, rg, name)
+            )
+            for p in profiles:
+                pname = str(p.get("name"))
+                pool_profiles[pname] = get_json(cs.agent_pools.get_upgrade_profile, rg, name, pname)
+        vmss: list[VmssSnapshot] = []
+        windows = windows_pool_names(profiles)
+        if scale_sets is True:
+            if windows and props.get("nodeResourceGroup"):
+                vmss = _scale_sets(clients, str(props["nodeResourceGroup"]), windows)
+        elif scale_sets is not False:
+            vmss = list(scale_sets)
+        usage: list[SubnetUsage] = []
+        if subnets:
+            usage = _subnet_usage(clients, [str(p.get("vnetSubnetID") or "") for p in profiles])
+    return snapshot_from_wire(
+        ref,
+        wire,
+        pool_profiles=pool_profiles,
+        control_plane_upgrades=cp_upgrades,
+        scale_sets=vmss,
+        subnets=usage,
+    )
+
+
 def read_snapshot_raw(
     clients: AzureClients,
     resource_group: str,
@@ -180,41 +241,15 @@ def read_snapshot_raw(
         AksWindowsOpsError: any other Azure failure, translated.
     """
     ref = ClusterRef(clients.subscription_id, resource_group, name)
-    cs = clients.containerservice
     with translating(f"reading cluster {resource_group}/{name}"):
-        wire = get_json(cs.managed_clusters.get, resource_group, name)
-        props: Mapping[str, Any] = wire.get("properties") or {}
-        profiles = props.get("agentPoolProfiles") or []
-        pool_profiles: dict[str, Mapping[str, Any]] = {}
-        cp_upgrades: list[str] = []
-        if upgrade_profiles:
-            cp_upgrades = control_plane_upgrades_from_wire(
-                get_json(cs.managed_clusters.get_upgrade_profile, resource_group, name)
-            )
-            for p in profiles:
-                pname = str(p.get("name"))
-                pool_profiles[pname] = get_json(
-                    cs.agent_pools.get_upgrade_profile, resource_group, name, pname
-                )
-        vmss: list[VmssSnapshot] = []
-        windows = windows_pool_names(profiles)
-        if scale_sets and windows and props.get("nodeResourceGroup"):
-            vmss = _scale_sets(clients, str(props["nodeResourceGroup"]), windows)
-        usage: list[SubnetUsage] = []
-        if subnets:
-            usage = _subnet_usage(clients, [str(p.get("vnetSubnetID") or "") for p in profiles])
-    return snapshot_from_wire(
-        ref,
-        wire,
-        pool_profiles=pool_profiles,
-        control_plane_upgrades=cp_upgrades,
-        scale_sets=vmss,
-        subnets=usage,
+        wire = get_json(clients.containerservice.managed_clusters.get, resource_group, name)
+    return complete_snapshot(
+        clients, ref, wire, upgrade_profiles=upgrade_profiles, scale_sets=scale_sets, subnets=subnets
     )
 
 
-def list_clusters_raw(clients: AzureClients, resource_group: str | None = None) -> list[tuple[str, str]]:
-    """Return ``(resource_group, name)`` of every cluster in the subscription (or one group), no SDK models."""
+def list_cluster_bodies(clients: AzureClients, resource_group: str | None = None) -> list[dict[str, Any]]:
+    """Every cluster of the subscription (or one resource group) as ARM lists them: full JSON, pools included."""
     from azure.mgmt.containerservice.operations._operations import (
         build_managed_clusters_list_by_resource_group_request,
         build_managed_clusters_list_request,
@@ -228,4 +263,9 @@ def list_clusters_raw(clients: AzureClients, resource_group: str | None = None) 
         else build_managed_clusters_list_request(sub, **_api(cs))
     )
     with translating("listing clusters"):
-        return cluster_ids_from_wire(list_json(cs, request), resource_group)
+        return list(list_json(cs, request))
+
+
+def list_clusters_raw(clients: AzureClients, resource_group: str | None = None) -> list[tuple[str, str]]:
+    """Return ``(resource_group, name)`` of every cluster in the subscription (or one group), no SDK models."""
+    return cluster_ids_from_wire(list_cluster_bodies(clients, resource_group), resource_group)

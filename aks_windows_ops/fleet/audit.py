@@ -26,21 +26,23 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 from aks_windows_ops.clock import Clock
-from aks_windows_ops.errors import BudgetExhausted, InvalidInput, Throttled
+from aks_windows_ops.errors import AksWindowsOpsError, BudgetExhausted, InvalidInput, Throttled
+from aks_windows_ops.fleet.graph import GraphIndex, read_graph_index
 from aks_windows_ops.fleet.metering import Meter, MeteredClients
 from aks_windows_ops.fleet.queue import WorkQueue
 from aks_windows_ops.fleet.report import FleetReport
-from aks_windows_ops.fleet.rows import FleetRow, summarize_cluster
-from aks_windows_ops.models import ClusterRef
+from aks_windows_ops.fleet.rows import FleetRow, Ws2019Exposure, summarize_cluster
+from aks_windows_ops.models import ClusterRef, ClusterSnapshot, VmssSnapshot
 from aks_windows_ops.ratelimit import RateLimiter, monotonic_and_sleep
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from aks_windows_ops.azure.clients import AzureClients
 
-__all__ = ["INCLUDE_ALL", "audit"]
+__all__ = ["INCLUDE_ALL", "SOURCES", "audit"]
 
 
 class _Unset:
@@ -86,6 +88,89 @@ def _cluster_id(ref: ClusterRef) -> str:
     )
 
 
+#: Where :func:`audit` reads the fleet: Resource Graph with ARM for the rest, or ARM only.
+SOURCES: tuple[str, ...] = ("graph", "arm")
+_ARM_SOURCES = (("cluster", "arm"), ("images", "arm"), ("licenses", "arm"), ("subnets", "arm"))
+_GRAPH_SOURCES = (("cluster", "arm"), ("images", "arm"), ("licenses", "graph"), ("subnets", "arm"))
+
+
+class _Totals:
+    """Counts over every row, kept when the rows themselves are not (``keep_rows=False``)."""
+
+    def __init__(self) -> None:
+        self.counts = {"clusters": 0, "windows_pools": 0, "ws2019_exposed": 0, "ahub_drift": 0}
+        self.counts.update({"errors": 0, "warnings": 0, "infos": 0})
+
+    def add(self, row: FleetRow) -> None:
+        c = self.counts
+        c["clusters"] += 1 if row.cluster else 0
+        if row.ok:
+            c["windows_pools"] += len(row.windows_pools)
+            c["ws2019_exposed"] += row.ws2019_exposure != Ws2019Exposure.NONE
+            c["ahub_drift"] += row.ahub_drift or 0
+            c["errors"] += row.errors
+            c["warnings"] += row.warnings
+            c["infos"] += row.infos
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.counts)
+
+
+def _graph_or_arm(
+    source: str,
+    clients: AzureClients,
+    subs: list[str],
+    wanted: tuple[str, ...],
+    now: Callable[[], float],
+) -> tuple[str, str | None, GraphIndex | None]:
+    """Read the fleet's scale sets from Resource Graph, or say why the audit reads ARM instead."""
+    if source == "arm":
+        return "arm", None, None
+    if "licenses" not in wanted:
+        return "graph", None, GraphIndex(read_at=now())
+    from aks_windows_ops.azure.resource_graph import GraphReader
+
+    try:
+        # The reader waits for the quota window on the bundle's clock (the simulator's virtual time in tests).
+        index = read_graph_index(GraphReader(clients), subs)
+    except AksWindowsOpsError as err:
+        status = getattr(err, "status_code", None)
+        why = (
+            "the caller may not use Resource Graph (403)"
+            if status == 403
+            else f"Resource Graph failed: {err}"
+        )
+        return "arm", f"{why}; every fact was read from ARM", None
+    index.read_at = now()
+    return "graph", None, index
+
+
+def _graph_snapshot(
+    clients: AzureClients,
+    ref: ClusterRef,
+    listed: dict[str, Any] | None,
+    index: GraphIndex,
+    wanted: tuple[str, ...],
+) -> ClusterSnapshot:
+    from aks_windows_ops.azure.errors import translating
+    from aks_windows_ops.azure.facts import windows_pool_names
+    from aks_windows_ops.azure.raw import complete_snapshot, get_json
+
+    wire = listed
+    if wire is None:
+        with translating(f"reading cluster {ref.resource_group}/{ref.name}"):
+            wire = get_json(clients.containerservice.managed_clusters.get, ref.resource_group, ref.name)
+    props = wire.get("properties") or {}
+    windows = windows_pool_names(props.get("agentPoolProfiles") or [])
+    vmss: bool | list[VmssSnapshot] = False
+    if "licenses" in wanted:
+        node_rg = props.get("nodeResourceGroup")
+        vmss = index.scale_sets_for(ref.subscription_id, str(node_rg), windows) if windows and node_rg else []
+    return complete_snapshot(
+        clients, ref, wire, upgrade_profiles="images" in wanted, scale_sets=vmss, subnets="subnets" in wanted
+    )
+
+
 def audit(
     clients_or_factory: AzureClients | Callable[[str], AzureClients],
     *,
@@ -100,6 +185,8 @@ def audit(
     clock: Clock | Callable[[], float] | None = None,
     sleep: Callable[[float], None] | None = None,
     on_row: Callable[[FleetRow], None] | None = None,
+    source: str = "graph",
+    keep_rows: bool = True,
 ) -> FleetReport:
     """Audit every Windows-relevant fact of many clusters concurrently, within ARM's limits (module docstring).
 
@@ -130,7 +217,15 @@ def audit(
             waits (the limiter's, or real time, by default); a function returning monotonic seconds is accepted
             together with ``sleep``.
         sleep: how to wait, with a plain ``clock`` function.
-        on_row: called with each row as soon as it is ready (from a worker thread).
+        on_row: called with each row as soon as it is ready (from a worker thread; see ``fleet.stream`` to
+            write CSV or JSON lines as rows complete).
+        source: ``graph`` (default): clusters from ARM's subscription-wide list (one paged read per
+            subscription; the cluster's creation date, which Resource Graph does not hold, comes with it), scale
+            sets and instances from two Resource Graph queries over every subscription, and per cluster only
+            the ARM reads Resource Graph cannot answer (upgrade profiles, subnet usage); falls back to ``arm``
+            when Resource Graph refuses the caller (403) or fails. ``arm``: every fact read from ARM per cluster.
+        keep_rows: keep every row in the returned report (``False`` with ``on_row`` for very large fleets: the
+            report then holds the failed rows only, and the totals).
 
     Returns:
         The :class:`FleetReport`; it always holds a row for every cluster found, failed ones with their error.
@@ -143,6 +238,8 @@ def audit(
     wanted = tuple(dict.fromkeys(include))
     unknown = [w for w in wanted if w not in INCLUDE_ALL]
     problems = [f"unknown include {w!r}; choose from {', '.join(INCLUDE_ALL)}" for w in unknown]
+    if source not in SOURCES:
+        problems.append(f"unknown source {source!r}; choose from {', '.join(SOURCES)}")
     if concurrency < 1:
         problems.append(f"concurrency must be at least 1, got {concurrency}")
     if time_budget is not None and time_budget <= 0:
@@ -188,15 +285,27 @@ def audit(
             bundle.deadline = bundle.clock() + time_budget
         bundles[sub] = bundle
 
+    used, note, index = _graph_or_arm(source, bundles[subs[0]] if base is None else base, subs, wanted, now)
+    bodies: dict[ClusterRef, dict[str, Any]] = {}
+
     queue = WorkQueue(limiter)
     rows: list[FleetRow] = []
     lock = threading.Lock()
-    stats = {"throttled": 0, "calls": 0}
+    stats = {"throttled": 0, "calls": index.requests if index is not None else 0, "rows": 0}
     flags = {"budget_hit": False}
+    totals = _Totals()
 
     def emit(row: FleetRow) -> None:
+        if used == "graph" and row.ok:
+            row = replace(
+                row, sources=_GRAPH_SOURCES, graph_age=round(now() - index.read_at, 3) if index else None
+            )
+        elif row.ok:
+            row = replace(row, sources=_ARM_SOURCES)
         with lock:
-            rows.append(row)
+            totals.add(row)
+            if keep_rows or not row.ok:
+                rows.append(row)
         if on_row is not None:
             on_row(row)
 
@@ -204,11 +313,21 @@ def audit(
         return deadline is not None and now() >= deadline
 
     def do_listing(sub: str) -> None:
-        from aks_windows_ops.azure.raw import list_clusters_raw as list_clusters
+        from aks_windows_ops.azure.facts import cluster_ids_from_wire
+        from aks_windows_ops.azure.raw import list_cluster_bodies
 
         meter = Meter(limiter, sub, None, deadline)
         try:
-            found = list_clusters(cast("AzureClients", MeteredClients(bundles[sub], meter)), resource_group)
+            listed = list_cluster_bodies(
+                cast("AzureClients", MeteredClients(bundles[sub], meter)), resource_group
+            )
+            found = cluster_ids_from_wire(listed, resource_group)
+            if used == "graph":
+                with lock:
+                    bodies.update(
+                        (ClusterRef(sub, rg, name), body)
+                        for (rg, name), body in zip(found, listed, strict=True)
+                    )
         except Exception as err:  # one subscription failing never fails the audit
             if isinstance(err, BudgetExhausted):
                 flags["budget_hit"] = True
@@ -228,23 +347,28 @@ def audit(
                 stats["calls"] += meter.calls
 
     def read_cluster(ref: ClusterRef, meter: Meter) -> None:
-        from aks_windows_ops.azure.raw import read_snapshot_raw as read_snapshot
+        from aks_windows_ops.azure.raw import read_snapshot_raw
         from aks_windows_ops.rules.preflight import preflight
         from aks_windows_ops.runbooks.ahub import license_report
 
         metered = cast("AzureClients", MeteredClients(bundles[ref.subscription_id], meter))
+        with lock:
+            listed = bodies.pop(ref, None)
         attempt = 0
         while True:
             attempt += 1
             try:
-                snapshot = read_snapshot(
-                    metered,
-                    ref.resource_group,
-                    ref.name,
-                    upgrade_profiles="images" in wanted,
-                    scale_sets="licenses" in wanted,
-                    subnets="subnets" in wanted,
-                )
+                if index is None:
+                    snapshot = read_snapshot_raw(
+                        metered,
+                        ref.resource_group,
+                        ref.name,
+                        upgrade_profiles="images" in wanted,
+                        scale_sets="licenses" in wanted,
+                        subnets="subnets" in wanted,
+                    )
+                else:
+                    snapshot = _graph_snapshot(metered, ref, listed, index, wanted)
                 report = preflight(snapshot) if "findings" in wanted else None
                 licenses = license_report(snapshot) if "licenses" in wanted else None
                 emit(
@@ -326,6 +450,10 @@ def audit(
         complete=complete,
         elapsed=now() - started,
         api_calls=stats["calls"],
-        waited=limiter.waited if limiter is not None else 0.0,
+        waited=(limiter.waited if limiter is not None else 0.0)
+        + (index.waited if index is not None else 0.0),
         throttled=stats["throttled"],
+        source=used,
+        source_note=note,
+        totals=None if keep_rows else totals.as_dict(),
     )

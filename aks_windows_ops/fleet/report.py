@@ -31,6 +31,9 @@ class FleetReport:
         api_calls: SDK calls made (one request each, unless azure-core retried or a list had several pages).
         waited: seconds spent waiting for rate-limit tokens, summed over workers.
         throttled: clusters read again after ARM answered 429.
+        source: ``graph`` or ``arm``: the path the audit took (see :func:`~aks_windows_ops.fleet.audit.audit`).
+        source_note: why the audit fell back to ARM, when it did.
+        totals: counts over every row when the rows were not kept (``keep_rows=False``); ``None`` otherwise.
     """
 
     rows: tuple[FleetRow, ...]
@@ -40,6 +43,9 @@ class FleetReport:
     api_calls: int = 0
     waited: float = 0.0
     throttled: int = 0
+    source: str = "arm"
+    source_note: str | None = None
+    totals: dict[str, int] | None = None
 
     @property
     def failed(self) -> tuple[FleetRow, ...]:
@@ -49,29 +55,43 @@ class FleetReport:
     @property
     def exit_code(self) -> int:
         """The CLI's convention: 2 errors found or a cluster failed, 1 warnings, 0 clean."""
-        if self.failed or any(r.errors for r in self.rows):
+        s = self.summary()
+        if self.failed or s["errors"]:
             return 2
-        if any(r.warnings for r in self.rows):
+        if s["warnings"]:
             return 1
         return 0
 
     def summary(self) -> dict[str, Any]:
         """Totals over the fleet."""
         ok = [r for r in self.rows if r.ok]
-        return {
-            "subscriptions": len(self.subscriptions),
+        counts: dict[str, Any] = {
             "clusters": sum(1 for r in self.rows if r.cluster),
-            "failed": len(self.failed),
             "windows_pools": sum(len(r.windows_pools) for r in ok),
             "ws2019_exposed": sum(1 for r in ok if r.ws2019_exposure != Ws2019Exposure.NONE),
             "ahub_drift": sum(r.ahub_drift or 0 for r in ok),
             "errors": sum(r.errors for r in ok),
             "warnings": sum(r.warnings for r in ok),
             "infos": sum(r.infos for r in ok),
+        }
+        if self.totals is not None:
+            counts.update(self.totals)
+        return {
+            "subscriptions": len(self.subscriptions),
+            "clusters": counts["clusters"],
+            "failed": len(self.failed),
+            "windows_pools": counts["windows_pools"],
+            "ws2019_exposed": counts["ws2019_exposed"],
+            "ahub_drift": counts["ahub_drift"],
+            "errors": counts["errors"],
+            "warnings": counts["warnings"],
+            "infos": counts["infos"],
             "complete": self.complete,
             "elapsed_seconds": round(self.elapsed, 3),
             "api_calls": self.api_calls,
             "throttled": self.throttled,
+            "source": self.source,
+            "source_note": self.source_note,
         }
 
     def to_records(self) -> list[dict[str, Any]]:

@@ -163,6 +163,9 @@ class FleetRow:
         error_type: the error's class name (``NotFound``, ``Throttled``, ``BudgetExhausted`` ...).
         attempts: reads of the cluster (more than 1 after throttling).
         api_calls: SDK calls made for it.
+        sources: where each group of facts came from: ``(("cluster", "arm"), ("licenses", "graph"), ...)``.
+        graph_age: seconds between the Resource Graph read and this row (``None`` when nothing came from it);
+            Resource Graph itself lags ARM by seconds to minutes.
     """
 
     subscription: str
@@ -181,6 +184,8 @@ class FleetRow:
     error_type: str | None = None
     attempts: int = 1
     api_calls: int = 0
+    sources: tuple[tuple[str, str], ...] = ()
+    graph_age: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -256,6 +261,8 @@ class FleetRow:
             "error_type": self.error_type,
             "attempts": self.attempts,
             "api_calls": self.api_calls,
+            "sources": dict(self.sources),
+            "graph_age_seconds": self.graph_age,
         }
 
 

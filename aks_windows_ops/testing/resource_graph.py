@@ -223,6 +223,8 @@ class ResourceGraph:
         window: the window's length in seconds.
         clock: seconds; the simulator's virtual clock by default (real time in a benchmark: ``time.monotonic``).
         default_top: rows per page when the request gives no ``$top``.
+        page_limit: the most rows a page holds whatever ``$top`` asks (the service's 1,000 by default; smaller
+            to make a small fleet span several pages).
 
     Attributes:
         queries: queries answered (not throttled).
@@ -239,11 +241,13 @@ class ResourceGraph:
         window: float = 5.0,
         clock: Callable[[], float] | None = None,
         default_top: int = 100,
+        page_limit: int = 1000,
     ) -> None:
         self.quota = quota
         self.window = window
         self.clock = clock
         self.default_top = default_top
+        self.page_limit = page_limit
         self._lock = threading.Lock()
         self._window_start: float | None = None
         self._used = 0
@@ -370,6 +374,7 @@ def answer(fake: Any, request: HttpRequest, method: str, rest: list[str], body: 
     top = options.get("$top", graph.default_top)
     if not isinstance(top, int) or not 1 <= top <= graph.max_top:
         return _error(request, 400, "BadRequest", f"$top must be between 1 and {graph.max_top}", headers)
+    top = min(top, graph.page_limit)
     subscriptions = body.get("subscriptions")
     scope = {str(s).lower() for s in subscriptions} if subscriptions else None
     fingerprint = hashlib.sha256(json.dumps([query, sorted(scope or [])]).encode()).hexdigest()[:16]
