@@ -7,6 +7,7 @@ from typing import Any
 
 from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.fleet.audit import INCLUDE_ALL, audit
+from aks_windows_ops.fleet.stream import CsvStream, JsonStream, RowStream
 
 __all__ = ["audit_command"]
 
@@ -31,6 +32,7 @@ def audit_command(
     include: Iterable[str] = INCLUDE_ALL,
     write: Callable[[str], Any] | None = None,
     console: Any = None,
+    source: str = "graph",
 ) -> int:
     """Run ``aks-windows-ops audit`` and return its exit code (0 clean, 1 warnings, 2 errors or failures).
 
@@ -47,6 +49,10 @@ def audit_command(
         include: what to read (see :func:`audit`).
         write: where machine-readable output goes (``sys.stdout.write`` by default).
         console: a ``rich`` console for the table (a new one by default).
+        source: ``graph`` (Resource Graph, falling back to ARM) or ``arm`` (see :func:`audit`).
+
+    JSON and CSV are written row by row as clusters complete (``fleet.stream``), so a large fleet's report is
+    never held in memory whole; the table needs every row and is printed at the end.
 
     Raises:
         InvalidInput: unknown output, or no subscription given.
@@ -75,6 +81,12 @@ def audit_command(
                 raise InvalidInput("--subscription is required (or set AZURE_SUBSCRIPTION_ID)")
             subs = [env]
         clients = AzureClients(subs[0])
+    out = write or sys.stdout.write
+    stream: RowStream | None = None
+    if output == "json":
+        stream = JsonStream(out)
+    elif output == "csv":
+        stream = CsvStream(out)
     report = audit(
         clients,
         subscriptions=subs,
@@ -82,12 +94,12 @@ def audit_command(
         concurrency=concurrency,
         time_budget=time_budget,
         include=include,
+        source=source,
+        on_row=stream,
+        keep_rows=stream is None,
     )
-    out = write or sys.stdout.write
-    if output == "json":
-        out(report.to_json() + "\n")
-    elif output == "csv":
-        out(report.to_csv())
+    if stream is not None:
+        stream.close(report)
     else:
         if console is None:
             from rich.console import Console
