@@ -478,22 +478,27 @@ def test_ws2019_exposure(
 
 
 # ------------------------------------------------------------------------------------ the command
+def simulated(scenario: str) -> AzureClients:
+    fake = load_scenario(scenario)
+    return AzureClients.for_simulator(fake, next(iter(fake.clusters))[0])
+
+
 def test_audit_command_outputs_and_exit_codes() -> None:
     from rich.console import Console
 
     out: list[str] = []
-    assert audit_command(simulate="ws2019-retiring", output="json", write=out.append) == 1
+    assert audit_command(simulated("ws2019-retiring"), output="json", write=out.append) == 1
     data = json.loads("".join(out))
     assert data["rows"][0]["cluster"] == "aks-apps" and data["summary"]["ahub_drift"] == 1
 
     out.clear()
-    assert audit_command(simulate="healthy", output="csv", write=out.append) == 0
+    assert audit_command(simulated("healthy"), output="csv", write=out.append) == 0
     lines = "".join(out).splitlines()
     assert lines[0] == ",".join(COLUMNS) and len(lines) == 2
 
     buffer = io.StringIO()
-    assert audit_command(simulate="legacy-2019", console=Console(file=buffer, width=200)) == 2
+    assert audit_command(simulated("legacy-2019"), console=Console(file=buffer, width=200)) == 2
     assert "aks-erp" in buffer.getvalue() and "retiring" in buffer.getvalue()
 
     with pytest.raises(E.InvalidInput):
-        audit_command(simulate="healthy", output="yaml")
+        audit_command(simulated("healthy"), output="yaml")

@@ -147,3 +147,29 @@ def test_an_unknown_source_is_refused_before_any_request() -> None:
     with pytest.raises(E.InvalidInput, match="source"):
         audit(AzureClients.for_simulator(fake, _subs(fake)[0]), source="cache")
     assert fake.journal == []
+
+
+def test_cli_audit_reads_through_the_source_it_is_given() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from aks_windows_ops.cli import app
+
+    runner = CliRunner()
+    results = {}
+    for source in ("graph", "arm"):
+        result = runner.invoke(
+            app, ["audit", "--simulate", "ws2019-retiring", "--source", source, "-o", "json"]
+        )
+        assert result.exit_code == 1, result.output
+        results[source] = json.loads(result.output)
+    assert results["graph"]["summary"]["source"] == "graph" and results["arm"]["summary"]["source"] == "arm"
+    assert results["graph"]["rows"][0]["sources"]["licenses"] == "graph"
+    strip = ("api_calls", "attempts", "sources", "graph_age_seconds")
+    rows = {
+        k: [{f: v for f, v in r.items() if f not in strip} for r in d["rows"]] for k, d in results.items()
+    }
+    assert rows["graph"] == rows["arm"]
+    bad = runner.invoke(app, ["audit", "--simulate", "healthy", "--source", "cache"])
+    assert bad.exit_code != 0 and "unknown source 'cache'" in bad.output and "Traceback" not in bad.output

@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.fleet.audit import INCLUDE_ALL, audit
 from aks_windows_ops.fleet.stream import CsvStream, JsonStream, RowStream
 
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from aks_windows_ops.azure.clients import AzureClients
+
 __all__ = ["audit_command"]
 
 
-def _scenario_subscriptions(fake: Any) -> list[str]:
-    seen: dict[str, None] = {}
-    for sub, _rg in getattr(fake, "resource_groups", {}):
-        seen.setdefault(sub, None)
-    for sub, _rg, _name in getattr(fake, "clusters", {}):
-        seen.setdefault(sub, None)
-    return list(seen)
-
-
 def audit_command(
+    clients: AzureClients,
     *,
     subscriptions: Sequence[str] | None = None,
-    simulate: str | None = None,
     output: str = "table",
     resource_group: str | None = None,
     concurrency: int = 16,
@@ -38,10 +32,12 @@ def audit_command(
 
     Implements the fleet audit (ARM's limits, the FAQ checks of ``rules.preflight``) for the CLI.
 
+    The CLI builds ``clients`` (for Azure, or for the simulator with ``--simulate``); this function never
+    reaches the simulator itself.
+
     Args:
-        subscriptions: subscription ids; default ``AZURE_SUBSCRIPTION_ID``, or every subscription of the
-            scenario when simulating.
-        simulate: a built-in scenario name or scenario file: audit the simulator instead of Azure.
+        clients: the client bundle (its subscription is audited when ``subscriptions`` is not given).
+        subscriptions: subscription ids.
         output: ``table``, ``json`` or ``csv``.
         resource_group: only clusters of this resource group.
         concurrency: worker threads.
@@ -55,32 +51,13 @@ def audit_command(
     never held in memory whole; the table needs every row and is printed at the end.
 
     Raises:
-        InvalidInput: unknown output, or no subscription given.
+        InvalidInput: unknown output or source.
     """
-    import os
     import sys
-
-    from aks_windows_ops.azure.clients import AzureClients
 
     if output not in ("table", "json", "csv"):
         raise InvalidInput(f"--output must be table, json or csv, got {output!r}")
-    subs = list(subscriptions or [])
-    clients: AzureClients
-    if simulate:
-        from aks_windows_ops.testing.scenario import load_scenario
-
-        fake = load_scenario(simulate)
-        subs = subs or _scenario_subscriptions(fake)
-        if not subs:
-            raise InvalidInput(f"scenario {simulate!r} has no subscription")
-        clients = AzureClients.for_simulator(fake, subs[0])
-    else:
-        if not subs:
-            env = os.environ.get("AZURE_SUBSCRIPTION_ID")
-            if not env:
-                raise InvalidInput("--subscription is required (or set AZURE_SUBSCRIPTION_ID)")
-            subs = [env]
-        clients = AzureClients(subs[0])
+    subs = list(subscriptions or [clients.subscription_id])
     out = write or sys.stdout.write
     stream: RowStream | None = None
     if output == "json":
