@@ -31,7 +31,6 @@ a per-user quota of ``quota`` queries per ``window`` seconds (15 per 5 s by defa
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import json
 import math
@@ -276,13 +275,32 @@ class ResourceGraph:
             return True, self.quota - self._used, resets
 
 
-def _rows(fake: Any, table: str, subscriptions: set[str] | None) -> list[dict[str, Any]]:
+_TYPE_FILTER = re.compile(r"^\s*where\s+type\s*(?:=~|==)\s*'([^']*)'\s*(?:$|and\s)", re.IGNORECASE)
+_CLUSTER_TYPE = "microsoft.containerservice/managedclusters"
+_VMSS_TYPE = "microsoft.compute/virtualmachinescalesets"
+
+
+def _kinds(query: str) -> set[str] | None:
+    """The resource types a query's first ``where type =~ '...'`` keeps (``None``: any).
+
+    Rows of other types need not be built at all (the ``where`` still runs on the rows that are).
+    """
+    stages = _split(query, "|")
+    if len(stages) < 2:
+        return None
+    m = _TYPE_FILTER.match(stages[1])
+    return {m.group(1).lower()} if m else None
+
+
+def _rows(
+    fake: Any, table: str, subscriptions: set[str] | None, kinds: set[str] | None = None
+) -> list[dict[str, Any]]:
     def wanted(sub: str) -> bool:
         return subscriptions is None or sub.lower() in subscriptions
 
     out: list[dict[str, Any]] = []
     if table == "resources":
-        for cluster in list(fake.clusters.values()):
+        for cluster in list(fake.clusters.values()) if kinds is None or _CLUSTER_TYPE in kinds else []:
             if not wanted(cluster.subscription):
                 continue
             view = fake._cluster_view(cluster)
@@ -300,7 +318,7 @@ def _rows(fake: Any, table: str, subscriptions: set[str] | None) -> list[dict[st
                     "properties": view.get("properties") or {},
                 }
             )
-        for (sub, rg, _name), vmss in list(fake.vmss.items()):
+        for (sub, rg, _name), vmss in list(fake.vmss.items()) if kinds is None or _VMSS_TYPE in kinds else []:
             if wanted(sub):
                 out.append(_row(vmss, "microsoft.compute/virtualmachinescalesets", sub, rg))
     else:
@@ -313,8 +331,8 @@ def _rows(fake: Any, table: str, subscriptions: set[str] | None) -> list[dict[st
     return out
 
 
-def _row(resource: dict[str, Any], kind: str, sub: str, rg: str) -> dict[str, Any]:
-    body = copy.deepcopy(resource)
+def _row(body: dict[str, Any], kind: str, sub: str, rg: str) -> dict[str, Any]:
+    # No copy: a page is serialised to JSON as it is answered, and the rows are never changed.
     return {
         "id": body.get("id"),
         "name": body.get("name"),
@@ -392,7 +410,8 @@ def answer(fake: Any, request: HttpRequest, method: str, rest: list[str], body: 
     rows = graph._results.get(fingerprint) if offset else None
     if rows is None:
         try:
-            rows = evaluate(query, lambda table: _rows(fake, table, scope))
+            kinds = _kinds(query)
+            rows = evaluate(query, lambda table: _rows(fake, table, scope, kinds))
         except QueryNotSupported as err:
             return _error(
                 request, 400, "BadRequest", f"Query is invalid: {err}. Supported: {_SUPPORTED}.", headers
