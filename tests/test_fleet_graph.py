@@ -173,3 +173,24 @@ def test_cli_audit_reads_through_the_source_it_is_given() -> None:
     assert rows["graph"] == rows["arm"]
     bad = runner.invoke(app, ["audit", "--simulate", "healthy", "--source", "cache"])
     assert bad.exit_code != 0 and "unknown source 'cache'" in bad.output and "Traceback" not in bad.output
+
+
+def test_explicit_clusters_read_the_same_through_both_paths() -> None:
+    fake = FakeAzure()
+    subs = seeded_fleet(fake, subscriptions=2, per_subscription=4)
+    clients = AzureClients.for_simulator(fake, subs[0])
+    chosen = [f"{subs[0]}/rg-1/aks-0-1", f"{subs[1]}/rg-2/aks-1-2"]
+    graph = audit(clients, clusters=chosen)
+    arm = audit(clients, clusters=chosen, source="arm")
+    assert graph.source == "graph" and [r.cluster for r in graph.rows] == ["aks-0-1", "aks-1-2"]
+    assert comparable(graph) == comparable(arm)
+
+
+def test_a_quota_wait_past_the_time_budget_falls_back_to_arm() -> None:
+    fake = FakeAzure()
+    subs = seeded_fleet(fake, subscriptions=2, per_subscription=5)
+    graph_settings = ResourceGraph(quota=1, window=600.0, page_limit=5).install(fake)
+    clients = AzureClients.for_simulator(fake, subs[0])
+    report = audit(clients, subscriptions=subs, include=("licenses",), time_budget=60)
+    assert report.source == "arm" and "time budget" in (report.source_note or "")
+    assert report.complete and all(r.ok for r in report.rows) and graph_settings.queries == 1

@@ -26,7 +26,7 @@ from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
 from aks_windows_ops.azure.clients import AzureClients
 from aks_windows_ops.azure.errors import translating
-from aks_windows_ops.errors import InvalidInput, Throttled
+from aks_windows_ops.errors import BudgetExhausted, InvalidInput, Throttled
 
 __all__ = [
     "CLUSTERS_QUERY",
@@ -103,6 +103,8 @@ class GraphReader:
         page_size: rows per page (the service's maximum is 1,000).
         group_size: subscriptions per query (fewer than 300).
         retries: queries repeated after a 429 that azure-core's own retries did not absorb.
+        deadline: an absolute time on ``clock``; a quota wait that would end after it raises
+            ``BudgetExhausted`` instead.
     """
 
     def __init__(
@@ -114,6 +116,7 @@ class GraphReader:
         page_size: int = 1000,
         group_size: int = 250,
         retries: int = 3,
+        deadline: float | None = None,
     ) -> None:
         if not 1 <= page_size <= 1000:
             raise InvalidInput(f"page_size must be between 1 and 1000, got {page_size}")
@@ -125,18 +128,24 @@ class GraphReader:
         self.page_size = page_size
         self.group_size = group_size
         self.retries = retries
+        self.deadline = deadline
         #: Quota left in the current window, as the service last reported it (``None`` = not known yet).
         self.quota_remaining: int | None = None
         self._resets_at: float | None = None
         #: Requests sent so far.
         self.requests = 0
 
+    def _pause(self, seconds: float, result: GraphResult) -> None:
+        if self.deadline is not None and self.clock() + seconds > self.deadline:
+            raise BudgetExhausted("the time budget runs out before Resource Graph's quota window resets")
+        result.waited += seconds
+        self.sleep(seconds)
+
     def _wait_for_quota(self, result: GraphResult) -> None:
         if self.quota_remaining is not None and self.quota_remaining <= 0 and self._resets_at is not None:
             pause = self._resets_at - self.clock()
             if pause > 0:
-                result.waited += pause
-                self.sleep(pause)
+                self._pause(pause, result)
             self.quota_remaining = None
 
     def _note_quota(self, headers: Any) -> None:
@@ -174,6 +183,7 @@ class GraphReader:
         Raises:
             InvalidInput: no subscription.
             Throttled: the quota stayed exhausted through every retry.
+            BudgetExhausted: waiting for the quota window would pass the deadline.
             AksWindowsOpsError: any other failure, translated (403: the caller may not use Resource Graph).
         """
         subs = list(dict.fromkeys(subscriptions))
@@ -209,5 +219,4 @@ class GraphReader:
                     raise
                 pause = self._resets_at - self.clock() if self._resets_at is not None else None
                 pause = pause if pause and pause > 0 else (err.retry_after or 1.0)
-                result.waited += pause
-                self.sleep(pause)
+                self._pause(pause, result)

@@ -122,6 +122,7 @@ def _graph_or_arm(
     subs: list[str],
     wanted: tuple[str, ...],
     now: Callable[[], float],
+    time_budget: float | None,
 ) -> tuple[str, str | None, GraphIndex | None]:
     """Read the fleet's scale sets from Resource Graph, or say why the audit reads ARM instead."""
     if source == "arm":
@@ -132,7 +133,9 @@ def _graph_or_arm(
 
     try:
         # The reader waits for the quota window on the bundle's clock (the simulator's virtual time in tests).
-        index = read_graph_index(GraphReader(clients), subs)
+        # A time budget is the bundle's deadline: a quota wait past it falls back to ARM.
+        deadline = clients.deadline if time_budget is not None else None
+        index = read_graph_index(GraphReader(clients, deadline=deadline), subs)
     except AksWindowsOpsError as err:
         status = getattr(err, "status_code", None)
         why = (
@@ -285,7 +288,7 @@ def audit(
             bundle.deadline = bundle.clock() + time_budget
         bundles[sub] = bundle
 
-    used, note, index = _graph_or_arm(source, bundles[subs[0]] if base is None else base, subs, wanted, now)
+    used, note, index = _graph_or_arm(source, bundles[subs[0]], subs, wanted, now, time_budget)
     bodies: dict[ClusterRef, dict[str, Any]] = {}
 
     queue = WorkQueue(limiter)
