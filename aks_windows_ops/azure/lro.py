@@ -16,6 +16,7 @@ from azure.core.exceptions import AzureError, ResourceNotModifiedError
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 
 from aks_windows_ops.azure.errors import translate
+from aks_windows_ops.azure.urls import check_resume
 from aks_windows_ops.errors import BudgetExhausted
 
 __all__ = ["NOT_MODIFIED", "start", "wait"]
@@ -86,9 +87,13 @@ def wait(
     Raises:
         BudgetExhausted: the deadline passed before the operation finished; resume with the same token.
         AksWindowsOpsError: the operation ended Failed or Canceled (translated, with the ARM code).
+        UntrustedCheckpoint: a URL in the token is not on this client's Resource Manager endpoint and path.
     """
     if token == NOT_MODIFIED:
         return None
+    check_resume(
+        begin, token
+    )  # the token's URLs must be this client's Resource Manager paths (docs/security.md)
     started = clock()
     try:
         poller = begin(*args, continuation_token=token, polling=_CallerDrivenPolling(timeout=interval))
