@@ -226,7 +226,7 @@ def check_continuation_token(
     url = request.get("url")
     allowed = [pattern for verb, pattern in shape.requests if verb == method]
     if not allowed:
-        raise _refuse(f"its initial request is a {method or 'missing'} method, not a {shape.name}")
+        raise _refuse(f"its initial request ({method or 'no method'}) is not the {shape.name} being resumed")
     match: re.Match[str] | None = None
     for pattern in allowed:
         try:

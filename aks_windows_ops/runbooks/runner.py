@@ -332,7 +332,9 @@ def _now() -> str:
 
 def _open_store(checkpoints: CheckpointStore | str | PathLike[str] | None) -> CheckpointStore:
     if checkpoints is None or isinstance(checkpoints, (str, PathLike)):
-        return checkpoint_store_from_url(checkpoints)
+        from aks_windows_ops.runbooks.integrity import sign_store
+
+        return sign_store(checkpoint_store_from_url(checkpoints))  # integrity tags: docs/security.md
     return checkpoints
 
 
