@@ -44,6 +44,7 @@ from typing import Any, Protocol, runtime_checkable
 from aks_windows_ops.errors import AksWindowsOpsError, BudgetExhausted, InvalidInput, NotFound
 from aks_windows_ops.runbooks.checkpoints import (
     CheckpointStore,
+    MemoryCheckpointStore,
     PlanStore,
     RecordState,
     StepRecord,
@@ -331,11 +332,12 @@ def _now() -> str:
 
 
 def _open_store(checkpoints: CheckpointStore | str | PathLike[str] | None) -> CheckpointStore:
-    if checkpoints is None or isinstance(checkpoints, (str, PathLike)):
-        from aks_windows_ops.runbooks.integrity import sign_store
+    from aks_windows_ops.runbooks.integrity import sign_store
 
-        return sign_store(checkpoint_store_from_url(checkpoints))  # integrity tags: docs/security.md
-    return checkpoints
+    if checkpoints is None or isinstance(checkpoints, (str, PathLike)):
+        checkpoints = checkpoint_store_from_url(checkpoints)
+    # Stores that outlive the process carry integrity tags (docs/security.md); memory stores need none.
+    return checkpoints if isinstance(checkpoints, MemoryCheckpointStore) else sign_store(checkpoints)
 
 
 def apply(
