@@ -243,3 +243,92 @@ def test_debug_tracebacks_are_rendered_redacted() -> None:
         text = format_exception_redacted(err)
     assert "ValueError" in text and "fail(secret.reveal())" in text
     assert secret.reveal() not in text and TOKEN not in text
+
+
+def _reachable(root: object, depth: int = 6) -> Iterator[object]:
+    """Objects reachable from an error through attributes, containers and the chain of causes."""
+    seen: set[int] = set()
+    stack: list[tuple[object, int]] = [(root, depth)]
+    while stack:
+        obj, left = stack.pop()
+        if id(obj) in seen or left < 0:
+            continue
+        seen.add(id(obj))
+        yield obj
+        children: list[object] = []
+        if isinstance(obj, BaseException):
+            children += [obj.__cause__, obj.__context__, *obj.args]
+        if isinstance(obj, dict):
+            children += [*obj.keys(), *obj.values()]
+        elif isinstance(obj, (list, tuple, set)):
+            children += list(obj)
+        elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+            children += list(vars(obj).values())
+        for attr in ("body", "content", "_content", "request", "_request", "http_request"):
+            if not isinstance(obj, (dict, list, tuple, set, str, bytes)) and hasattr(type(obj), attr):
+                try:
+                    children.append(getattr(obj, attr))
+                except Exception:
+                    pass
+        stack += [(c, left - 1) for c in children if c is not None]
+
+
+def _carries(error: BaseException, secret: str) -> bool:
+    for obj in _reachable(error):
+        if isinstance(obj, BaseException) and obj is not error and obj.__traceback__ is not None:
+            frame_locals = [repr(v) for tb in _frames(obj) for v in tb.f_locals.values()]
+            if any(secret in text for text in frame_locals):
+                return True
+        text = (
+            obj.decode("utf-8", "replace")
+            if isinstance(obj, (bytes, bytearray))
+            else obj
+            if isinstance(obj, str)
+            else ""
+        )
+        if secret in text:
+            return True
+    return False
+
+
+def _frames(error: BaseException) -> Iterator[Any]:
+    tb = error.__traceback__
+    while tb is not None:
+        yield tb.tb_frame
+        tb = tb.tb_next
+
+
+def _failing_rotation(password: str) -> BaseException:
+    fake = FakeAzure.from_scenario("ws2019-retiring")
+    fake.add_fault(
+        "error", method="PUT", status=400, code="InvalidParameter", message="The request is invalid."
+    )
+    clients = AzureClients.for_simulator(fake, SUB, polling_interval=60)
+    plan, ctx = plan_password_rotation(clients, RG, NAME, new_password=Secret(password))
+    result = apply_password_rotation(plan, ctx, checkpoints=MemoryCheckpointStore())
+    assert result.error is not None and "InvalidParameter" in str(result.error)
+    return result.error
+
+
+def test_public_errors_do_not_carry_the_raw_request() -> None:
+    password = "Chained-Canary-Pa55!word"
+    error = _failing_rotation(password)
+    assert error.__cause__ is not None  # the Azure error is still chained, for its type and message
+    assert not _carries(error, password)
+    assert password not in format_exception_redacted(error)
+
+
+def test_positive_control_a_raw_azure_error_carries_the_request_body() -> None:
+    from azure.core.exceptions import HttpResponseError
+
+    password = "Raw-Canary-Pa55!word"
+    fake = FakeAzure.from_scenario("ws2019-retiring")
+    fake.add_fault(
+        "error", method="PUT", status=400, code="InvalidParameter", message="The request is invalid."
+    )
+    client = ContainerServiceClient(CanaryCredential(), SUB, transport=fake)
+    cluster = client.managed_clusters.get(RG, NAME)
+    cluster.windows_profile.admin_password = password
+    with pytest.raises(HttpResponseError) as raised:
+        client.managed_clusters.begin_create_or_update(RG, NAME, cluster)
+    assert _carries(raised.value, password)
