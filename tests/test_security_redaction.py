@@ -7,6 +7,7 @@ same kind of request through azure-core's own trace policy and proves the search
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import time
@@ -266,10 +267,8 @@ def _reachable(root: object, depth: int = 6) -> Iterator[object]:
             children += list(vars(obj).values())
         for attr in ("body", "content", "_content", "request", "_request", "http_request"):
             if not isinstance(obj, (dict, list, tuple, set, str, bytes)) and hasattr(type(obj), attr):
-                try:
+                with contextlib.suppress(Exception):
                     children.append(getattr(obj, attr))
-                except Exception:
-                    pass
         stack += [(c, left - 1) for c in children if c is not None]
 
 

@@ -97,8 +97,10 @@ def translate(err: BaseException, *, context: str = "") -> E.AksWindowsOpsError:
 
 
 def _detach(err: BaseException) -> None:
-    """Drop what an azure-core exception carries besides its message and code: the request and response
-    objects (with their bodies: a password, a secret value), the model, and the SDK frames and their locals.
+    """Drop what an azure-core exception carries besides its message and code.
+
+    That is the request and response objects (with their bodies: a password, a secret value), the model,
+    and the SDK frames and their locals.
 
     The translated error is chained to ``err`` (``raise ... from err``), so whatever ``err`` keeps stays
     reachable from the public error and from any traceback rendering of it (docs/security.md).
