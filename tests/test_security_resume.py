@@ -341,3 +341,74 @@ def test_a_key_vault_key(monkeypatch: pytest.MonkeyPatch) -> None:
         "https://ops.vault.azure.net/secrets/ops-integrity", client_factory=lambda url, cred: Client()
     )
     assert key == b"v" * 32
+
+
+# ------------------------------------------------------------------------------------- minimal tokens
+def _resumers(clients: AzureClients) -> dict[str, Callable[[str], Any]]:
+    cs = clients.containerservice
+    return {
+        "cluster": lambda t: cs.managed_clusters.begin_create_or_update(
+            "rg", "name", {}, continuation_token=t
+        ),
+        "node_image": lambda t: cs.agent_pools.begin_upgrade_node_image_version(
+            "rg", "name", "pool", continuation_token=t
+        ),
+        "pool_delete": lambda t: cs.agent_pools.begin_delete("rg", "name", "pool", continuation_token=t),
+    }
+
+
+STARTS: dict[str, Callable[[AzureClients], str]] = {
+    "cluster": lambda c: az.begin_windows_profile_update(c, RG, NAME, license_type="None"),
+    "node_image": lambda c: az.begin_node_image_upgrade(c, RG, NAME, "win19"),
+    "pool_delete": lambda c: az.begin_pool_delete(c, RG, NAME, "win19"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(STARTS))
+def test_stored_tokens_hold_no_resource_body_yet_the_sdk_resumes_them(kind: str) -> None:
+    fake = FakeAzure.from_scenario("ws2019-retiring")
+    clients = AzureClients.for_simulator(fake, SUB)
+    token = STARTS[kind](clients)
+    text = base64.b64decode(token).decode()
+    data = _decode(token)["data"]
+    for leaked in (
+        "fqdn",
+        "azmk8s.io",
+        "winadmin",
+        "identityProfile",
+        "agentPoolProfiles",
+        "nodeImageVersion",
+    ):
+        assert leaked not in text, leaked
+    assert set(data["request"]) == {"method", "url", "headers"}
+    assert {k.lower() for k in data["response"]["headers"]} <= {
+        "azure-asyncoperation",
+        "location",
+        "operation-location",
+        "retry-after",
+        "content-type",
+    }
+    # The real SDK resumes the reduced token, in another client, to the end (virtual time).
+    other = AzureClients.for_simulator(fake, SUB)
+    poller = _resumers(other)[kind](token)
+    result = poller.result()
+    if kind == "cluster":
+        assert result.windows_profile.license_type == "None"
+        assert fake.cluster_state(SUB, RG, NAME)["properties"]["provisioningState"] == "Succeeded"
+    elif kind == "node_image":
+        assert fake.pool_state(SUB, RG, NAME, "win19")["provisioningState"] == "Succeeded"
+    else:
+        pools = fake.cluster_state(SUB, RG, NAME)["properties"]["agentPoolProfiles"]
+        assert "win19" not in [p["name"] for p in pools]
+
+
+def test_positive_control_the_sdk_token_holds_the_whole_cluster() -> None:
+    from aks_windows_ops.azure.urls import reduce_continuation_token
+
+    fake = FakeAzure.from_scenario("ws2019-retiring")
+    clients = AzureClients.for_simulator(fake, SUB)
+    cs = clients.containerservice
+    poller = cs.managed_clusters.begin_create_or_update(RG, NAME, cs.managed_clusters.get(RG, NAME))
+    full = poller.continuation_token()
+    assert "azmk8s.io" in base64.b64decode(full).decode() and "winadmin" in base64.b64decode(full).decode()
+    assert "azmk8s.io" not in base64.b64decode(reduce_continuation_token(full)).decode()

@@ -16,7 +16,7 @@ from azure.core.exceptions import AzureError, ResourceNotModifiedError
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 
 from aks_windows_ops.azure.errors import translate
-from aks_windows_ops.azure.urls import check_resume
+from aks_windows_ops.azure.urls import check_resume, reduce_continuation_token
 from aks_windows_ops.errors import BudgetExhausted
 
 __all__ = ["NOT_MODIFIED", "start", "wait"]
@@ -57,7 +57,7 @@ def start(begin: Callable[..., Any], *args: Any, context: str = "", **kwargs: An
         return NOT_MODIFIED
     except AzureError as err:
         raise translate(err, context=context) from err
-    return str(poller.continuation_token())
+    return reduce_continuation_token(str(poller.continuation_token()))  # no resource body: docs/security.md
 
 
 def wait(

@@ -18,6 +18,12 @@ the SDK :func:`check_continuation_token` requires that:
 Anything else raises :class:`~aks_windows_ops.errors.UntrustedCheckpoint` before a request is sent. The
 shapes follow the Resource Manager asynchronous operations contract
 (https://learn.microsoft.com/azure/azure-resource-manager/management/async-operations).
+
+Tokens are also stored smaller than azure-core writes them: :func:`reduce_continuation_token` keeps the
+initial request's method, resource URL and correlation id, the response status and polling headers, and of the response body
+only the provisioning state, so a checkpoint never holds the resource itself (a cluster's FQDN, identity
+profile, admin user name ...). azure-core resumes such a token exactly as the full one: it polls the status
+URL, then reads the resource from the resource URL.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ __all__ = [
     "check_resume",
     "decode_continuation_token",
     "endpoint_of",
+    "reduce_continuation_token",
     "shape_of",
 ]
 
@@ -270,3 +277,68 @@ def check_resume(begin: Callable[..., Any], token: str) -> None:
         shape=shape_of(begin),
         subscription=str(subscription) if isinstance(subscription, str) and subscription else None,
     )
+
+
+_KEPT_HEADERS = frozenset({*_POLLING_HEADERS, "retry-after"})
+
+
+def _status_only(body: object) -> dict[str, Any] | None:
+    if not isinstance(body, Mapping):
+        return None
+    kept: dict[str, Any] = {}
+    if isinstance(body.get("status"), str):
+        kept["status"] = body["status"]
+    properties = body.get("properties")
+    if isinstance(properties, Mapping) and isinstance(properties.get("provisioningState"), str):
+        kept["properties"] = {"provisioningState": properties["provisioningState"]}
+    return kept or None
+
+
+def _request_id(request: Mapping[str, Any]) -> dict[str, str]:
+    # azure-core polls with the initial request's correlation id (not a secret; ARM echoes it in its logs).
+    headers = request.get("headers")
+    if not isinstance(headers, Mapping):
+        return {}
+    return {str(k): str(v) for k, v in headers.items() if str(k).lower() == "x-ms-client-request-id"}
+
+
+def reduce_continuation_token(token: str) -> str:
+    """Return ``token`` with only what resuming needs (see the module docstring); the same token format.
+
+    Args:
+        token: a continuation token from an SDK poller (``poller.continuation_token()``).
+
+    Raises:
+        UntrustedCheckpoint: the text is not an azure-core continuation token.
+    """
+    data = decode_continuation_token(token)
+    request = data.get("request") if isinstance(data.get("request"), Mapping) else None
+    response = data.get("response") if isinstance(data.get("response"), Mapping) else {}
+    assert response is not None
+    try:
+        raw = base64.b64decode(str(response.get("content") or ""))
+        body = json.loads(raw) if raw else None
+    except (binascii.Error, ValueError):
+        body = None
+    if body is None:
+        context = data.get("context")
+        body = context.get("deserialized_data") if isinstance(context, Mapping) else None
+    kept_body = _status_only(body)
+    headers = response.get("headers") if isinstance(response.get("headers"), Mapping) else {}
+    assert headers is not None
+    kept_headers = {k: v for k, v in headers.items() if str(k).lower() in _KEPT_HEADERS}
+    if kept_body:
+        kept_headers["Content-Type"] = "application/json"
+    reduced = {
+        "request": None
+        if request is None
+        else {"method": request.get("method"), "url": request.get("url"), "headers": _request_id(request)},
+        "response": {
+            "status_code": response.get("status_code"),
+            "headers": kept_headers,
+            "content": base64.b64encode(json.dumps(kept_body).encode() if kept_body else b"").decode("ascii"),
+        },
+        "context": {"deserialized_data": kept_body},
+    }
+    document = {"version": 1, "data": reduced}
+    return base64.b64encode(json.dumps(document, separators=(",", ":")).encode("utf-8")).decode("ascii")

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
 from aks_windows_ops.errors import AksWindowsOpsError, InvalidInput, UntrustedCheckpoint
+from aks_windows_ops.paths import private_file
 from aks_windows_ops.runbooks.checkpoints import (
     CHECKPOINTS_ENV,
     CheckpointStore,
@@ -373,8 +374,8 @@ def write_report(url: str, name: str, document: Mapping[str, Any]) -> str:
         documents.update(name, lambda _current: data)
         return f"blob://{documents.container_name}/{documents.prefix}{name}"
     path = Path(url).expanduser() / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_file(path).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return str(path)
 
 
