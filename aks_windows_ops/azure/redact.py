@@ -61,9 +61,12 @@ _HEADER = re.compile(
     rf"(?P<k>['\"]?\b(?:{_HEADERS})\b['\"]?\s*[:=]\s*['\"]?)(?P<v>[^'\"\r\n]+)", re.IGNORECASE
 )
 _BEARER = re.compile(r"(?P<k>\b(?:Bearer|SharedKey|PoP)\s+)(?P<v>[A-Za-z0-9\-._~+/:=]{4,})", re.IGNORECASE)
-_QUOTED = re.compile(
-    rf"(?P<k>(?P<q0>[\"'\\]*)\b(?:{_FIELDS})\b(?P=q0)\s*[:=]\s*)(?P<q>\\*[\"'])(?P<v>(?:\\.|(?!(?P=q)).)*)(?P=q)",
-    re.IGNORECASE,
+# Quoted values, each quoting style on its own and with unambiguous escapes, so matching stays linear.
+_QUOTED = (
+    re.compile(rf'(?P<k>"(?:{_FIELDS})"\s*:\s*")(?:[^"\\\n]|\\.)*(?P<e>")', re.IGNORECASE),
+    re.compile(rf"(?P<k>'(?:{_FIELDS})'\s*:\s*')(?:[^'\\\n]|\\.)*(?P<e>')", re.IGNORECASE),
+    re.compile(rf'(?P<k>\\"(?:{_FIELDS})\\"\s*:\s*\\")(?:[^\\\n]|\\[^"\n])*(?P<e>\\")', re.IGNORECASE),
+    re.compile(rf"(?P<k>\b(?:{_FIELDS})=')(?:[^'\\\n]|\\.)*(?P<e>')", re.IGNORECASE),
 )
 _FORM = re.compile(rf"(?P<k>(?:^|[?&;\s])(?:{_FIELDS})=)(?P<v>[^&;\s'\"]+)", re.IGNORECASE)
 _SAS = re.compile(
@@ -76,7 +79,10 @@ _CONNECTION = re.compile(
     re.IGNORECASE,
 )
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
-_VAULT_VALUE = re.compile(r"(?P<k>[\"']value[\"']\s*:\s*)(?P<q>[\"'])(?P<v>(?:\\.|(?!(?P=q)).)*)(?P=q)")
+_VAULT_VALUE = (
+    re.compile(r'(?P<k>"value"\s*:\s*")(?:[^"\\\n]|\\.)*(?P<e>")'),
+    re.compile(r"(?P<k>'value'\s*:\s*')(?:[^'\\\n]|\\.)*(?P<e>')"),
+)
 _VAULT_MARK = re.compile(r"\.vault\.|/secrets/|/keys/", re.IGNORECASE)
 
 
@@ -97,10 +103,7 @@ def _forms(value: str) -> Iterable[str]:
 
 
 def _sub(pattern: re.Pattern[str], text: str) -> str:
-    return pattern.sub(
-        lambda m: f"{m.group('k')}{m.groupdict().get('q') or ''}{REDACTED}{m.groupdict().get('q') or ''}",
-        text,
-    )
+    return pattern.sub(lambda m: f"{m.group('k')}{REDACTED}{m.groupdict().get('e') or ''}", text)
 
 
 def redact_text(text: str, *, secrets: Iterable[str] = ()) -> str:
@@ -119,13 +122,15 @@ def redact_text(text: str, *, secrets: Iterable[str] = ()) -> str:
                 text = text.replace(form, REDACTED)
     text = _sub(_HEADER, text)
     text = _sub(_BEARER, text)
-    text = _sub(_QUOTED, text)
+    for quoted in _QUOTED:
+        text = _sub(quoted, text)
     text = _sub(_FORM, text)
     text = _sub(_SAS, text)
     text = _sub(_CONNECTION, text)
     text = _JWT.sub(REDACTED, text)
     if _VAULT_MARK.search(text):
-        text = _sub(_VAULT_VALUE, text)
+        for value in _VAULT_VALUE:
+            text = _sub(value, text)
     return text
 
 
