@@ -129,8 +129,8 @@ def redact_text(text: str, *, secrets: Iterable[str] = ()) -> str:
     text = _sub(_CONNECTION, text)
     text = _JWT.sub(REDACTED, text)
     if _VAULT_MARK.search(text):
-        for value in _VAULT_VALUE:
-            text = _sub(value, text)
+        for vault_value in _VAULT_VALUE:
+            text = _sub(vault_value, text)
     return text
 
 
