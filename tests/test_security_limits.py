@@ -184,3 +184,10 @@ def test_fault_path_patterns_that_could_backtrack_are_refused_before_matching(pa
 )
 def test_ordinary_fault_patterns_still_match(pattern: str, path: str, hit: bool) -> None:
     assert bool(limits.compile_path_pattern(pattern).search(path)) is hit
+
+
+def test_a_kubeconfig_alias_bomb_is_refused() -> None:
+    from aks_windows_ops.kube.client import load_kubeconfig
+
+    bomb = _alias_bomb().replace("description", "clusters")
+    _refused(lambda: load_kubeconfig(bomb.encode()), r"more than 2,000,000 YAML nodes", memory=MIB)
