@@ -61,8 +61,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from aks_windows_ops import limits
 from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.testing import catalog
 
@@ -109,19 +108,10 @@ def read_scenario(source: Any) -> dict[str, Any]:
                     f"no scenario {name!r}: not a built-in scenario and no such file; "
                     f"the built-in scenarios are {', '.join(BUILTIN_SCENARIOS)}"
                 )
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise InvalidInput(f"{label}: cannot be read ({err.__class__.__name__}: {err})") from None
+        text = limits.read_text_limited(path, limits.SCENARIO_LIMITS, what="scenario file")
     else:
         text, label = str(source), "the scenario text"
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise InvalidInput(f"{label}: not valid YAML{where}: {problem}") from None
+    data = limits.load_yaml(text, limits.SCENARIO_LIMITS, source=label)
     return check_scenario(data, source=label, text=text)
 
 
@@ -241,7 +231,12 @@ def seed_cluster(fake: Any, sub: str, rg: str, name: str, spec: dict[str, Any]) 
         props_in: dict[str, Any] = {
             "osType": os_type,
             "mode": pool_spec.get("mode", "User"),
-            "count": int(pool_spec.get("count", 1)),
+            "count": limits.bounded_int(
+                pool_spec.get("count", 1),
+                name=f"pool {pname} count",
+                minimum=0,
+                maximum=limits.MAX_POOL_NODES,
+            ),
             "orchestratorVersion": str(pool_spec.get("version", version)),
         }
         for src, dst in (
