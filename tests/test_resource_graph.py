@@ -115,7 +115,7 @@ def test_pages_follow_the_skip_token_and_a_foreign_token_is_refused(world: Any) 
 def test_a_spent_quota_is_waited_for_after_the_429(world: Any) -> None:
     fake, clients, subs = world
     graph = ResourceGraph(quota=1, window=5.0).install(fake)
-    graph.admit(fake.clock.now())  # another tool of the same user spent this window
+    graph.admit(fake.clock.monotonic())  # another tool of the same user spent this window
     reader = GraphReader(AzureClients.for_simulator(fake, subs[0], retry_total=0))
     result = reader.query(CLUSTERS_QUERY, subs)
     assert [r["name"] for r in result.rows] == ["aks-prod"]

@@ -66,7 +66,7 @@ def test_unknown_key_names_file_path_line_and_allowed_keys(tmp_path: Path) -> No
     ("change", "expected"),
     [
         (("kubernetes_version: 1.32.7", "kubernetes_version: 1.32"), "is not a version like 1.33.5"),
-        (("count: 2, subnet", "count: two, subnet"), "pools[0].count"),
+        (("count: 2, subnet", "count: 2, max_pods: many, subnet"), "pools[0].max_pods"),
         (("os_sku: Windows2022", "os_sku: Windows2023"), "'Windows2019', 'Windows2022' or 'Windows2025'"),
         (("os_sku: Windows2022", "os_sku: Ubuntu"), "os_sku Ubuntu does not run on os_type Windows"),
         (("{name: win1, os_type", "{name: win1, mode: System, os_type"), "cannot be a System pool"),
@@ -115,7 +115,7 @@ def test_import_stays_light() -> None:
     import subprocess
     import sys
 
-    code = "import sys, aks_windows_ops, aks_windows_ops.testing.scenario; print('pydantic' in sys.modules)"
+    code = "import sys, aks_windows_ops, aks_windows_ops.cli; print('pydantic' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
     assert scenario_path("healthy").is_file()

@@ -370,7 +370,7 @@ def answer(fake: Any, request: HttpRequest, method: str, rest: list[str], body: 
             request, 404, "InvalidResourceType", f"The simulator has no Resource Graph route {rest}", {}
         )
     graph: ResourceGraph = getattr(fake, "resource_graph", None) or ResourceGraph().install(fake)
-    now = graph.clock() if graph.clock is not None else fake.clock.now()
+    now = graph.clock() if graph.clock is not None else fake.clock.monotonic()
     admitted, remaining, resets = graph.admit(now)
     headers = {"x-ms-user-quota-remaining": str(remaining), "x-ms-user-quota-resets-after": _hms(resets)}
     if not admitted:

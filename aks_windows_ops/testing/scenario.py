@@ -64,6 +64,7 @@ from typing import Any
 from aks_windows_ops import limits
 from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.testing import catalog
+from aks_windows_ops.testing.scenario_schema import check_scenario
 
 __all__ = ["BUILTIN_SCENARIOS", "load_scenario", "read_scenario", "scenario_path", "seed_cluster"]
 
@@ -93,8 +94,6 @@ def read_scenario(source: Any) -> dict[str, Any]:
     Raises:
         InvalidInput: the scenario cannot be read or is not valid.
     """
-    from aks_windows_ops.testing.scenario_schema import check_scenario
-
     if isinstance(source, dict):
         return check_scenario(source, source=str(source.get("name") or "the scenario"))
     if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source):
