@@ -145,6 +145,9 @@ class VerifyReplacements:
     ``timeout``.
     """
 
+    #: Verification runs on every apply, even after it succeeded once (the runner never skips it).
+    always_run = True
+
     def check(self, step: Step, ctx: RunContext) -> StepState:
         return StepState.READY
 

@@ -139,8 +139,9 @@ class CreatePool:
         assert isinstance(properties, Mapping)
         cc.forget(pool)
         send = lambda: az.begin_pool_create(cc.clients, cc.resource_group, cc.name, pool, dict(properties))  # noqa: E731
+        state = lambda: (self._get(ctx, pool) or {}).get("provisioningState")  # noqa: E731
         return operation_handle(
-            send_write(ctx, step, send, lambda: (self._get(ctx, pool) or {}).get("provisioningState")), "pool"
+            send_write(ctx, step, send, state, lambda: self._get(ctx, pool) is not None), "pool"
         )
 
     def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
@@ -214,9 +215,12 @@ class DeletePool:
                     remediation="Drain the pool first (the migrate runbook does it), then run again.",
                 )
         send = lambda: az.begin_pool_delete(cc.clients, cc.resource_group, cc.name, pool)  # noqa: E731
+
+        def state() -> str | None:
+            return (self._get(ctx, pool) or {}).get("provisioningState")
+
         return operation_handle(
-            send_write(ctx, step, send, lambda: (self._get(ctx, pool) or {}).get("provisioningState")),
-            "pool_delete",
+            send_write(ctx, step, send, state, lambda: state() in (None, "Deleting")), "pool_delete"
         )
 
     def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
