@@ -199,7 +199,6 @@ def begin_pool_upgrade(
     from azure.mgmt.containerservice import models
 
     wire = dict(cached) if cached is not None else get_pool(clients, rg, name, pool)
-    etag = (wire.get("properties") or wire).get("eTag")
     model = _pool_model(wire)
     model.properties.orchestrator_version = version
     settings = model.properties.upgrade_settings or models.AgentPoolUpgradeSettings()
@@ -210,9 +209,8 @@ def begin_pool_upgrade(
     if node_soak_minutes is not None:
         settings.node_soak_duration_in_minutes = node_soak_minutes
     model.properties.upgrade_settings = settings
-    conditions: dict[str, Any] = {}
-    if etag:
-        conditions = {"etag": str(etag), "match_condition": MatchConditions.IfNotModified}
+    # No If-Match here: the pool reading often comes from the cluster's, taken before the previous pool's
+    # upgrade; after a lost answer the step reads the pool back instead (runbooks.steps.send_write).
     return _start(
         clients.containerservice.agent_pools.begin_create_or_update,
         rg,
@@ -220,7 +218,6 @@ def begin_pool_upgrade(
         pool,
         model,
         context=f"upgrading pool {pool}",
-        **conditions,
     )
 
 

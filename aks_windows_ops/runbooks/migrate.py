@@ -90,6 +90,8 @@ class DrainPool:
         nodes = _old_nodes(cc, str(step.params["pool"]))
         if nodes and not movable_pods(cc.kube, nodes) and all(is_cordoned(cc.kube, n) for n in nodes):
             return StepState.DONE
+        if not nodes and cc.pool(str(step.params["pool"])) is None:
+            return StepState.DONE  # the old pool is gone (a later step deleted it): nothing is left to drain
         return StepState.READY
 
     def start(self, step: Step, ctx: RunContext) -> JsonOp | None:

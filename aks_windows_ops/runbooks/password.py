@@ -138,7 +138,8 @@ class WindowsProfileUpdate:
         cc = cluster_of(ctx)
         result = cc.results.pop(step.id, None)
         cc.remember(result)
-        props = properties_of(result) or properties_of(cc.cluster(fresh_ok=False))
+        wire = result if properties_of(result) else cc.cluster(fresh_ok=False)
+        props = properties_of(wire)
         windows = [p for p in props.get("agentPoolProfiles") or [] if str(p.get("osType")) == "Windows"]
         bad = [
             f"{p.get('name')} is {p.get('provisioningState')}"
@@ -155,7 +156,7 @@ class WindowsProfileUpdate:
             raise AzureOperationFailed(
                 f"windowsProfile.licenseType is not {wanted}", code="VerificationFailed"
             )
-        if step.params.get("password") and not _marked(cc.cluster(fresh_ok=False), write_marker(ctx, step)):
+        if step.params.get("password") and not _marked(wire, write_marker(ctx, step)):
             raise AzureOperationFailed(
                 "the cluster does not carry the tag the password write sets, so the new password cannot be "
                 "shown to have been sent; run again to send it",

@@ -530,7 +530,8 @@ def _apply_steps(
                     # "Already done" is a fact read now, not the memory of an earlier run.
                     with _action_call():
                         found = StepState(action.check(step, ctx))
-                    if found is StepState.DONE:
+                    if found is not StepState.READY:
+                        # DONE, or an operation runs on the resource (a later step's, typically): not gone.
                         skipped.append(step.id)
                         _emit_step(
                             ctx,

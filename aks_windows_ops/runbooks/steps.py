@@ -387,9 +387,7 @@ class ControlPlaneUpgrade:
 
     def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
         cc = cluster_of(ctx)
-        wait_for_operation(
-            ctx, step, operation, lambda: properties_of(cc.cluster(fresh_ok=False)).get("provisioningState")
-        )
+        wait_for_operation(ctx, step, operation, lambda: cluster_busy_state(cc))
 
     def verify(self, step: Step, ctx: RunContext) -> str:
         cc = cluster_of(ctx)
