@@ -60,7 +60,9 @@ def test_rotation_restarts_only_windows_pools_and_verifies() -> None:
     assert tags[MARKER_TAG] == f"{plan.id}/windows-password"
     windows = [p for p in fake.clusters[(SUB, RG, NAME)].pools.values() if p.get("osType") == "Windows"]
     assert windows and all(p["provisioningState"] == "Succeeded" for p in windows)
-    assert len([e for e in fake.journal if e.kind != "poll"]) <= 4  # GET, PUT, final GET (+ the tag read above)
+    assert (
+        len([e for e in fake.journal if e.kind != "poll"]) <= 4
+    )  # GET, PUT, final GET (+ the tag read above)
 
 
 @pytest.mark.parametrize(
