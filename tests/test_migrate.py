@@ -90,7 +90,9 @@ def test_blocking_pdb_ends_in_drain_blocked_with_old_pool_intact_and_uncordoned(
         }
         assert "win19" in pools
         assert all(not n["spec"].get("unschedulable") for n in kube.nodes(pool="win19"))
-        assert all(p["metadata"]["name"] for p in kube.pods("shop"))
+        shop = kube.pods("shop")
+        assert len(shop) == 4 + 3 + 2 + 2 + 3, [p["metadata"]["name"] for p in shop]  # no pod lost
+        assert all(p["status"].get("phase") == "Running" for p in shop)
         assert fake.requests(method="DELETE") == []
     finally:
         kube.stop()
@@ -200,7 +202,7 @@ CRASHES: list[tuple[str, Any]] = [
     *[
         (f"arm:{kind}:{k}", ("arm", kind, k))
         for kind in ("crash_before", "crash_after")
-        for k in (1, 3, 6, 9, 12, 15)
+        for k in (1, 3, 6, 9, 12)
     ],
 ]
 
@@ -227,7 +229,7 @@ def test_crash_anywhere_then_resume_reaches_the_same_end_state(
             fake.clear_faults()
             result = _resume(fake, kube, plan.id, store)
         assert result.ok, (label, result.message)
-        assert crashed or crash[0] == "arm", label
+        assert crashed, f"{label}: the crash point was never reached"
         state = _end_state(fake, kube)
         assert [p[0] for p in state["pools"]] == ["system", "win192"], label
         assert state["nodes"] == ["akswin192"], label

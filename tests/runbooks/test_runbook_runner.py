@@ -511,7 +511,7 @@ def test_a_plan_is_refused_for_another_target_or_mode_before_anything_is_read(
         apply(plan, {KIND: action}, checkpoints=store, clock=clock, sleep=clock.sleep, target="sub/rg/other")
     assert run_with_mode(plan, action, clock, store, "twin:legacy-2019").ok
     assert store.load_plan(plan.id).mode == "twin:legacy-2019"  # type: ignore[union-attr]
-    with pytest.raises(InvalidInput, match="rehearsal .* never sent to Azure"):
+    with pytest.raises(InvalidInput, match=r"rehearsal .* never sent to Azure"):
         resume(plan.id, {KIND: action}, checkpoints=store, clock=clock, sleep=clock.sleep, mode="azure")
     real = make_plan(1, value="v3").with_mode("azure")
     with pytest.raises(InvalidInput, match="made for Azure; it does not run on a twin"):
