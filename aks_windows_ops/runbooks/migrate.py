@@ -29,6 +29,7 @@ from aks_windows_ops.azure.facts import (
 from aks_windows_ops.errors import AksWindowsOpsError, InvalidInput, PreflightFailed, UnsafeOperation
 from aks_windows_ops.models import ClusterRef, Finding, OsSku, PoolMode, Severity
 from aks_windows_ops.rules import versions as V
+from aks_windows_ops.rules.validation import normalize_os_sku
 from aks_windows_ops.runbooks.checkpoints import CheckpointStore
 from aks_windows_ops.runbooks.events import Event
 from aks_windows_ops.runbooks.plan import NoOp, Plan, Step
@@ -319,7 +320,7 @@ def plan_migration(
                 params={"version": target},
             )
         )
-    sku = os_sku
+    sku = None if os_sku is None else normalize_os_sku(os_sku)  # windows2022 -> Windows2022
     if sku is None:
         if reason == "os-upgrade" or (
             old.os_sku == OsSku.WINDOWS2019.value and version_tuple(version) >= (1, 33, 0)

@@ -19,7 +19,12 @@ from aks_windows_ops.azure.clients import AzureClients
 from aks_windows_ops.azure.facts import read_subnet_usage, snapshot_from_wire
 from aks_windows_ops.errors import AzureOperationFailed, InvalidInput, NotFound, UnsafeOperation
 from aks_windows_ops.models import ClusterRef, ClusterSnapshot, OsType, PoolSnapshot
-from aks_windows_ops.rules.validation import check_pool_spec, default_os_sku
+from aks_windows_ops.rules.validation import (
+    check_pool_spec,
+    check_subnet_id,
+    default_os_sku,
+    normalize_os_sku,
+)
 from aks_windows_ops.runbooks.checkpoints import CheckpointStore
 from aks_windows_ops.runbooks.events import Event
 from aks_windows_ops.runbooks.plan import Plan, Step
@@ -327,6 +332,16 @@ def plan_add_windows_pool(
         InvalidInput: any rule broken (every problem listed; nothing sent).
     """
     # Rules that need no cluster are checked before the first request (bad input sends nothing).
+    early: list[str] = []
+    if os_sku is not None:
+        try:
+            os_sku = normalize_os_sku(os_sku)  # the service's spelling: windows2022 -> Windows2022
+        except InvalidInput as err:
+            early.extend(err.problems)
+    if subnet is not None:
+        early.extend(check_subnet_id(subnet))
+    if early:
+        raise InvalidInput(early)
     static = check_pool_spec(
         name=pool,
         os_type=OsType.WINDOWS,
