@@ -138,7 +138,7 @@ class WindowsProfileUpdate:
         cc = cluster_of(ctx)
         result = cc.results.pop(step.id, None)
         cc.remember(result)
-        wire = result if properties_of(result) else cc.cluster(fresh_ok=False)
+        wire: Mapping[str, Any] = result if result and properties_of(result) else cc.cluster(fresh_ok=False)
         props = properties_of(wire)
         windows = [p for p in props.get("agentPoolProfiles") or [] if str(p.get("osType")) == "Windows"]
         bad = [
