@@ -768,7 +768,8 @@ def _run_step(
         operation=None,
     )
     store.save(record)
-    ctx.sent.append(step.id)
+    if not _always_runs(action):  # verification steps read; they send nothing
+        ctx.sent.append(step.id)
     with _action_call():
         operation = action.start(step, ctx)
     if operation is not None:
