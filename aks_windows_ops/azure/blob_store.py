@@ -70,7 +70,7 @@ class BlobJsonStore:
         credential: Any = None,
         connection_string: str | None = None,
         prefix: str = "",
-        max_attempts: int = 10,
+        max_attempts: int = 30,
         sleep: Callable[[float], None] = time.sleep,
         **client_options: Any,
     ) -> None:

@@ -35,8 +35,6 @@ import contextlib
 import enum
 import logging
 import math
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -63,6 +61,7 @@ from aks_windows_ops.runbooks.checkpoints import (
 )
 from aks_windows_ops.runbooks.events import Event, EventKind
 from aks_windows_ops.runbooks.leases import holding, lease_names
+from aks_windows_ops.runbooks.outcomes import Terminated, changes_summary, sigterm_as_interrupt
 from aks_windows_ops.runbooks.plan import JsonValue, Plan, Step, format_duration
 
 __all__ = [
@@ -515,7 +514,7 @@ def _apply_steps(
     # Steps past ``stop_after`` never run in this call, even when it had already succeeded earlier: running
     # the same command twice must not go further than the operator asked.
     stop_index = next((i for i, s in enumerate(plan.steps, 1) if s.id == stop_after), None)
-    with _sigterm_as_interrupt():
+    with sigterm_as_interrupt():
         for index, step in enumerate(plan.steps, 1):
             if stop_index is not None and index > stop_index:
                 status = RunStatus.PAUSED
@@ -606,59 +605,6 @@ def _apply_steps(
         sent=tuple(ctx.sent),
         drift=tuple(drift),
     )
-
-
-def changes_summary(sent: list[str] | tuple[str, ...], records: tuple[StepRecord, ...]) -> str:
-    """One line saying what a run changed, from its record of attempted writes (DESIGN principle 4).
-
-    "Nothing was sent" is said only when no write was sent by this run nor recorded by an earlier one.
-
-    Args:
-        sent: the steps whose write this run sent (or tried to send).
-        records: every step's record (earlier runs' attempts are counted there).
-    """
-    earlier = [r.step_id for r in records if r.attempts > 0 and r.step_id not in sent]
-    parts = []
-    if sent:
-        parts.append(f"This run sent the writes of: {', '.join(sent)}")
-    else:
-        parts.append("This run sent nothing to Azure")
-    if earlier:
-        parts.append(f"earlier runs sent the writes of: {', '.join(earlier)}")
-    pending = [r.step_id for r in records if r.state is not RecordState.SUCCEEDED and r.attempts == 0]
-    pending = [p for p in pending if p not in sent]
-    if pending:
-        parts.append(f"not started: {', '.join(pending)}")
-    return "; ".join(parts) + "."
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread while a plan is applied so that the step in flight is recorded."""
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    # Only the main thread may set handlers, and a handler someone else installed is left alone.
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    try:
-        previous = signal.getsignal(signal.SIGTERM)
-    except (ValueError, AttributeError):  # pragma: no cover - platforms without SIGTERM
-        yield
-        return
-    if previous not in (signal.SIG_DFL, None):
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise Terminated()
-
-    signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _interrupted(
@@ -832,6 +778,6 @@ def resume(
     if plan is None:
         raise NotFound(
             f"no stored plan {plan_id!r} in {store!r}",
-            remediation="Plan the procedure again; a re-plan of the same work has the same id.",
+            remediation="Check the checkpoint store named, or plan the procedure again: a new plan re-reads the cluster.",
         )
     return apply(plan, actions, checkpoints=store, **options)
