@@ -136,6 +136,10 @@ class StepRecord:
         Raises:
             InvalidInput: the document is malformed.
         """
+        if not isinstance(data, Mapping):
+            raise InvalidInput(
+                f"malformed checkpoint record: a JSON object was expected, got {type(data).__name__}"
+            )
         try:
             return cls(
                 plan_id=str(data["plan_id"]),
@@ -351,7 +355,10 @@ class JsonFileCheckpointStore:
         plans = data["plans"]
         if not all(isinstance(e, dict) and isinstance(e.get("steps", {}), dict) for e in plans.values()):
             raise InvalidInput(f"checkpoint file {self.path} has a plan entry of the wrong shape")
-        if not isinstance(data.get("leases", {}), dict):
+        leases = data.get("leases", {})
+        if not isinstance(leases, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get("expires"), (int, float)) for v in leases.values()
+        ):
             raise InvalidInput(f"checkpoint file {self.path} has leases of the wrong shape")
         if data.get("format", _FILE_FORMAT) != _FILE_FORMAT:
             raise InvalidInput(f"checkpoint file {self.path} has format {data.get('format')!r}, expected 1")

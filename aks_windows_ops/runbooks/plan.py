@@ -404,6 +404,8 @@ class Plan:
             InvalidInput: the document is malformed, comes from another schema version, or its id does not
                 match its steps (it was edited, or hashed by an incompatible version).
         """
+        if not isinstance(data, Mapping):
+            raise InvalidInput(f"a plan document must be a JSON object, got {type(data).__name__}")
         schema = data.get("schema", PLAN_SCHEMA_VERSION)
         if schema != PLAN_SCHEMA_VERSION:
             raise InvalidInput(
@@ -422,7 +424,7 @@ class Plan:
                 mode=str(data.get("mode") or ""),
                 nonce=str(data.get("nonce") or ""),
             )
-        except (KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
             if isinstance(err, InvalidInput):
                 raise
             raise InvalidInput(f"malformed plan document: {type(err).__name__}: {err}") from None
