@@ -307,5 +307,5 @@ def test_a_wrong_shaped_json_store_is_refused_with_one_typed_error(tmp_path: Pat
 def test_a_file_that_is_not_sqlite_is_refused_with_a_typed_error(tmp_path: Path) -> None:
     path = tmp_path / "cp.sqlite"
     path.write_text("this is not a database" * 100)
-    with pytest.raises(InvalidInput, match="not an aks-windows-ops SQLite database|cannot be read"):
+    with pytest.raises(InvalidInput, match=r"not an aks-windows-ops SQLite database|cannot be read"):
         SqliteCheckpointStore(path).plan_ids()
