@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -166,14 +165,17 @@ class BlobJsonStore:
         )
         from azure.storage.blob import ContentSettings
 
+        from aks_windows_ops.azure.retry import retrying
+
         blob_name = self._blob_name(name)
         blob = self.client.get_blob_client(blob_name)
         settings = ContentSettings(content_type="application/json")
         with self._lock:
-            current: tuple[str, Document] | None = self._cache.get(name)
-        if current is None:
-            current = self._download(name)
-        for attempt in range(1, self.max_attempts + 1):
+            cached: tuple[str, Document] | None = self._cache.get(name)
+        state = {"current": cached if cached is not None else self._download(name)}
+
+        def attempt() -> Document:
+            current = state["current"]
             before = None if current is None else json.loads(json.dumps(current[1]))
             document = change(before)
             data = json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False).encode(
@@ -193,25 +195,35 @@ class BlobJsonStore:
             except (ResourceModifiedError, ResourceExistsError, ResourceNotFoundError) as err:
                 if isinstance(err, ResourceNotFoundError) and current is None:
                     raise _translate(err, "write", blob_name) from err
-                # Someone else wrote (412), created the blob first (409), or deleted it (404 with an etag).
+                # Someone else wrote (412), created the blob first (409), or deleted it (404 with an etag):
+                # nothing of ours landed; read the blob again and re-apply the change to it.
                 with self._lock:
                     self.conflicts += 1
-                if attempt == self.max_attempts:
-                    raise EtagMismatch(
-                        f"blob {blob_name} kept changing during {self.max_attempts} attempts to update it",
-                        code="ConditionNotMet",
-                        remediation="Another process writes the same checkpoint; run one runner per plan.",
-                    ) from err
-                self.sleep(min(0.05 * 2 ** (attempt - 1), 1.0) * (0.5 + random.random()))
-                current = self._download(name)
-                continue
+                state["current"] = self._download(name)
+                raise _Conflict() from err
             except AzureError as err:
                 raise _translate(err, "write", blob_name) from err
             with self._lock:
                 self._cache[name] = (str(result["etag"]), document)
             stored: Document = json.loads(data)
             return stored
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        retry = retrying(
+            attempts=self.max_attempts,
+            sleep=self.sleep,
+            base=0.05,
+            cap=1.0,
+            retry_on=lambda err: isinstance(err, _Conflict),
+            jitter=True,
+        )
+        try:
+            return retry(attempt)
+        except _Conflict as err:
+            raise EtagMismatch(
+                f"blob {blob_name} kept changing during {self.max_attempts} attempts to update it",
+                code="ConditionNotMet",
+                remediation="Another process writes the same checkpoint; run one runner per plan.",
+            ) from err.__cause__
 
     def _create(self, blob: Any, data: bytes, settings: Any) -> dict[str, Any]:
         from azure.core.exceptions import ResourceNotFoundError
@@ -351,6 +363,10 @@ class BlobJsonStore:
         except AzureError as err:
             raise _translate(err, "read", self._blob_name(name)) from err
         return str(getattr(props.lease, "state", "available"))
+
+
+class _Conflict(Exception):
+    """A conditional write lost to another writer (412/409/404): re-applied to a fresh read."""
 
 
 def _build_client(

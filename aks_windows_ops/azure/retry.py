@@ -41,8 +41,14 @@ def retrying(
     sleep: Callable[[float], None] | None = None,
     base: float = 1.0,
     cap: float = 30.0,
+    retry_on: Callable[[BaseException], bool] = is_transient,
+    jitter: bool = False,
 ) -> tenacity.Retrying:
-    """Return a tenacity ``Retrying`` for idempotent reads (DESIGN "Retries").
+    """Return a tenacity ``Retrying`` for idempotent work: reads, and re-applying a change to a fresh read.
+
+    DESIGN "Retries": the one retry factory of the library. It is never used to repeat a write blindly;
+    the Blob checkpoint store uses it to re-apply a record to a freshly read blob after a 412 (the service
+    refused the stale write, so nothing landed).
 
     Args:
         attempts: total attempts.
@@ -50,6 +56,8 @@ def retrying(
         sleep: how to wait (the simulator's virtual sleep in tests).
         base: first backoff in seconds (doubling, capped at ``cap``).
         cap: the longest backoff.
+        retry_on: which exceptions are worth another attempt (:func:`is_transient` by default).
+        jitter: wait a random 50-150 % of each backoff, so that competing writers spread out.
     """
 
     def _stop(state: tenacity.RetryCallState) -> bool:
@@ -59,10 +67,13 @@ def retrying(
         upcoming = min(cap, base * 2 ** (state.attempt_number - 1))
         return left is not None and upcoming > left
 
+    wait: Any = tenacity.wait_exponential(multiplier=base, max=cap)
+    if jitter:
+        wait = tenacity.wait_random_exponential(multiplier=base, max=cap)
     kwargs: dict[str, Any] = {
-        "retry": tenacity.retry_if_exception(is_transient),
+        "retry": tenacity.retry_if_exception(retry_on),
         "stop": _stop,
-        "wait": tenacity.wait_exponential(multiplier=base, max=cap),
+        "wait": wait,
         "reraise": True,
     }
     if sleep is not None:

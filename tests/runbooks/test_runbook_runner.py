@@ -544,3 +544,12 @@ def test_a_second_apply_on_the_same_cluster_stops_before_any_write(
 
 def test_plan_ids_are_unique_per_plan_made() -> None:
     assert make_plan(2).id != make_plan(2).id
+
+
+@pytest.mark.parametrize("budget", [float("nan"), float("inf"), -1.0])
+def test_a_budget_that_is_not_a_finite_number_is_refused_before_anything_runs(
+    cloud: FakeCloud, action: SetValueAction, clock: VirtualClock, budget: float
+) -> None:
+    with pytest.raises(InvalidInput, match="finite number"):
+        apply(make_plan(1), {KIND: action}, checkpoints=MemoryCheckpointStore(), time_budget=budget)
+    assert action.calls == [] and cloud.writes == []
