@@ -164,6 +164,18 @@ def test_lost_answer_patch_sends_each_write_once() -> None:
     assert all(p["currentOrchestratorVersion"] == "1.34.2" for p in state["agentPoolProfiles"])
 
 
+def test_lost_answer_node_image_upgrade_posts_once() -> None:
+    fake = FakeAzure.from_scenario("ws2019-retiring")
+    sub, rg, name = LEGACY
+    fake.clusters[LEGACY].props["currentKubernetesVersion"] = fake.clusters[LEGACY].props["kubernetesVersion"]
+    plan, ctx = plan_patch(_clients(fake, sub), rg, name, node_image_only=True, check_latest=False)
+    _lost(fake, "POST", r"win19/upgradeNodeImageVersion$")
+    result = apply_patch(plan, ctx, checkpoints=MemoryCheckpointStore())
+    assert result.ok, result.message
+    assert len(fake.requests(method="POST", path=r"win19/upgradeNodeImageVersion$")) == 1
+    assert fake.pool_state(sub, rg, name, "win19")["provisioningState"] == "Succeeded"
+
+
 def test_lost_answer_ahub_sends_each_write_once() -> None:
     fake = FakeAzure.from_scenario("ws2019-retiring")
     sub, rg, name = LEGACY
@@ -199,9 +211,11 @@ def test_lost_answer_migrate_creates_its_pool_once() -> None:
         ctx.extras["kube_poll"] = 0.02
         new_pool = str(plan.steps[0].params["pool"])
         _lost(fake, "PUT", rf"agentPools/{new_pool}$")
+        _lost(fake, "DELETE", r"agentPools/win19$")
         result = apply_migration(plan, ctx, checkpoints=MemoryCheckpointStore())
         assert result.ok, result.message
         assert len(fake.requests(method="PUT", path=rf"agentPools/{new_pool}$")) == 1
+        assert len(fake.requests(method="DELETE", path=r"agentPools/win19$")) == 1
         names = [
             p["name"] for p in fake.cluster_state(ms.SUB, ms.RG, ms.NAME)["properties"]["agentPoolProfiles"]
         ]
