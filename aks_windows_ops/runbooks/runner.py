@@ -54,6 +54,7 @@ from aks_windows_ops.errors import (
 )
 from aks_windows_ops.runbooks.checkpoints import (
     CheckpointStore,
+    MemoryCheckpointStore,
     PlanStore,
     RecordState,
     StepRecord,
@@ -355,9 +356,12 @@ def _now() -> str:
 
 
 def _open_store(checkpoints: CheckpointStore | str | PathLike[str] | None) -> CheckpointStore:
+    from aks_windows_ops.runbooks.integrity import sign_store
+
     if checkpoints is None or isinstance(checkpoints, (str, PathLike)):
-        return checkpoint_store_from_url(checkpoints)
-    return checkpoints
+        checkpoints = checkpoint_store_from_url(checkpoints)
+    # Stores that outlive the process carry integrity tags (docs/security.md); memory stores need none.
+    return checkpoints if isinstance(checkpoints, MemoryCheckpointStore) else sign_store(checkpoints)
 
 
 def apply(
