@@ -78,11 +78,7 @@ def exit_code_for(err: BaseException) -> int:
 def _as_library_error(err: BaseException) -> E.AksWindowsOpsError | None:
     if isinstance(err, E.AksWindowsOpsError):
         return err
-    try:
-        from azure.core.exceptions import AzureError
-    except ImportError:  # pragma: no cover
-        return None
-    if isinstance(err, AzureError):
+    if type(err).__module__.startswith("azure."):
         from aks_windows_ops.azure.errors import translate
 
         return translate(err)
