@@ -178,6 +178,7 @@ def emit(
         InvalidInput: the query is not valid JMESPath.
     """
     fmt = OutputFormat(output.value if isinstance(output, OutputFormat) else str(output).lower())
+    document = json.loads(json.dumps(document, default=str))  # tuples, dates and enums as JSON has them
     result = _query(document, query)
     if fmt is OutputFormat.none:
         return
