@@ -252,3 +252,14 @@ def test_version_and_only_show_errors() -> None:
     quiet = invoke(["patch", "--simulate", "healthy", "-k", "1.34.2", "--only-show-errors"])
     assert quiet.exit_code == 0
     assert quiet.stderr == ""
+
+
+def test_the_command_reference_page_is_current() -> None:
+    from aks_windows_ops.cli.reference import render_reference
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "cli-commands.md"
+    assert page.read_text(encoding="utf-8") == render_reference(), (
+        "docs/cli-commands.md is stale: run python -m aks_windows_ops.cli.reference"
+    )
+    for command in COMMANDS:
+        assert f"## `aks-windows-ops {' '.join(command)}`" in page.read_text(encoding="utf-8")

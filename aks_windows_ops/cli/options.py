@@ -65,16 +65,24 @@ class OutputFormat(str, enum.Enum):
 ResourceGroup = Annotated[
     str | None,
     typer.Option(
-        "--resource-group", "-g", help="Resource group of the cluster.", rich_help_panel=TARGET_PANEL
+        "--resource-group",
+        "-g",
+        metavar="RESOURCE_GROUP",
+        help="Resource group of the cluster.",
+        rich_help_panel=TARGET_PANEL,
     ),
 ]
 ClusterName = Annotated[
-    str | None, typer.Option("--name", "-n", help="Name of the cluster.", rich_help_panel=TARGET_PANEL)
+    str | None,
+    typer.Option(
+        "--name", "-n", metavar="CLUSTER", help="Name of the cluster.", rich_help_panel=TARGET_PANEL
+    ),
 ]
 Subscription = Annotated[
     str | None,
     typer.Option(
         "--subscription",
+        metavar="SUBSCRIPTION",
         help="Subscription id or name (default: AZURE_SUBSCRIPTION_ID, else the default subscription of "
         "your az login).",
         rich_help_panel=TARGET_PANEL,
