@@ -165,7 +165,9 @@ def _findings_view(title: str, findings: Sequence[Any]) -> Any:
 
 
 def lint(
-    files: Annotated[list[Path], typer.Argument(help="Manifest files or directories (YAML or JSON).")],
+    files: Annotated[
+        list[Path], typer.Argument(metavar="FILES...", help="Manifest files or directories (YAML or JSON).")
+    ],
     kubernetes_version: Annotated[
         str | None,
         typer.Option(

@@ -22,7 +22,7 @@ from typing import Any
 
 import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
-from typer.core import TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from aks_windows_ops import errors as E
 from aks_windows_ops.cli.output import SESSION, err_console
@@ -141,8 +141,15 @@ def _flag_type(self: TyperOption, ctx: Any) -> str | None:
     return _display_type_rich(self, ctx)
 
 
+def _argument_type(self: TyperArgument, ctx: Any) -> str | None:
+    # An argument with a metavar (FILES...) says it all; typer would add "<list[Path]>".
+    return None if self.metavar else _argument_display_type(self, ctx)
+
+
 _display_type_rich = TyperOption.display_type_rich
 TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
+_argument_display_type = TyperArgument.display_type_rich
+TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign]
 
 
 class _Terminated(KeyboardInterrupt):

@@ -258,7 +258,7 @@ def plan_migration(
     if reason not in REASONS:
         problems.append(f"reason must be one of {', '.join(REASONS)}, got {reason!r}")
     if reason == "max-pods" and max_pods is None:
-        problems.append("reason max-pods needs max_pods=<new value>")
+        problems.append("reason max-pods needs the new pods-per-node value (--max-pods)")
     if drain_concurrency < 1:
         problems.append("drain_concurrency must be >= 1")
     if problems:

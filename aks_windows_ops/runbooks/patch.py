@@ -77,7 +77,9 @@ def _validate_options(
     if node_image_only and kubernetes_version:
         problems.append("give either kubernetes_version or node_image_only, not both")
     if not node_image_only and not kubernetes_version:
-        problems.append("give kubernetes_version=... or node_image_only=True")
+        problems.append(
+            "give a target Kubernetes version or ask for node images only (--kubernetes-version or --node-image-only)"
+        )
     if kubernetes_version:
         try:
             V.parse_version(kubernetes_version)
@@ -175,7 +177,8 @@ def _hops(clients: AzureClients, snapshot: ClusterSnapshot, target: str, allow_h
         offered = available_versions(clients, snapshot.location)
         return V.plan_version_hops(current, target, offered)
     raise InvalidInput(
-        problems, remediation="Upgrade one minor version at a time, or pass allow_hops=True (--hops)."
+        problems,
+        remediation="Upgrade one minor version at a time, or let the intermediate versions be planned (--hops).",
     )
 
 
