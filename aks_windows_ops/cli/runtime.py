@@ -149,7 +149,7 @@ def _argument_type(self: TyperArgument, ctx: Any) -> str | None:
 _display_type_rich = TyperOption.display_type_rich
 TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 _argument_display_type = TyperArgument.display_type_rich
-TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign]
+TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign,assignment]
 
 
 class _Terminated(KeyboardInterrupt):
