@@ -52,6 +52,7 @@ __all__ = [
     "COMMAND_MODULES",
     "Target",
     "app",
+    "check_run_options",
     "default_checkpoint",
     "default_subscription",
     "main",
@@ -307,7 +308,9 @@ def run_procedure(
                 remediation="Add --checkpoint FILE, or leave out --no-wait.",
             )
         )
-    store = default_checkpoint(checkpoint, simulate)
+    store: Any = default_checkpoint(checkpoint, simulate)
+    if do_apply:
+        store = _open_store(store)
     for line in plan_warnings(plan):
         warn(line)
     if not do_apply or output is OutputFormat.table:
@@ -377,6 +380,33 @@ def run_procedure(
         raise typer.Exit(EXIT_PAUSED)
     if result.error is not None:
         raise fail(result.error)
+
+
+def check_run_options(
+    *, time_budget: str | None, checkpoint: str | None, simulate: str | None, do_apply: bool
+) -> None:
+    """Check the options every procedure shares before any request: the budget, and the store when applying.
+
+    Raises:
+        InvalidInput: a malformed duration, or a checkpoint store that cannot be opened or read.
+    """
+    parse_duration(time_budget)
+    if do_apply:
+        _open_store(default_checkpoint(checkpoint, simulate))
+
+
+def _open_store(url: str | None) -> Any:
+    """Open (and read) the checkpoint store before anything is shown or sent: a corrupt file is invalid input."""
+    from aks_windows_ops.runbooks.checkpoints import checkpoint_store_from_url
+
+    try:
+        store = checkpoint_store_from_url(url)
+        plan_ids = getattr(store, "plan_ids", None)
+        if callable(plan_ids):
+            plan_ids()
+    except E.AksWindowsOpsError as err:
+        raise fail(err) from err
+    return store
 
 
 def _close(progress: Any) -> None:

@@ -24,6 +24,7 @@ from aks_windows_ops.cli.options import (
     ResourceGroup,
     Simulate,
     Subscription,
+    check_kubernetes_version,
 )
 from aks_windows_ops.cli.output import emit, note, out_console
 from aks_windows_ops.cli.runtime import fail
@@ -197,10 +198,7 @@ def lint(
         bad_builds = [b for b in windows_builds or [] if not re.fullmatch(r"10\.0\.\d{5}(\.\d+)?", b)]
         if bad_builds:
             raise E.InvalidInput(f"--windows-build must look like 10.0.20348, got {bad_builds[0][:40]!r}")
-        if kubernetes_version is not None and not re.fullmatch(r"v?\d+\.\d+(\.\d+)?", kubernetes_version):
-            raise E.InvalidInput(
-                f"--kubernetes-version must look like 1.34 or 1.34.2, got {kubernetes_version[:40]!r}"
-            )
+        check_kubernetes_version(kubernetes_version)
         missing = [str(f) for f in files if not f.exists()]
         if missing:
             raise E.InvalidInput([f"{m}: no such file or directory" for m in missing])

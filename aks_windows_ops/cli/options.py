@@ -38,7 +38,9 @@ __all__ = [
     "TimeBudget",
     "Yes",
     "check_env_name",
+    "check_kubernetes_version",
     "check_password_fd",
+    "check_windows_sku",
     "parse_duration",
 ]
 
@@ -229,3 +231,29 @@ def check_password_fd(fd: int, option: str = "--password-fd") -> int:
             remediation="Redirect the password into that descriptor when you run the command.",
         ) from None
     return fd
+
+
+_VERSION = re.compile(r"^v?\d{1,2}\.\d{1,3}(\.\d{1,3})?$")
+_WINDOWS_SKU = re.compile(r"^windows[ -]?(2019|2022|2025)$", re.IGNORECASE)
+
+
+def check_kubernetes_version(value: str | None, option: str = "--kubernetes-version") -> str | None:
+    """Check the shape of a Kubernetes version (``1.34.2`` or ``1.34``); the region's list decides the rest.
+
+    Raises:
+        InvalidInput: not MAJOR.MINOR or MAJOR.MINOR.PATCH.
+    """
+    if value is not None and not _VERSION.match(value.strip()):
+        raise E.InvalidInput(f"{option} must look like 1.34 or 1.34.2, got {value[:40]!r}")
+    return value
+
+
+def check_windows_sku(value: str | None, option: str = "--os-sku") -> str | None:
+    """Check that an OS SKU names a Windows Server version AKS offers for node pools (FAQ: Windows Server versions).
+
+    Raises:
+        InvalidInput: not Windows2019, Windows2022 or Windows2025 (any case).
+    """
+    if value is not None and not _WINDOWS_SKU.match(value.strip()):
+        raise E.InvalidInput(f"{option} must be Windows2022, Windows2025 or Windows2019, got {value[:40]!r}")
+    return value

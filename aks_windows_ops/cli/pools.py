@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from aks_windows_ops import errors as E
-from aks_windows_ops.cli.app import resolve_target, run_procedure
+from aks_windows_ops.cli.app import check_run_options, resolve_target, run_procedure
 from aks_windows_ops.cli.options import (
     TARGET_PANEL,
     Apply,
@@ -30,6 +30,7 @@ from aks_windows_ops.cli.options import (
     Subscription,
     TimeBudget,
     Yes,
+    check_windows_sku,
     parse_duration,
 )
 from aks_windows_ops.cli.output import warn
@@ -168,7 +169,13 @@ def pool_add(
                 "--name/-n is required: the name of the new pool", remediation="Add --name POOL."
             )
         _check_pool_name(pool, "--name")
-        parse_duration(time_budget)
+        check_run_options(
+            time_budget=time_budget,
+            checkpoint=checkpoint,
+            simulate=simulate,
+            do_apply=do_apply and not plan_only,
+        )
+        check_windows_sku(os_sku)
         label_map = _check_labels(labels or [])
         _check_taints(taints or [])
         _check_subnet(subnet)
@@ -269,8 +276,14 @@ def migrate(
         _check_pool_name(pool, "--pool", 12)
         if new_pool is not None:
             _check_pool_name(new_pool, "--new-pool")
+        check_windows_sku(os_sku)
         drain_seconds = parse_duration(drain_timeout, "--drain-timeout") or 600.0
-        parse_duration(time_budget)
+        check_run_options(
+            time_budget=time_budget,
+            checkpoint=checkpoint,
+            simulate=simulate,
+            do_apply=do_apply and not plan_only,
+        )
         target = resolve_target(
             resource_group=resource_group,
             name=name,

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from aks_windows_ops import errors as E
-from aks_windows_ops.cli.app import resolve_target, run_procedure
+from aks_windows_ops.cli.app import check_run_options, resolve_target, run_procedure
 from aks_windows_ops.cli.options import (
     Apply,
     Checkpoint,
@@ -28,8 +28,8 @@ from aks_windows_ops.cli.options import (
     TimeBudget,
     Yes,
     check_env_name,
+    check_kubernetes_version,
     check_password_fd,
-    parse_duration,
 )
 from aks_windows_ops.cli.output import SESSION, emit, note, out_console
 from aks_windows_ops.cli.render import snapshot_table
@@ -87,8 +87,14 @@ def patch(
     from aks_windows_ops.runbooks.patch import apply_patch, plan_patch
 
     try:
-        parse_duration(time_budget)
+        check_run_options(
+            time_budget=time_budget,
+            checkpoint=checkpoint,
+            simulate=simulate,
+            do_apply=do_apply and not plan_only,
+        )
         _check_surge(max_surge)
+        check_kubernetes_version(kubernetes_version)
         target = resolve_target(
             resource_group=resource_group, name=name, subscription=subscription, simulate=simulate
         )
@@ -240,7 +246,12 @@ def rotate_password(
     from aks_windows_ops.runbooks.password import apply_password_rotation, plan_password_rotation
 
     try:
-        parse_duration(time_budget)
+        check_run_options(
+            time_budget=time_budget,
+            checkpoint=checkpoint,
+            simulate=simulate,
+            do_apply=do_apply and not plan_only,
+        )
         if generate and not key_vault_secret:
             raise E.InvalidInput(
                 "--generate needs --key-vault-secret: a generated password must be stored before it is applied"
@@ -310,7 +321,12 @@ def ahub(
     from aks_windows_ops.runbooks import ahub as runbook
 
     try:
-        parse_duration(time_budget)
+        check_run_options(
+            time_budget=time_budget,
+            checkpoint=checkpoint,
+            simulate=simulate,
+            do_apply=do_apply and not plan_only,
+        )
         bad = [n for n in nodes or [] if n.count("/") != 1 or not all(n.split("/"))]
         if bad:
             raise E.InvalidInput(f"--node must look like POOL/INSTANCE, e.g. win22/3, got {bad[0][:40]!r}")

@@ -56,6 +56,10 @@ def _value(key: str, value: Any) -> str:
     if isinstance(value, Mapping):
         if not value:
             return "none"
+        if all(isinstance(v, Mapping) for v in value.values()):
+            names = [str(k) for k in value]
+            more = f" and {len(names) - _MAX_NAMES} more" if len(names) > _MAX_NAMES else ""
+            return f"{len(names)}: {', '.join(names[:_MAX_NAMES])}{more}"
         parts = [f"{_label(k)} {_scalar(v)}" for k, v in value.items() if not isinstance(v, Mapping | list)]
         lists = [f"{_label(k)} {', '.join(map(_scalar, v))}" for k, v in value.items() if isinstance(v, list)]
         nested = sum(1 for v in value.values() if isinstance(v, Mapping))

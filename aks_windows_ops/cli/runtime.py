@@ -78,6 +78,14 @@ def exit_code_for(err: BaseException) -> int:
 def _as_library_error(err: BaseException) -> E.AksWindowsOpsError | None:
     if isinstance(err, E.AksWindowsOpsError):
         return err
+    names = {cls.__name__ for cls in type(err).__mro__}
+    if names & {"ClientAuthenticationError", "CredentialUnavailableError"}:
+        first = (str(err).strip().splitlines() or ["no usable Azure credential"])[0]
+        return E.AksWindowsOpsError(
+            f"cannot sign in to Azure: {first[:300]}",
+            remediation="Sign in with `az login` (or set a managed identity or service principal for "
+            "DefaultAzureCredential), then run again.",
+        )
     if type(err).__module__.startswith("azure."):
         from aks_windows_ops.azure.errors import translate
 
@@ -227,7 +235,7 @@ def _prescan(args: Sequence[str]) -> list[str]:
     return moved + rest
 
 
-_EXTRA = re.compile(r"^Got unexpected extra arguments? \((.*)\)$", re.DOTALL)
+_EXTRA = re.compile(r"^Got unexpected extra argument(?:s|\(s\))? \((.*)\)$", re.DOTALL)
 
 
 def _usage_error(err: ClickException) -> int:
