@@ -109,11 +109,26 @@ Output = Annotated[
         rich_help_panel=GLOBAL_PANEL,
     ),
 ]
+
+
+def _check_query(value: str | None) -> str | None:
+    if value is None:
+        return None
+    import jmespath
+
+    try:
+        jmespath.compile(value)
+    except Exception:  # the parser raises its own errors, and ValueError or TypeError on odd input
+        raise typer.BadParameter("not a valid JMESPath expression (see https://jmespath.org)") from None
+    return value
+
+
 Query = Annotated[
     str | None,
     typer.Option(
         "--query",
         metavar="JMESPATH",
+        callback=_check_query,
         help="JMESPath query applied to the output document (see https://jmespath.org).",
         rich_help_panel=GLOBAL_PANEL,
     ),

@@ -43,7 +43,7 @@ _SURGE_HELP = "Extra nodes per pool during the upgrade: a count (1) or a percent
 def _check_surge(value: str | None) -> str | None:
     import re
 
-    if value is not None and not re.fullmatch(r"[1-9]\d{0,2}%?|100%", value.strip()):
+    if value is not None and not re.fullmatch(r"[1-9]\d{0,2}|([1-9]\d?|100)%", value.strip()):
         raise E.InvalidInput(
             f"--max-surge must be a node count such as 1 or a percentage such as 33%, got {value[:20]!r}"
         )
@@ -378,8 +378,8 @@ def demo(
     from aks_windows_ops.demo import run_scenario
     from aks_windows_ops.testing.scenario import BUILTIN_SCENARIOS, read_scenario
 
-    names = [scenario] if scenario else list(BUILTIN_SCENARIOS)
-    if scenario and scenario not in BUILTIN_SCENARIOS:
+    names = [scenario] if scenario is not None else list(BUILTIN_SCENARIOS)
+    if scenario is not None and scenario not in BUILTIN_SCENARIOS:
         raise fail(
             E.InvalidInput(f"--scenario must be one of {', '.join(BUILTIN_SCENARIOS)}, got {scenario[:40]!r}")
         )

@@ -56,9 +56,20 @@ def _redact(text: str) -> str:
 
     text = redact(text)
     for hidden in SESSION.hidden:
-        if hidden and len(hidden) >= 3:
-            text = text.replace(hidden, "***")
+        if hidden.strip():
+            # Whole tokens only: a short value must not mangle the words around it (an option's own name).
+            text = re.sub(rf"(?<![\w-]){re.escape(hidden)}(?![\w-])", "***", text)
     return text
+
+
+def _redact_values(value: Any) -> Any:
+    if isinstance(value, str):
+        return _redact(value)
+    if isinstance(value, dict):
+        return {key: _redact_values(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact_values(item) for item in value]
+    return value
 
 
 def exit_code_for(err: BaseException) -> int:
@@ -122,7 +133,7 @@ def report_error(err: BaseException, *, code: int | None = None) -> int:
         }
     message = _redact(" ".join(message.split()))
     remediation = _redact(remediation)
-    document = json.loads(_redact(json.dumps(document, default=str)))
+    document = _redact_values(json.loads(json.dumps(document, default=str)))
     document["message"], document["remediation"] = message, remediation
     document["exit_code"] = code
     if SESSION.output in ("json", "jsonc"):

@@ -323,7 +323,9 @@ def plan_migration(
         else:
             sku = old.os_sku or OsSku.WINDOWS2022.value
     if reason == "os-upgrade" and sku == old.os_sku:
-        raise InvalidInput(f"reason os-upgrade but the new pool would keep {sku}; pass another os_sku")
+        raise InvalidInput(
+            f"reason os-upgrade but the new pool would keep {sku}; choose another OS SKU (--os-sku)"
+        )
     user_labels = dict(labels) if labels is not None else dict(old.labels)
     new_taints = tuple(taints) if taints is not None else old.taints
     name_new = new_pool or new_pool_name(old, snapshot)
