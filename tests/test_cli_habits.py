@@ -183,3 +183,56 @@ def test_a_corrupt_checkpoint_file_is_invalid_input(content: str, tmp_path: Path
         assert result.exit_code == 4, result.output
         assert result.stdout == ""
         assert result.stderr.startswith("ERROR: ") and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("answer", "applied"), [("n\n", False), ("y\n", True)])
+def test_apply_on_a_terminal_asks_first(answer: str, applied: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    real_stdin = sys.stdin
+
+    def invoke() -> Any:
+        # CliRunner replaces sys.stdin with the input; make that stream say it is a terminal.
+        original = runner.isolation
+
+        def isolation(*args: Any, **kwargs: Any) -> Any:
+            manager = original(*args, **kwargs)
+
+            class Wrapped:
+                def __enter__(self) -> Any:
+                    streams = manager.__enter__()
+                    sys.stdin.isatty = lambda: True  # type: ignore[method-assign]
+                    return streams
+
+                def __exit__(self, *exc: Any) -> Any:
+                    return manager.__exit__(*exc)
+
+            return Wrapped()
+
+        monkeypatch.setattr(runner, "isolation", isolation)
+        return runner.invoke(
+            app, ["patch", "--simulate", "healthy", "-k", "1.34.2", "--apply", "-o", "json"], input=answer
+        )
+
+    result = invoke()
+    assert sys.stdin is real_stdin
+    assert result.exit_code == 0, result.output
+    assert "Apply this plan to" in result.stderr
+    # The test runner echoes the typed answer to standard output, as a terminal would on screen.
+    echoed, document = result.stdout.split("\n", 1)
+    assert echoed.strip() == answer.strip()
+    if applied:
+        assert json.loads(document)["status"] == "succeeded"
+    else:
+        assert document == ""
+        assert "nothing was changed" in result.stderr
+
+
+def test_progress_lines_only_with_verbose_off_a_terminal() -> None:
+    args = ["patch", "--simulate", "healthy", "-k", "1.34.2", "--apply", "--yes", "-o", "json"]
+    quiet = runner.invoke(app, args)
+    verbose = runner.invoke(app, [*args, "--verbose"])
+    assert quiet.exit_code == verbose.exit_code == 0
+    assert json.loads(quiet.stdout)["status"] == json.loads(verbose.stdout)["status"] == "succeeded"
+    assert "step" not in quiet.stderr
+    assert len(verbose.stderr.splitlines()) > 5

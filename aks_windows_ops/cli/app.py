@@ -39,10 +39,14 @@ from aks_windows_ops.cli.options import (
 from aks_windows_ops.cli.output import SESSION, emit, err_console, note, out_console, warn
 from aks_windows_ops.cli.render import plan_text, plan_warnings, result_text, snapshot_dict, snapshot_table
 from aks_windows_ops.cli.runtime import (
+    EXIT_ERROR,
     EXIT_INTERRUPTED,
+    EXIT_INVALID,
     EXIT_OK,
     EXIT_PAUSED,
     EXIT_TERMINATED,
+    EXIT_UNSAFE,
+    EXIT_WARN,
     AzGroup,
     fail,
     is_sigterm,
@@ -50,12 +54,22 @@ from aks_windows_ops.cli.runtime import (
 
 __all__ = [
     "COMMAND_MODULES",
+    "EXIT_ERROR",
+    "EXIT_INVALID",
+    "EXIT_OK",
+    "EXIT_PAUSED",
+    "EXIT_UNSAFE",
+    "EXIT_WARN",
     "Target",
     "app",
     "check_run_options",
     "default_checkpoint",
     "default_subscription",
+    "emit_json",
+    "fail",
     "main",
+    "parse_duration",
+    "read_password",
     "resolve_target",
     "run_procedure",
 ]
@@ -485,3 +499,39 @@ _register_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# Older names of the shared options and helpers, kept so that commands written against them still work; new
+# code uses the ``Annotated`` aliases of ``aks_windows_ops.cli.options`` and ``aks_windows_ops.cli.output``.
+RG_OPT = typer.Option(
+    None, "--resource-group", "-g", metavar="RESOURCE_GROUP", help="Resource group of the cluster."
+)
+NAME_OPT = typer.Option(None, "--name", "-n", metavar="CLUSTER", help="Name of the cluster.")
+SUB_OPT = typer.Option(None, "--subscription", metavar="SUBSCRIPTION", help="Subscription id or name.")
+SIM_OPT = typer.Option(
+    None, "--simulate", metavar="SCENARIO", help="Rehearse on a built-in scenario or file."
+)
+OUT_OPT = typer.Option(
+    "table", "--output", "-o", help="Output format: json, jsonc, yaml, table, tsv or none."
+)
+APPLY_OPT = typer.Option(False, "--apply", help="Apply the plan (default: show it only).")
+PLAN_OPT = typer.Option(False, "--plan", help="Show the plan only (the default).")
+YES_OPT = typer.Option(False, "--yes", "-y", help="Apply without asking for confirmation.")
+CHECKPOINT_OPT = typer.Option(None, "--checkpoint", metavar="FILE|URL", help="Where progress is recorded.")
+BUDGET_OPT = typer.Option(None, "--time-budget", metavar="DURATION", help="Stop cleanly after this long.")
+
+
+def emit_json(data: Any) -> None:
+    """Print a JSON document on standard output (same as ``emit(data, "json")``)."""
+    emit(data, OutputFormat.json)
+
+
+def _console() -> Any:
+    return out_console()
+
+
+def read_password(**kwargs: Any) -> Any:
+    """Get the new Windows admin password (see ``aks_windows_ops.cli.procedures.read_password``)."""
+    from aks_windows_ops.cli.procedures import read_password as read
+
+    return read(**kwargs)
