@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 from pathlib import Path
 from typing import Any
@@ -236,3 +237,24 @@ def test_progress_lines_only_with_verbose_off_a_terminal() -> None:
     assert json.loads(quiet.stdout)["status"] == json.loads(verbose.stdout)["status"] == "succeeded"
     assert "step" not in quiet.stderr
     assert len(verbose.stderr.splitlines()) > 5
+
+
+def test_plans_show_pod_counts_and_names_and_json_has_the_detail() -> None:
+    from aks_windows_ops.cli.render import readable_params
+
+    args = ["migrate", "--simulate", "ws2019-retiring", "--pool", "win19", "--reason", "os-upgrade"]
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0, table.output
+    pods_line = next(line for line in table.stdout.splitlines() if line.strip().startswith("pods:"))
+    assert re.match(r"\s+pods: \d+: shop/", pods_line), pods_line
+    for internal in ("metadata", "ownerReferences", "uid", "{", "_"):
+        assert internal not in pods_line
+    assert "timeout per node: 10 min" in table.stdout
+    detail = json.loads(runner.invoke(app, [*args, "-o", "json"]).stdout)
+    pods = next(s["params"]["pods"] for s in detail["steps"] if "pods" in s["params"])
+    assert pods[0]["metadata"]["name"]
+    assert readable_params({"osSKU": "Windows2022", "max_pods": 30, "vnetSubnetID": "x"}) == [
+        "os SKU: Windows2022",
+        "max pods: 30",
+        "vnet subnet ID: x",
+    ]

@@ -24,13 +24,11 @@ _MAX_NAMES = 5
 
 
 def _label(key: str) -> str:
-    """``timeout_per_node`` -> ``timeout per node``; ``maxPods`` -> ``max pods``."""
-    out: list[str] = []
-    for char in key.replace("_", " ").replace("-", " "):
-        if char.isupper() and out and out[-1] != " ":
-            out.append(" ")
-        out.append(char.lower())
-    return "".join(out)
+    """``timeout_per_node`` -> ``timeout per node``; ``maxPods`` -> ``max pods``; ``osSKU`` -> ``os SKU``."""
+    import re
+
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", key.replace("_", " ").replace("-", " ")).split()
+    return " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words)
 
 
 def _name_of(item: Mapping[str, Any]) -> str | None:
@@ -53,6 +51,9 @@ def _scalar(value: Any) -> str:
 
 
 def _value(key: str, value: Any) -> str:
+    timed = any(word in key.lower() for word in ("timeout", "seconds"))
+    if timed and isinstance(value, int | float) and not isinstance(value, bool):
+        return _duration(float(value))
     if isinstance(value, Mapping):
         if not value:
             return "none"
