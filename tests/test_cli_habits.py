@@ -124,6 +124,8 @@ def test_an_interrupted_apply_says_how_to_resume(
     (plan,) = status
     assert plan["done"] < plan["total"]
     assert f"aks-windows-ops resume {plan['plan_id']} --checkpoint {checkpoint}" in result.stderr
+    assert result.stderr.count("aks-windows-ops resume") == 1  # said once
+    assert f"{plan['done']} of {plan['total']} steps done" in result.stderr
     assert signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None)  # the handler was put back
 
 

@@ -359,14 +359,15 @@ def run_procedure(
     except KeyboardInterrupt as interrupt:
         if not state.get("detached"):
             _close(progress)
-            _report_interruption(plan, is_sigterm(interrupt), resume_cmd, in_memory)
-            raise typer.Exit(EXIT_TERMINATED if is_sigterm(interrupt) else EXIT_INTERRUPTED) from None
+            raise _report_interruption(plan, is_sigterm(interrupt), resume_cmd, in_memory, store) from None
     except E.AksWindowsOpsError as err:
         if not state.get("detached"):
             _close(progress)
             signal_name = getattr(err, "signal_name", None)
             if signal_name:
-                _report_interruption(plan, signal_name == "SIGTERM", resume_cmd, in_memory)
+                raise _report_interruption(
+                    plan, signal_name == "SIGTERM", resume_cmd, in_memory, store, err
+                ) from err
             raise fail(err) from err
     finally:
         _close(progress)
@@ -386,8 +387,7 @@ def run_procedure(
     error = result.error
     signal_name = getattr(error, "signal_name", None)
     if signal_name:
-        _report_interruption(plan, signal_name == "SIGTERM", resume_cmd, in_memory)
-        raise fail(error)
+        raise _report_interruption(plan, signal_name == "SIGTERM", resume_cmd, in_memory, store, error)
     emit(result.to_dict(), output, query, table=lambda _: result_text(result))
     if result.status.value == "paused":
         note(f"To continue: {resume_cmd}" if not in_memory else "Run the rehearsal again.")
@@ -429,17 +429,38 @@ def _close(progress: Any) -> None:
         close()
 
 
-def _report_interruption(plan: Any, sigterm: bool, resume_cmd: str, in_memory: bool) -> None:
-    from rich.markup import escape
+def _report_interruption(
+    plan: Any, sigterm: bool, resume_cmd: str, in_memory: bool, store: Any = None, error: Any = None
+) -> typer.Exit:
+    """Say once what an interrupted run did and the exact command that continues it; return the exit."""
+    from aks_windows_ops.cli.runtime import report_error
 
-    console = err_console()
-    console.print(
-        f"Interrupted ({'SIGTERM' if sigterm else 'Ctrl-C'}) while applying plan {escape(plan.id)}."
+    done = list(getattr(error, "done", ()) or ())
+    left = list(getattr(error, "remaining", ()) or ())
+    if not done and not left and store is not None:
+        try:
+            from aks_windows_ops.runbooks.runner import get_plan_status
+
+            records = get_plan_status(plan, store)
+            done = [r.step_id for r in records if r.state.value == "succeeded"]
+            left = [r.step_id for r in records if r.state.value != "succeeded"]
+        except Exception:  # the report must not hide the interruption
+            left = [s.id for s in plan.steps]
+    parts = [f"interrupted ({'SIGTERM' if sigterm else 'Ctrl-C'}) while applying plan {plan.id}"]
+    parts.append(f"{len(done)} of {len(plan.steps)} steps done" + (f" ({', '.join(done)})" if done else ""))
+    if left:
+        parts.append(f"not finished: {', '.join(left)}")
+    changed = list(getattr(error, "changed", ()) or ())
+    if changed:
+        parts.append(f"sent to Azure in this run: {'; '.join(changed)}")
+    remediation = (
+        "This rehearsal kept its progress in memory: run it again to start over."
+        if in_memory
+        else f"Continue where it stopped: {resume_cmd}"
     )
-    if in_memory:
-        console.print("This rehearsal kept its progress in memory: run it again to start over.")
-    else:
-        console.print(f"Continue where it stopped with: {escape(resume_cmd)}")
+    code = EXIT_TERMINATED if sigterm else EXIT_INTERRUPTED
+    report_error(E.AksWindowsOpsError("; ".join(parts), remediation=remediation), code=code)
+    return typer.Exit(code)
 
 
 @app.command()

@@ -101,7 +101,7 @@ def resume(
     from aks_windows_ops.azure.clients import AzureClients
     from aks_windows_ops.cli.app import _observer, _report_interruption, _resume_command
     from aks_windows_ops.cli.procedures import read_password
-    from aks_windows_ops.cli.runtime import EXIT_INTERRUPTED, EXIT_TERMINATED, is_sigterm
+    from aks_windows_ops.cli.runtime import is_sigterm
     from aks_windows_ops.runbooks.registry import PROCEDURES, cluster_context
     from aks_windows_ops.runbooks.runner import resume as resume_plan
 
@@ -143,17 +143,19 @@ def resume(
             extras={"cluster": context},
         )
     except KeyboardInterrupt as interrupt:
-        _report_interruption(plan, is_sigterm(interrupt), command, False)
-        raise typer.Exit(EXIT_TERMINATED if is_sigterm(interrupt) else EXIT_INTERRUPTED) from None
+        raise _report_interruption(plan, is_sigterm(interrupt), command, False, store) from None
     except E.AksWindowsOpsError as err:
+        signal_name = getattr(err, "signal_name", None)
+        if signal_name:
+            raise _report_interruption(plan, signal_name == "SIGTERM", command, False, store, err) from err
         raise fail(err) from err
     finally:
         close = getattr(progress, "close", None)
         if callable(close):
             close()
-    if getattr(result.error, "signal_name", None):
-        _report_interruption(plan, result.error.signal_name == "SIGTERM", command, False)  # type: ignore[union-attr]
-        raise fail(result.error)  # type: ignore[arg-type]
+    signal_name = getattr(result.error, "signal_name", None)
+    if signal_name:
+        raise _report_interruption(plan, signal_name == "SIGTERM", command, False, store, result.error)
     emit(result.to_dict(), output, query, table=lambda _: result_text(result))
     if result.status.value == "paused":
         note(f"To continue: {command}")
