@@ -556,3 +556,7 @@ def read_password(**kwargs: Any) -> Any:
     from aks_windows_ops.cli.procedures import read_password as read
 
     return read(**kwargs)
+
+
+def _default_subscription() -> str:
+    return default_subscription(None)
