@@ -125,6 +125,7 @@ CASES: list[tuple[list[str], str, Any]] = [
     (["audit", *PLAN], "--time-budget", BAD_DURATIONS),
     (["audit", *PLAN], "--output", BAD_OUTPUT),
     (["show", *PLAN], "--output", BAD_OUTPUT),
+    (["show"], "--simulate", st.sampled_from(["nosuch", "/nonexistent/twin.yaml", "healthy.yml"])),
     (["show", *PLAN], "--query", BAD_QUERY),
     (["preflight", *PLAN], "--query", BAD_QUERY),
     (["demo"], "--scenario", st.sampled_from(["nope", "", "../healthy"])),

@@ -223,7 +223,16 @@ def resolve_target(
 
             kube = FakeKubernetes(ready_delay=0.0).start()
             atexit.register(kube.stop)
-        fake = load_scenario(simulate, kube=kube)
+        try:
+            fake = load_scenario(simulate, kube=kube)
+        except (OSError, KeyError) as err:
+            from aks_windows_ops.testing.scenario import BUILTIN_SCENARIOS
+
+            raise E.InvalidInput(
+                f"--simulate {simulate}: neither a built-in scenario ({', '.join(BUILTIN_SCENARIOS)}) nor a "
+                "readable scenario file",
+                remediation="Name a built-in scenario, or a file written by `aks-windows-ops snapshot`.",
+            ) from err
         for (sub, rg, cname), cluster in fake.clusters.items():
             if (resource_group is None or rg == resource_group.lower()) and (
                 name is None or cname == name.lower()

@@ -89,6 +89,12 @@ def exit_code_for(err: BaseException) -> int:
 def _as_library_error(err: BaseException) -> E.AksWindowsOpsError | None:
     if isinstance(err, E.AksWindowsOpsError):
         return err
+    if isinstance(err, FileNotFoundError | IsADirectoryError | NotADirectoryError | PermissionError):
+        what = (err.strerror or type(err).__name__).lower()
+        return E.InvalidInput(
+            f"{err.filename}: {what}" if err.filename else what,
+            remediation="Check the file name (and its permissions), then run again.",
+        )
     names = {cls.__name__ for cls in type(err).__mro__}
     if names & {"ClientAuthenticationError", "CredentialUnavailableError"}:
         first = (str(err).strip().splitlines() or ["no usable Azure credential"])[0]
