@@ -135,6 +135,7 @@ def test_secret_values_are_never_printed_back(monkeypatch: pytest.MonkeyPatch) -
         ["rotate-password", "--simulate", "healthy", "--password-env", secret],
         ["rotate-password", "--simulate", "healthy", f"--password-env={secret}"],
         ["rotate-password", "--simulate", "healthy", secret],
+        ["rotate-password", "--simulate", "healthy", "--password-fd", secret],
         ["rotate-password", "--simulate", "healthy", "--password-env", "PW", secret, "-o", "json"],
         ["--debug", "rotate-password", "--simulate", "healthy", "--password-env", secret],
     ):

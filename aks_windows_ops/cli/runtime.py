@@ -48,7 +48,7 @@ EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 #: Flags accepted anywhere on the command line (moved in front of the subcommand before parsing).
 GLOBAL_FLAGS = ("--debug", "--verbose", "--only-show-errors")
 #: Options whose values may be secrets: never printed back.
-SECRET_OPTIONS = ("--password-env", "--password", "--key-vault-secret")
+SECRET_OPTIONS = ("--password-env", "--password", "--password-fd", "--key-vault-secret")
 
 
 def _redact(text: str) -> str:
