@@ -83,10 +83,16 @@ def test_the_pool_table_fits_the_terminal(width: int) -> None:
 @pytest.mark.parametrize("width", [80, 200])
 def test_show_and_preflight_render_at_the_width_given(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", str(width))
-    for args in (["show", "--simulate", "legacy-2019"], ["preflight", "--simulate", "legacy-2019"]):
+    for args in (
+        ["show", "--simulate", "legacy-2019"],
+        ["preflight", "--simulate", "legacy-2019"],
+        ["audit", "--simulate", "legacy-2019"],
+    ):
         result = runner.invoke(app, args)
         assert result.exit_code in (0, 1, 2), result.output
         assert max(len(line) for line in result.stdout.splitlines()) <= width
+        # Each cluster's name stays readable on one line.
+        assert "aks-erp" in result.stdout
 
 
 def _signal_on_first_wait(monkeypatch: pytest.MonkeyPatch, signum: int) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -79,7 +79,9 @@ def audit(
         subs = list(subscription or [])
         if not subs and not simulate:
             subs = [default_subscription(None)]
-        if output in (AuditOutput.table, AuditOutput.csv) and not query:
+        console = out_console()
+        narrow = output is AuditOutput.table and not query and (console.width or 200) < 140
+        if output in (AuditOutput.table, AuditOutput.csv) and not query and not narrow:
             code = audit_command(
                 subscriptions=subs or None,
                 resource_group=resource_group,
@@ -87,7 +89,7 @@ def audit(
                 output=output.value,
                 concurrency=concurrency,
                 time_budget=budget,
-                console=out_console(),
+                console=console,
             )
         else:
             buffer = io.StringIO()
@@ -101,10 +103,48 @@ def audit(
                 write=buffer.write,
             )
             fmt = OutputFormat.json if output is AuditOutput.csv else OutputFormat(output.value)
-            emit(json.loads(buffer.getvalue()), fmt, query)
+            emit(json.loads(buffer.getvalue()), fmt, query, table=narrow_audit_table)
     except E.AksWindowsOpsError as err:
         raise fail(err) from err
     raise typer.Exit(code)
+
+
+def narrow_audit_table(document: dict[str, Any]) -> Any:
+    """The audit for a narrow terminal: one row per cluster with what to act on (``-o json`` has every field)."""
+    from rich.table import Table
+
+    summary = document.get("summary") or {}
+    table = Table(
+        title=f"Fleet audit: {summary.get('clusters', 0)} cluster(s), {summary.get('failed', 0)} failed, "
+        f"{summary.get('errors', 0)} error(s), {summary.get('warnings', 0)} warning(s)",
+        title_justify="left",
+    )
+    table.add_column("cluster", overflow="fold")
+    table.add_column("k8s", no_wrap=True)
+    table.add_column("Windows", no_wrap=True)
+    table.add_column("WS2019", overflow="fold")
+    table.add_column("AHUB", no_wrap=True)
+    table.add_column("E/W/I", no_wrap=True)
+    for row in document.get("rows") or []:
+        if row.get("error"):
+            table.add_row(
+                f"{row.get('resource_group')}/{row.get('cluster')}", "-", "-", str(row["error"]), "-", "-"
+            )
+            continue
+        findings = row.get("findings") or {}
+        pools = row.get("ws2019_pools") or []
+        ahub = "on" if row.get("license_type") == "Windows_Server" else "off"
+        if row.get("ahub_drift"):
+            ahub += f", {row['ahub_drift']} drift"
+        table.add_row(
+            f"{row.get('resource_group')}/{row.get('cluster')}",
+            str(row.get("kubernetes_version") or "-"),
+            str(len(row.get("windows_pools") or [])),
+            str(row.get("ws2019_exposure") or "-") + (f": {' '.join(pools)}" if pools else ""),
+            ahub,
+            f"{findings.get('errors', 0)}/{findings.get('warnings', 0)}/{findings.get('infos', 0)}",
+        )
+    return table
 
 
 def register(app: typer.Typer) -> None:
