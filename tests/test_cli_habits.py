@@ -267,3 +267,19 @@ def test_plans_show_pod_counts_and_names_and_json_has_the_detail() -> None:
         "max pods: 30",
         "vnet subnet ID: x",
     ]
+
+
+def test_shell_completion_offers_commands_and_choices() -> None:
+    def complete(words: str) -> list[str]:
+        env = {
+            "_AKS_WINDOWS_OPS_COMPLETE": "complete_bash",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+        }
+        result = runner.invoke(app, [], env=env, prog_name="aks-windows-ops")
+        assert result.exit_code == 0, result.output
+        return result.stdout.split()
+
+    assert "patch" in complete("aks-windows-ops pa")
+    assert set(complete("aks-windows-ops show -o ")) >= {"json", "jsonc", "yaml", "table", "tsv", "none"}
+    assert "--cluster-name" in complete("aks-windows-ops pool add --clu")
