@@ -283,3 +283,17 @@ def test_shell_completion_offers_commands_and_choices() -> None:
     assert "patch" in complete("aks-windows-ops pa")
     assert set(complete("aks-windows-ops show -o ")) >= {"json", "jsonc", "yaml", "table", "tsv", "none"}
     assert "--cluster-name" in complete("aks-windows-ops pool add --clu")
+
+
+def test_a_missing_credential_says_to_sign_in(capsys: pytest.CaptureFixture[str]) -> None:
+    from azure.identity import CredentialUnavailableError
+
+    from aks_windows_ops.cli.output import SESSION
+    from aks_windows_ops.cli.runtime import report_error
+
+    SESSION.reset()
+    code = report_error(CredentialUnavailableError("DefaultAzureCredential failed to retrieve a token"))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("ERROR: cannot sign in to Azure")
+    assert "az login" in err and "ARM error code" not in err
