@@ -121,6 +121,7 @@ def test_an_interrupted_apply_says_how_to_resume(
     signum: int, code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _signal_on_first_wait(monkeypatch, signum)
+    handler_before = signal.getsignal(signal.SIGTERM)
     checkpoint = str(tmp_path / "cp.json")
     args = ["patch", "--simulate", "healthy", "-k", "1.34.2", "--apply", "--yes", "--checkpoint", checkpoint]
     result = runner.invoke(app, args)
@@ -132,7 +133,7 @@ def test_an_interrupted_apply_says_how_to_resume(
     assert f"aks-windows-ops resume {plan['plan_id']} --checkpoint {checkpoint}" in result.stderr
     assert result.stderr.count("aks-windows-ops resume") == 1  # said once
     assert f"{plan['done']} of {plan['total']} steps done" in result.stderr
-    assert signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None)  # the handler was put back
+    assert signal.getsignal(signal.SIGTERM) == handler_before  # the handler was put back
 
 
 def test_secret_values_are_never_printed_back(monkeypatch: pytest.MonkeyPatch) -> None:
