@@ -63,6 +63,7 @@ __all__ = [
     "Target",
     "app",
     "check_run_options",
+    "cluster_kube",
     "default_checkpoint",
     "default_subscription",
     "emit_json",
@@ -438,6 +439,27 @@ def _close(progress: Any) -> None:
         close()
 
 
+def cluster_kube(target: Target) -> Any:
+    """The cluster's Kubernetes API for plan-time checks: the simulator's, or the cluster's user kubeconfig.
+
+    ``None`` when it cannot be reached; the plan then says which checks (disruption budgets, image builds) were
+    not made.
+    """
+    if target.kube is not None:
+        return target.kube.api_client()
+    if target.fake is not None:
+        return None
+    from aks_windows_ops.azure.facts import get_user_kubeconfig
+    from aks_windows_ops.kube.client import api_client_from_kubeconfig
+
+    try:
+        return api_client_from_kubeconfig(
+            get_user_kubeconfig(target.clients, target.resource_group, target.name)
+        )
+    except E.AksWindowsOpsError:
+        return None
+
+
 def _report_interruption(
     plan: Any, sigterm: bool, resume_cmd: str, in_memory: bool, store: Any = None, error: Any = None
 ) -> typer.Exit:
@@ -569,3 +591,7 @@ def read_password(**kwargs: Any) -> Any:
 
 def _default_subscription() -> str:
     return default_subscription(None)
+
+
+_patch_kube = cluster_kube
+_kube_client = cluster_kube

@@ -24,6 +24,7 @@ __all__ = [
     "GLOBAL_PANEL",
     "RUN_PANEL",
     "TARGET_PANEL",
+    "AllowIncompatibleImages",
     "Apply",
     "Checkpoint",
     "ClusterName",
@@ -131,6 +132,14 @@ Query = Annotated[
         callback=_check_query,
         help="JMESPath query applied to the output document (see https://jmespath.org).",
         rich_help_panel=GLOBAL_PANEL,
+    ),
+]
+AllowIncompatibleImages = Annotated[
+    bool,
+    typer.Option(
+        "--allow-incompatible-images",
+        help="Go ahead although a workload's image cannot run on the new pool's Windows build (its pods will "
+        "not start).",
     ),
 ]
 Apply = Annotated[

@@ -14,9 +14,10 @@ from typing import Annotated
 import typer
 
 from aks_windows_ops import errors as E
-from aks_windows_ops.cli.app import check_run_options, resolve_target, run_procedure
+from aks_windows_ops.cli.app import check_run_options, cluster_kube, resolve_target, run_procedure
 from aks_windows_ops.cli.options import (
     TARGET_PANEL,
+    AllowIncompatibleImages,
     Apply,
     Checkpoint,
     ClusterName,
@@ -138,6 +139,7 @@ def pool_add(
             "--vnet-subnet-id", metavar="SUBNET_ID", help="Node subnet (default: the first pool's)."
         ),
     ] = None,
+    allow_incompatible_images: AllowIncompatibleImages = False,
     plan_only: PlanOnly = False,
     do_apply: Apply = False,
     yes: Yes = False,
@@ -180,7 +182,11 @@ def pool_add(
         _check_taints(taints or [])
         _check_subnet(subnet)
         target = resolve_target(
-            resource_group=resource_group, name=cluster, subscription=subscription, simulate=simulate
+            resource_group=resource_group,
+            name=cluster,
+            subscription=subscription,
+            simulate=simulate,
+            with_kube=bool(simulate),
         )
         plan, context = plan_add_windows_pool(
             target.clients,
@@ -195,6 +201,8 @@ def pool_add(
             taints=list(taints or []),
             subnet=subnet,
             pods_wanted=pods_wanted,
+            kube=cluster_kube(target),
+            allow_incompatible_images=allow_incompatible_images,
         )
     except E.AksWindowsOpsError as err:
         raise fail(err) from err
@@ -260,6 +268,7 @@ def migrate(
     force: Annotated[
         bool, typer.Option("--force", help="Consent to delete pods without a controller.")
     ] = False,
+    allow_incompatible_images: AllowIncompatibleImages = False,
     plan_only: PlanOnly = False,
     do_apply: Apply = False,
     yes: Yes = False,
@@ -305,6 +314,7 @@ def migrate(
             delete_emptydir_data=delete_emptydir_data,
             force=force,
             delete_old=not keep_old,
+            allow_incompatible_images=allow_incompatible_images,
         )
         if target.kube is not None:
             context.extras["kube_poll"] = 0.05

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from aks_windows_ops import errors as E
-from aks_windows_ops.cli.app import check_run_options, resolve_target, run_procedure
+from aks_windows_ops.cli.app import check_run_options, cluster_kube, resolve_target, run_procedure
 from aks_windows_ops.cli.options import (
     Apply,
     Checkpoint,
@@ -108,6 +108,7 @@ def patch(
             pools=selection,
             max_surge=max_surge,
             allow_hops=hops,
+            kube=cluster_kube(target),
         )
     except E.AksWindowsOpsError as err:
         raise fail(err) from err
