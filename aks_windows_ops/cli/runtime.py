@@ -243,11 +243,12 @@ def _prescan(args: Sequence[str]) -> list[str]:
                 SESSION.output = arg.split("=", 1)[1].lower()
             elif arg.startswith("-o") and len(arg) > 2 and not arg.startswith("--"):
                 SESSION.output = arg[2:].lower()
-            if previous in SECRET_OPTIONS:
+            if previous in SECRET_OPTIONS and not (previous == "--password-fd" and arg.isdigit()):
                 SESSION.hidden.append(arg)
             for option in SECRET_OPTIONS:
-                if arg.startswith(option + "="):
-                    SESSION.hidden.append(arg.split("=", 1)[1])
+                value = arg.split("=", 1)[1] if arg.startswith(option + "=") else None
+                if value is not None and not (option == "--password-fd" and value.isdigit()):
+                    SESSION.hidden.append(value)
         previous = arg
     return moved + rest
 
