@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from azure.mgmt.compute import ComputeManagementClient
     from azure.mgmt.containerservice import ContainerServiceClient
     from azure.mgmt.network import NetworkManagementClient
+    from azure.mgmt.resourcegraph import ResourceGraphClient
 
 __all__ = ["AzureClients"]
 
@@ -119,6 +120,13 @@ class AzureClients:
         from azure.mgmt.network import NetworkManagementClient
 
         return NetworkManagementClient(self.credential, self.subscription_id, **self._kwargs())
+
+    @cached_property
+    def resource_graph(self) -> ResourceGraphClient:
+        """The Azure Resource Graph client (fleet reads across subscriptions; not scoped to one)."""
+        from azure.mgmt.resourcegraph import ResourceGraphClient
+
+        return ResourceGraphClient(self.credential, **self._kwargs())
 
     def for_subscription(self, subscription_id: str) -> AzureClients:
         """Return a bundle for another subscription sharing credential, transport and settings."""

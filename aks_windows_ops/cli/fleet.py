@@ -14,6 +14,13 @@ from aks_windows_ops.cli.runtime import fail
 __all__ = ["register"]
 
 
+class Source(str, enum.Enum):
+    """Where the audit reads scale sets and instances."""
+
+    graph = "graph"
+    arm = "arm"
+
+
 class AuditOutput(str, enum.Enum):
     """Output formats of ``audit``: the common ones, and ``csv`` for spreadsheets."""
 
@@ -54,6 +61,15 @@ def audit(
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, max=64, help="Clusters read at once.")
     ] = 16,
+    source: Annotated[
+        Source,
+        typer.Option(
+            "--source",
+            help="graph: Azure Resource Graph for scale sets and instances (falls back to arm when refused); "
+            "arm: every fact from Azure Resource Manager.",
+            case_sensitive=False,
+        ),
+    ] = Source.graph,
     time_budget: Annotated[
         str | None,
         typer.Option(
@@ -69,44 +85,60 @@ def audit(
     import io
     import json
 
-    from aks_windows_ops.cli.app import default_subscription
     from aks_windows_ops.cli.options import OutputFormat
     from aks_windows_ops.cli.output import emit, out_console
     from aks_windows_ops.fleet import audit_command
 
     try:
         budget = parse_duration(time_budget)
-        subs = list(subscription or [])
-        if not subs and not simulate:
-            subs = [default_subscription(None)]
+        clients, subs = _fleet_clients(list(subscription or []), simulate)
         console = out_console()
         narrow = output is AuditOutput.table and not query and (console.width or 200) < 140
+        common: dict[str, Any] = {
+            "subscriptions": subs,
+            "resource_group": resource_group,
+            "concurrency": concurrency,
+            "time_budget": budget,
+            "source": source.value,
+        }
         if output in (AuditOutput.table, AuditOutput.csv) and not query and not narrow:
-            code = audit_command(
-                subscriptions=subs or None,
-                resource_group=resource_group,
-                simulate=simulate,
-                output=output.value,
-                concurrency=concurrency,
-                time_budget=budget,
-                console=console,
-            )
+            code = audit_command(clients, output=output.value, console=console, **common)
+        elif output is AuditOutput.json and not query:
+            # Written row by row as clusters complete: a large fleet's report is never held whole.
+            code = audit_command(clients, output="json", **common)
         else:
             buffer = io.StringIO()
-            code = audit_command(
-                subscriptions=subs or None,
-                resource_group=resource_group,
-                simulate=simulate,
-                output="json",
-                concurrency=concurrency,
-                time_budget=budget,
-                write=buffer.write,
-            )
+            code = audit_command(clients, output="json", write=buffer.write, **common)
             fmt = OutputFormat.json if output is AuditOutput.csv else OutputFormat(output.value)
             emit(json.loads(buffer.getvalue()), fmt, query, table=narrow_audit_table)
     except E.AksWindowsOpsError as err:
         raise fail(err) from err
     raise typer.Exit(code)
+
+
+def _fleet_clients(subscriptions: list[str], simulate: str | None) -> tuple[Any, list[str]]:
+    """The bundle and subscriptions to audit: Azure's, or every subscription of a simulator scenario."""
+    from aks_windows_ops.azure.clients import AzureClients
+    from aks_windows_ops.cli.app import default_subscription
+
+    subs = list(subscriptions)
+    if simulate:
+        from aks_windows_ops.testing.scenario import BUILTIN_SCENARIOS, load_scenario
+
+        try:
+            fake = load_scenario(simulate)
+        except (OSError, KeyError) as err:
+            raise E.InvalidInput(
+                f"--simulate {simulate}: neither a built-in scenario ({', '.join(BUILTIN_SCENARIOS)}) nor a "
+                "readable scenario file"
+            ) from err
+        seen = dict.fromkeys([s for s, _rg in fake.resource_groups] + [s for s, _rg, _n in fake.clusters])
+        subs = subs or list(seen)
+        if not subs:
+            raise E.InvalidInput(f"--simulate {simulate}: the scenario has no subscription")
+        return AzureClients.for_simulator(fake, subs[0]), subs
+    subs = subs or [default_subscription(None)]
+    return AzureClients(subs[0]), subs
 
 
 def narrow_audit_table(document: dict[str, Any]) -> Any:
