@@ -124,6 +124,7 @@ CASES: list[tuple[list[str], str, Any]] = [
     (["audit", *PLAN], "--concurrency", st.one_of(BAD_INTS, st.sampled_from(["0", "65"]))),
     (["audit", *PLAN], "--time-budget", BAD_DURATIONS),
     (["audit", *PLAN], "--output", BAD_OUTPUT),
+    (["audit", *PLAN], "--source", st.sampled_from(["cache", "", "ARM2"])),
     (["show", *PLAN], "--output", BAD_OUTPUT),
     (["show"], "--simulate", st.sampled_from(["nosuch", "/nonexistent/twin.yaml", "healthy.yml"])),
     (["show", *PLAN], "--query", BAD_QUERY),
