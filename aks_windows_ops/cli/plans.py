@@ -29,8 +29,9 @@ __all__ = ["register"]
 
 def _store(checkpoint: str | None) -> Any:
     from aks_windows_ops.runbooks.checkpoints import PlanStore, checkpoint_store_from_url
+    from aks_windows_ops.runbooks.integrity import sign_store
 
-    store = checkpoint_store_from_url(checkpoint)
+    store = sign_store(checkpoint_store_from_url(checkpoint))  # integrity tags: docs/security.md
     if not isinstance(store, PlanStore):
         raise E.InvalidInput(
             "--checkpoint names a store that keeps no plans",
