@@ -52,9 +52,9 @@ SECRET_OPTIONS = ("--password-env", "--password", "--password-fd", "--key-vault-
 
 
 def _redact(text: str) -> str:
-    from aks_windows_ops.azure.redact import redact
+    from aks_windows_ops.azure.redact import redact_text
 
-    text = redact(text)
+    text = redact_text(text)
     for hidden in SESSION.hidden:
         if hidden.strip():
             # Whole tokens only: a short value must not mangle the words around it (an option's own name).
@@ -113,10 +113,9 @@ def _as_library_error(err: BaseException) -> E.AksWindowsOpsError | None:
 def report_error(err: BaseException, *, code: int | None = None) -> int:
     """Print ``err`` for people (or as JSON with ``-o json``) on standard error and return its exit code."""
     if SESSION.debug:
-        import traceback
+        from aks_windows_ops.azure.redact import format_exception_redacted
 
-        text = "".join(traceback.format_exception(type(err), err, err.__traceback__))
-        sys.stderr.write(_redact(text))
+        sys.stderr.write(_redact(format_exception_redacted(err)))
     library = _as_library_error(err)
     if code is None:
         code = exit_code_for(library or err)
