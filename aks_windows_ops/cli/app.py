@@ -199,6 +199,51 @@ def default_subscription(given: str | None) -> str:
     )
 
 
+def check_simulate(simulate: str) -> None:
+    """Refuse a ``--simulate`` value that is neither a built-in scenario name nor a readable file.
+
+    Checked before anything is built, so the message names the option and lists what it accepts.
+
+    Raises:
+        InvalidInput: the value names no built-in scenario and no readable file.
+    """
+    from aks_windows_ops.testing.scenario import BUILTIN_SCENARIOS
+
+    if simulate in BUILTIN_SCENARIOS:
+        return
+    path = Path(simulate).expanduser()
+    if path.is_file() and os.access(path, os.R_OK):
+        return
+    raise E.InvalidInput(
+        f"--simulate {simulate[:80]}: neither a built-in scenario ({', '.join(BUILTIN_SCENARIOS)}) nor a "
+        "readable scenario file",
+        remediation="Name a built-in scenario, or a scenario file (one written by `aks-windows-ops snapshot`).",
+    )
+
+
+def load_simulated(simulate: str, **kwargs: Any) -> Any:
+    """Build the simulator for ``--simulate``; a bad value or an unreadable scenario names the option.
+
+    Raises:
+        InvalidInput: the value is no scenario, or the scenario file is not a valid scenario.
+    """
+    from aks_windows_ops.testing.scenario import load_scenario
+
+    check_simulate(simulate)
+    try:
+        return load_scenario(simulate, **kwargs)
+    except E.InvalidInput as err:
+        raise E.InvalidInput(
+            [f"--simulate {simulate[:80]}: {problem}" for problem in err.problems],
+            remediation="Correct the scenario file and run again.",
+        ) from err
+    except (OSError, KeyError, TypeError, ValueError) as err:
+        raise E.InvalidInput(
+            f"--simulate {simulate[:80]}: not a valid scenario ({err})",
+            remediation="Correct the scenario file and run again.",
+        ) from err
+
+
 def resolve_target(
     *,
     resource_group: str | None,
@@ -214,8 +259,7 @@ def resolve_target(
     from aks_windows_ops.azure.clients import AzureClients
 
     if simulate:
-        from aks_windows_ops.testing.scenario import load_scenario
-
+        check_simulate(simulate)
         kube = None
         if with_kube:
             import atexit
@@ -224,16 +268,7 @@ def resolve_target(
 
             kube = FakeKubernetes(ready_delay=0.0).start()
             atexit.register(kube.stop)
-        try:
-            fake = load_scenario(simulate, kube=kube)
-        except (OSError, KeyError) as err:
-            from aks_windows_ops.testing.scenario import BUILTIN_SCENARIOS
-
-            raise E.InvalidInput(
-                f"--simulate {simulate}: neither a built-in scenario ({', '.join(BUILTIN_SCENARIOS)}) nor a "
-                "readable scenario file",
-                remediation="Name a built-in scenario, or a file written by `aks-windows-ops snapshot`.",
-            ) from err
+        fake = load_simulated(simulate, kube=kube)
         for (sub, rg, cname), cluster in fake.clusters.items():
             if (resource_group is None or rg == resource_group.lower()) and (
                 name is None or cname == name.lower()

@@ -123,15 +123,9 @@ def _fleet_clients(subscriptions: list[str], simulate: str | None) -> tuple[Any,
 
     subs = list(subscriptions)
     if simulate:
-        from aks_windows_ops.testing.scenario import BUILTIN_SCENARIOS, load_scenario
+        from aks_windows_ops.cli.app import load_simulated
 
-        try:
-            fake = load_scenario(simulate)
-        except (OSError, KeyError) as err:
-            raise E.InvalidInput(
-                f"--simulate {simulate}: neither a built-in scenario ({', '.join(BUILTIN_SCENARIOS)}) nor a "
-                "readable scenario file"
-            ) from err
+        fake = load_simulated(simulate)
         seen = dict.fromkeys([s for s, _rg in fake.resource_groups] + [s for s, _rg, _n in fake.clusters])
         subs = subs or list(seen)
         if not subs:
