@@ -83,6 +83,8 @@ def good_invocation(command: tuple[str, ...], files: dict[str, Path]) -> list[st
         ("migrate",): ["--simulate", "ws2019-retiring", "--pool", "win19", "--reason", "os-upgrade"],
         ("affinity",): [str(files["manifest"])],
         ("status",): ["--checkpoint", str(root / "cp.json")],
+        ("lease", "show"): ["--plan", "patch-0", "--checkpoint", str(root / "cp.json")],
+        ("lease", "break"): ["--plan", "patch-0", "--checkpoint", str(root / "cp.json"), "--yes"],
         ("pool", "add"): ["--simulate", "healthy", "-n", "win3", "--node-count", "2"],
         ("timezone", "get"): ["--simulate", "healthy"],
         ("timezone", "list"): ["--simulate", "healthy"],

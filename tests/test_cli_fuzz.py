@@ -131,6 +131,8 @@ CASES: list[tuple[list[str], str, Any]] = [
     (["preflight", *PLAN], "--query", BAD_QUERY),
     (["demo"], "--scenario", st.sampled_from(["nope", "", "../healthy"])),
     (["status"], "--output", BAD_OUTPUT),
+    (["lease", "show"], "--plan", st.sampled_from(["", " ", "\t"])),
+    (["lease", "break", "-g", "rg-prod", "--yes"], "--plan", st.sampled_from(["p1", "patch-0"])),
     (["resume", "x"], "--time-budget", BAD_DURATIONS),
     (["timezone", "get", *PLAN], "--output", BAD_OUTPUT),
 ]

@@ -215,7 +215,7 @@ def check_simulate(simulate: str) -> None:
     if path.is_file() and os.access(path, os.R_OK):
         return
     raise E.InvalidInput(
-        f"--simulate {simulate[:80]}: neither a built-in scenario ({', '.join(BUILTIN_SCENARIOS)}) nor a "
+        f"--simulate {simulate[:200]}: neither a built-in scenario ({', '.join(BUILTIN_SCENARIOS)}) nor a "
         "readable scenario file",
         remediation="Name a built-in scenario, or a scenario file (one written by `aks-windows-ops snapshot`).",
     )
@@ -234,12 +234,12 @@ def load_simulated(simulate: str, **kwargs: Any) -> Any:
         return load_scenario(simulate, **kwargs)
     except E.InvalidInput as err:
         raise E.InvalidInput(
-            [f"--simulate {simulate[:80]}: {problem}" for problem in err.problems],
+            [f"--simulate {simulate[:200]}: {problem}" for problem in err.problems],
             remediation="Correct the scenario file and run again.",
         ) from err
     except (OSError, KeyError, TypeError, ValueError) as err:
         raise E.InvalidInput(
-            f"--simulate {simulate[:80]}: not a valid scenario ({err})",
+            f"--simulate {simulate[:200]}: not a valid scenario ({err})",
             remediation="Correct the scenario file and run again.",
         ) from err
 
@@ -559,6 +559,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aks_windows_ops.cli.pools",
     "aks_windows_ops.cli.workloads",
     "aks_windows_ops.cli.plans",
+    "aks_windows_ops.cli.leases",
 )
 
 

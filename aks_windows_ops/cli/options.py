@@ -166,8 +166,10 @@ Checkpoint = Annotated[
     typer.Option(
         "--checkpoint",
         metavar="FILE|URL",
-        help="Where progress is recorded: a file, memory: or a Blob container URL (default: your state "
-        "directory).",
+        help="Where progress and leases are kept: a SQLite file (.sqlite, .db), a JSON file (single user), "
+        "memory: or a Blob container URL. Default: AKS_WINDOWS_OPS_CHECKPOINTS, else the SQLite database "
+        "checkpoints.sqlite in your state directory (AKS_WINDOWS_OPS_STATE_DIR, else "
+        "~/.local/state/aks-windows-ops); memory: with --simulate.",
         rich_help_panel=RUN_PANEL,
     ),
 ]

@@ -1,7 +1,7 @@
 """How an invocation starts and ends: global flags anywhere, exit codes, errors, Ctrl-C and SIGTERM.
 
 Exit codes (the README's): 0 success, 1 warnings, 2 errors found or a failed operation, 3 paused by the time
-budget, 4 invalid input (usage errors included; nothing was sent), 5 refused by a safety rail, 130 interrupted
+budget, 4 invalid input (usage errors included; nothing was sent), 5 refused by a safety rail (another run holding the lease included), 130 interrupted
 (Ctrl-C), 143 terminated (SIGTERM).
 
 Errors are one line (two with what to do) on standard error, a JSON document there with ``-o json``; no
@@ -79,7 +79,7 @@ def exit_code_for(err: BaseException) -> int:
         return EXIT_TERMINATED if signal_name == "SIGTERM" else EXIT_INTERRUPTED
     if isinstance(err, E.InvalidInput | UsageError):
         return EXIT_INVALID
-    if isinstance(err, E.UnsafeOperation):
+    if isinstance(err, E.UnsafeOperation | E.LeaseHeld):  # a lease is a safety rail: nothing was sent
         return EXIT_UNSAFE
     if isinstance(err, E.BudgetExhausted):
         return EXIT_PAUSED
@@ -122,6 +122,10 @@ def report_error(err: BaseException, *, code: int | None = None) -> int:
     if library is not None:
         message = str(library)
         remediation = library.remediation or ""
+        if isinstance(library, E.LeaseHeld):
+            from aks_windows_ops.cli.leases import remediation_for
+
+            remediation = remediation_for(library)
         document: dict[str, Any] = library.to_dict()
     elif isinstance(err, UsageError):
         message = err.format_message().replace("Value error, ", "")
