@@ -94,11 +94,19 @@ class InvalidInput(AksWindowsOpsError, ValueError):
     """
 
     default_remediation = "Correct the listed values and run again; nothing was sent to Azure."
+    #: What to do about one problem raised without its own remediation ("the listed values" would not fit).
+    single_remediation = "Fix what the message names, then run again; nothing was sent to Azure."
 
     def __init__(self, problems: str | Iterable[str], *, remediation: str | None = None) -> None:
         items = [problems] if isinstance(problems, str) else list(problems)
         if not items:
             items = ["invalid input"]
+        if (
+            remediation is None
+            and len(items) == 1
+            and self.default_remediation == InvalidInput.default_remediation
+        ):
+            remediation = self.single_remediation
         self.problems: tuple[str, ...] = tuple(items)
         message = items[0] if len(items) == 1 else f"{len(items)} problems: " + "; ".join(items)
         super().__init__(message, remediation=remediation)

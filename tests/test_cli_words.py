@@ -26,6 +26,9 @@ INTERNAL = re.compile(
     r"|=\s*(True|False|None)\b"
     r"|\bREFERENCE\b|\bDESIGN\b|\bsection \d|\bprinciple \d"
     r"|<bool>|<list\[|\blist\[str\]"
+    r"|\b[a-z][a-z0-9]*_[a-z0-9_]+ must\b"  # ``max_attempts must be ...``: a parameter's name
+    r"|(?<![\w.-])[a-z][a-z0-9]*=(?=[\s)])"  # ``give subscriptions= (or clusters=)``
+    r"|\b(?:give|pass|needs?) (?:exactly one of )?[a-z]+_[a-z_]+\b"  # ``one of container_client, ...``
 )
 
 ERROR_NAMES = {name for name in E.__all__ if isinstance(getattr(E, name), type)}
@@ -39,9 +42,21 @@ def test_the_pattern_finds_what_it_is_for() -> None:
         "REFERENCE section 3",
         "DESIGN principle 4",
         "--debug <bool>",
+        "max_attempts must be >= 1",
+        "give subscriptions= (or clusters=) when passing a factory",
+        "give exactly one of container_client, account_url or connection_string",
+        "time_budget must be positive",
     ):
         assert INTERNAL.search(bad), bad
-    for good in ("--max-pods 60", "key=value", "the FAQ's order", "maxSurge 33%", "a == b"):
+    for good in (
+        "--max-pods 60",
+        "key=value",
+        "the FAQ's order",
+        "maxSurge 33%",
+        "a == b",
+        '"resource_group" must be a string',
+        "the time budget must be positive",
+    ):
         assert not INTERNAL.search(good), good
 
 
@@ -125,3 +140,29 @@ def test_each_error_type_has_its_own_what_to_do() -> None:
             assert text not in remediations.values(), f"{name} repeats another error's what to do"
             remediations[name] = text
     assert len(remediations) >= 8
+
+
+def test_a_single_problem_is_not_told_to_correct_the_listed_values() -> None:
+    one = E.InvalidInput("--time-budget must be a positive duration, got '5x'")
+    several = E.InvalidInput(["--time-budget is not a duration", "--max-pods is too large"])
+    assert "listed values" not in one.remediation and one.remediation
+    assert "listed values" in several.remediation
+    own = E.InvalidInput("the subnet is full", remediation="Give the pool a larger subnet.")
+    assert own.remediation == "Give the pool a larger subnet."
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["patch", "--simulate", "healthy", "-k", "1.34.2", "--time-budget", "5x"],
+        ["patch", "--simulate", "healthy", "-k", "one"],
+        ["show", "--simulate", "nosuch"],
+        ["lease", "show", "--plan", " "],
+    ],
+)
+def test_cli_errors_with_one_problem_have_a_fitting_what_to_do(args: list[str]) -> None:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 4, result.output
+    error, what_to_do = result.stderr.strip().splitlines()
+    assert error.startswith("ERROR: ") and what_to_do.startswith("What to do: ")
+    assert "listed values" not in what_to_do

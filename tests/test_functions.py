@@ -407,18 +407,18 @@ def test_orchestrator_discovers_clusters_first() -> None:
 @pytest.mark.parametrize(
     ("request_body", "problem"),
     [
-        ({"clusters": ["a/b/c"], "options": {}}, "exactly one of kubernetes_version"),
-        ({"clusters": ["a/b"], "options": {"node_image_only": True}}, "not subscription/resource_group/name"),
+        ({"clusters": ["a/b/c"], "options": {}}, 'exactly one of "kubernetes_version"'),
+        ({"clusters": ["a/b"], "options": {"node_image_only": True}}, "not subscription/group/name"),
         (
             {"clusters": ["a/b/c"], "subscriptions": ["a"], "options": {"node_image_only": True}},
-            "either clusters",
+            'either "clusters"',
         ),
         (
             {"clusters": ["a/b/c"], "options": {"node_image_only": True}, "poll_seconds": 10**9},
             "poll_seconds",
         ),
-        ({"clusters": ["a/b/c"], "procedure": "rotate-password"}, "procedure must be"),
-        ({"clusters": ["a/b/c"], "options": {"node_image_only": True}, "name": "Bad Name"}, "name must be"),
+        ({"clusters": ["a/b/c"], "procedure": "rotate-password"}, '"procedure" must be'),
+        ({"clusters": ["a/b/c"], "options": {"node_image_only": True}, "name": "Bad Name"}, '"name" must be'),
     ],
 )
 def test_invalid_rollout_requests(request_body: dict[str, Any], problem: str) -> None:

@@ -75,11 +75,20 @@ class BlobJsonStore:
     ) -> None:
         given = [x is not None for x in (container_client, account_url, connection_string)]
         if sum(given) != 1:
-            raise InvalidInput("give exactly one of container_client, account_url or connection_string")
+            raise InvalidInput(
+                "give exactly one of a container client, an account URL or a connection string",
+                remediation="Name the container one way only, then try again.",
+            )
         if container_client is None and not container:
-            raise InvalidInput("a container name is needed with account_url or connection_string")
+            raise InvalidInput(
+                "a container name is needed with an account URL or a connection string",
+                remediation="Give the container's name as well.",
+            )
         if max_attempts < 1:
-            raise InvalidInput("max_attempts must be >= 1")
+            raise InvalidInput(
+                f"the number of attempts must be at least 1, got {max_attempts}",
+                remediation="Allow at least one attempt.",
+            )
         if container_client is None:
             container_client = _build_client(
                 account_url, container or "", credential, connection_string, client_options
@@ -380,14 +389,18 @@ def _build_client(
         from azure.storage.blob import ContainerClient
     except ImportError as err:  # pragma: no cover - depends on the installed extras
         raise InvalidInput(
-            "the Blob checkpoint store needs azure-storage-blob: pip install 'aks-windows-ops[blob]'"
+            "the Blob checkpoint store needs the azure-storage-blob package",
+            remediation="Install it with `pip install 'aks-windows-ops[blob]'`, then run again.",
         ) from err
     if connection_string is not None:
         try:
             return ContainerClient.from_connection_string(connection_string, container, **options)
         except ValueError:
             # The SDK's message may quote the string, and with it the account key.
-            raise InvalidInput("the storage connection string is malformed") from None
+            raise InvalidInput(
+                "the storage connection string is malformed",
+                remediation="Copy the connection string again from the storage account's access keys.",
+            ) from None
     assert account_url is not None
     if credential is None and "sig=" not in (urlparse(account_url).query or ""):
         from azure.identity import DefaultAzureCredential

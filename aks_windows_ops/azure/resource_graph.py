@@ -119,9 +119,11 @@ class GraphReader:
         deadline: float | None = None,
     ) -> None:
         if not 1 <= page_size <= 1000:
-            raise InvalidInput(f"page_size must be between 1 and 1000, got {page_size}")
+            raise InvalidInput(f"the page size must be between 1 and 1000 rows, got {page_size}")
         if not 1 <= group_size < 300:
-            raise InvalidInput(f"group_size must be between 1 and 299, got {group_size}")
+            raise InvalidInput(
+                f"the group size must be between 1 and 299 subscriptions per query, got {group_size}"
+            )
         self.clients = clients
         self.clock = clock or clients.clock
         self.sleep = sleep or clients.sleep

@@ -213,10 +213,16 @@ def parse_duration(
     match = _DURATION.match(text)
     accepted = "a positive duration such as 90s, 5m, 2h or 1d"
     if match is None:
-        raise E.InvalidInput(f"{option} must be {accepted}, got {text[:40]!r}")
+        raise E.InvalidInput(
+            f"{option} must be {accepted}, got {text[:40]!r}",
+            remediation="Give a number followed by s, m, h or d, e.g. 45m.",
+        )
     seconds = float(match.group("value")) * _UNITS[match.group("unit").lower()]
     if not math.isfinite(seconds) or seconds <= 0 or seconds > _MAX_SECONDS:
-        raise E.InvalidInput(f"{option} must be {accepted} (at most 30 days), got {text[:40]!r}")
+        raise E.InvalidInput(
+            f"{option} must be {accepted} (at most 30 days), got {text[:40]!r}",
+            remediation="Give a duration above zero and at most 30 days, e.g. 45m.",
+        )
     return seconds
 
 
@@ -247,7 +253,10 @@ def check_password_fd(fd: int, option: str = "--password-fd") -> int:
         InvalidInput: negative, or not open in this process.
     """
     if fd < 0:
-        raise E.InvalidInput(f"{option} must be an open file descriptor number (0 or more), got {fd}")
+        raise E.InvalidInput(
+            f"{option} must be an open file descriptor number (0 or more), got {fd}",
+            remediation="Redirect the password into a descriptor, e.g. `3< password.txt`, and pass its number.",
+        )
     try:
         os.fstat(fd)
     except OSError:
@@ -270,7 +279,10 @@ def check_kubernetes_version(value: str | None, option: str = "--kubernetes-vers
         InvalidInput: not MAJOR.MINOR or MAJOR.MINOR.PATCH.
     """
     if value is not None and not _VERSION.match(value.strip()):
-        raise E.InvalidInput(f"{option} must look like 1.34 or 1.34.2, got {value[:40]!r}")
+        raise E.InvalidInput(
+            f"{option} must look like 1.34 or 1.34.2, got {value[:40]!r}",
+            remediation="`az aks get-versions -l LOCATION -o table` lists the versions of your region.",
+        )
     return value
 
 
@@ -281,5 +293,8 @@ def check_windows_sku(value: str | None, option: str = "--os-sku") -> str | None
         InvalidInput: not Windows2019, Windows2022 or Windows2025 (any case).
     """
     if value is not None and not _WINDOWS_SKU.match(value.strip()):
-        raise E.InvalidInput(f"{option} must be Windows2022, Windows2025 or Windows2019, got {value[:40]!r}")
+        raise E.InvalidInput(
+            f"{option} must be Windows2022, Windows2025 or Windows2019, got {value[:40]!r}",
+            remediation="Choose one of those Windows Server versions.",
+        )
     return value

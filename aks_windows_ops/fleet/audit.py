@@ -76,7 +76,8 @@ def _as_ref(item: ClusterRef | Sequence[str] | str) -> ClusterRef:
     parts = item.strip("/").split("/") if isinstance(item, str) else list(item)
     if len(parts) != 3 or not all(parts):
         raise InvalidInput(
-            f"a cluster is a ClusterRef, a (subscription, resource_group, name) tuple or 'sub/rg/name', got {item!r}"
+            f"a cluster is a cluster reference, a (subscription, resource group, name) triple or "
+            f"'subscription/group/name', got {item!r}"
         )
     return ClusterRef(str(parts[0]), str(parts[1]), str(parts[2]))
 
@@ -244,9 +245,9 @@ def audit(
     if source not in SOURCES:
         problems.append(f"unknown source {source!r}; choose from {', '.join(SOURCES)}")
     if concurrency < 1:
-        problems.append(f"concurrency must be at least 1, got {concurrency}")
+        problems.append(f"the concurrency (clusters read at once) must be at least 1, got {concurrency}")
     if time_budget is not None and time_budget <= 0:
-        problems.append(f"time_budget must be positive, got {time_budget}")
+        problems.append(f"the time budget must be positive, got {time_budget}")
     refs = [_as_ref(c) for c in clusters] if clusters is not None else None
     base = clients_or_factory if isinstance(clients_or_factory, AzureClients) else None
     subs: list[str]
@@ -258,7 +259,7 @@ def audit(
         subs = [base.subscription_id]
     else:
         subs = []
-        problems.append("give subscriptions= (or clusters=) when passing a factory instead of AzureClients")
+        problems.append("name the subscriptions (or the clusters) to audit when giving a client factory")
     if problems:
         raise InvalidInput(problems)
 

@@ -501,7 +501,7 @@ def drain_nodes(
     if concurrency < 1:
         raise InvalidInput("concurrency must be at least 1")
     if timeout_per_node <= 0 or poll_interval <= 0:
-        raise InvalidInput("timeout_per_node and poll_interval must be positive")
+        raise InvalidInput("the drain timeout per node and the poll interval must be positive")
     lock = threading.Lock()
 
     def emit(event: dict[str, Any]) -> None:

@@ -473,7 +473,7 @@ def plan_ahub_for_nodes(
         InvalidInput: an entry names no Windows scale set instance (nothing is sent).
     """
     if license_type not in (LICENSE_ON, _OFF):
-        raise InvalidInput(f"license_type must be {LICENSE_ON} or {_OFF}")
+        raise InvalidInput(f"the license type must be {LICENSE_ON} or {_OFF}")
     wanted = list(instances)
     if not wanted:
         raise InvalidInput("name at least one instance (pool/instanceId)")

@@ -188,7 +188,7 @@ def plan_password_rotation(
     """
     if not isinstance(new_password, Secret):
         raise InvalidInput(
-            "new_password must be a Secret (Secret(value), Secret.from_env(...), azure.keyvault.secret_from_key_vault(...))"
+            "the new password must be a Secret (Secret(value), Secret.from_env(...), azure.keyvault.secret_from_key_vault(...))"
         )
     problems = check_admin_password(new_password)
     if problems:

@@ -159,7 +159,9 @@ class Step:
         if not self.kind:
             problems.append(f"step {self.id!r} needs a kind")
         if not math.isfinite(self.expected_seconds) or self.expected_seconds < 0:
-            problems.append(f"step {self.id!r} expected_seconds must be a finite number >= 0")
+            problems.append(
+                f"step {self.id!r}: its expected duration must be a finite number of seconds, 0 or more"
+            )
         if not isinstance(self.params, Mapping):
             problems.append(f"step {self.id!r} params must be a mapping")
         if problems:

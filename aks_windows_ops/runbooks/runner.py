@@ -419,11 +419,11 @@ def apply(
     missing = sorted({s.kind for s in plan.steps} - set(actions))
     problems = [f"no action for step kind {kind!r}" for kind in missing]
     if stop_after is not None and stop_after not in {s.id for s in plan.steps}:
-        problems.append(f"stop_after names no step of the plan: {stop_after!r}")
+        problems.append(f"the step to stop after is not a step of the plan: {stop_after!r}")
     if time_budget is not None and (
         isinstance(time_budget, bool) or not math.isfinite(float(time_budget)) or time_budget < 0
     ):
-        problems.append("time_budget must be a finite number of seconds >= 0")
+        problems.append("the time budget must be a finite number of seconds, 0 or more")
     if problems:
         raise InvalidInput(problems)
     target, mode = _where(extras, target, mode)
