@@ -6,6 +6,7 @@ failed), 4 invalid input.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,9 +28,23 @@ from aks_windows_ops.cli import (
     resolve_target,
 )
 
-__all__ = ["findings_table", "open_target", "register"]
+__all__ = ["findings_table", "open_target", "parse_as_of", "register"]
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def parse_as_of(text: str | None) -> _dt.date | None:
+    """Parse ``--as-of YYYY-MM-DD`` (the day lifecycle dates are graded against).
+
+    Raises:
+        InvalidInput: not a date.
+    """
+    if text is None:
+        return None
+    try:
+        return _dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise E.InvalidInput(f"--as-of must be a date YYYY-MM-DD, got {text!r}") from None
 
 
 @contextmanager
@@ -108,18 +123,33 @@ def preflight(
     namespace: str | None = typer.Option(
         None, "--namespace", help="With --with-workloads: only this namespace (default: all)."
     ),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="Grade Windows and Kubernetes lifecycle dates against this day (YYYY-MM-DD); default today "
+        "(the simulator's day with --simulate).",
+    ),
+    lifecycle_data: Path | None = typer.Option(
+        None,
+        "--lifecycle-data",
+        help="A newer lifecycle data file (YAML) to use instead of the built-in one "
+        "(also: AKS_WINDOWS_OPS_LIFECYCLE_DATA).",
+    ),
     output: str = OUT_OPT,
 ) -> None:
-    """Check a cluster against every rule of the Windows node pools FAQ; reads only (REFERENCE sections 1-5).
+    """Check a cluster against every rule of the Windows node pools FAQ and the lifecycle dates; reads only.
 
     Exit code 0 clean (info only), 1 warnings, 2 errors.
     """
     from aks_windows_ops.azure.facts import read_snapshot
+    from aks_windows_ops.lifecycle_file import load_lifecycle
     from aks_windows_ops.rules.preflight import preflight as run_preflight
 
     try:
         if output not in ("table", "json"):
             raise E.InvalidInput(f"--output must be table or json, got {output!r}")
+        day = parse_as_of(as_of)
+        data = load_lifecycle(lifecycle_data)
         with open_target(
             resource_group=resource_group,
             name=name,
@@ -137,7 +167,9 @@ def preflight(
                     workloads = read_cluster_workloads(api, namespace=namespace)
                 finally:
                     api.close()
-        report = run_preflight(snap, workloads)
+            if day is None and target.fake is not None:
+                day = target.fake.now_date()
+        report = run_preflight(snap, workloads, as_of=day, lifecycle=data)
     except Exception as err:
         raise fail(err) from err
     if output == "json":

@@ -3,15 +3,19 @@
 Pure: no request is made. Each :class:`~aks_windows_ops.models.Finding` carries a stable code, a severity
 (``error`` = the service would refuse an operation, ``warning`` = it would hurt, ``info`` = worth knowing), a
 remediation naming the library runbook that fixes it (``patch``, ``password``, ``ahub``, ``migrate``,
-``add-pool``) and the FAQ question or REFERENCE section it comes from.
+``add-pool``) and the FAQ question or AKS documentation page it comes from. Lifecycle dates (Windows OS
+retirement, Kubernetes support) come from :mod:`~aks_windows_ops.rules.lifecycle` and are graded against an
+``as_of`` day.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from aks_windows_ops.clock import SystemClock
 from aks_windows_ops.errors import InvalidInput, PreflightFailed
 from aks_windows_ops.models import (
     WINDOWS_BUILDS,
@@ -24,8 +28,10 @@ from aks_windows_ops.models import (
     Severity,
 )
 from aks_windows_ops.rules import capacity, validation, versions
+from aks_windows_ops.rules import preflight_lifecycle as life
 from aks_windows_ops.rules import workloads as workload_rules
 from aks_windows_ops.rules.images import image_date
+from aks_windows_ops.rules.lifecycle import LifecycleData, builtin_lifecycle
 from aks_windows_ops.rules.validation import FaqSection
 
 __all__ = [
@@ -336,80 +342,22 @@ def _rule_limits(s: ClusterSnapshot) -> Iterator[Finding]:
 
 
 def _rule_os_sku(s: ClusterSnapshot) -> Iterator[Finding]:
-    """FAQ "Which Windows operating systems are supported?" and REFERENCE section 1 (OS SKU)."""
-    control_plane = _control_plane(s)
-    migrate_fix = (
-        "Replace the pool with a Windows2022 (or Windows2025) pool and move the pods: "
-        "`aks-windows-ops migrate --reason os-upgrade`; rebuild ltsc2019 images for ltsc2022 first."
-    )
+    """FAQ "Which Windows operating systems are supported?": the OS SKU matches the pool's OS type.
+
+    The Windows OS lifecycle (retirement, image removal, Kubernetes versions per SKU) is in
+    :mod:`~aks_windows_ops.rules.preflight_lifecycle`.
+    """
     for pool in s.pools:
-        if pool.os_sku and validation.check_os_sku(pool.os_sku, os_type=pool.os_type):
+        problems = validation.check_os_sku(pool.os_sku, os_type=pool.os_type) if pool.os_sku else []
+        if problems:
             yield _finding(
                 "OS_SKU_MISMATCH",
                 Severity.ERROR,
-                "; ".join(validation.check_os_sku(pool.os_sku, os_type=pool.os_type)),
+                "; ".join(problems),
                 remediation="Replace the pool with one whose OS SKU matches its OS type (migrate).",
                 faq=FaqSection.OPERATING_SYSTEMS,
                 resource=_pool_resource(pool),
                 runbook="migrate",
-            )
-            continue
-        sku = pool.os_sku_enum
-        if not pool.is_windows or sku is None:
-            continue
-        version = _highest(control_plane, _pool_version(pool))
-        if version is None:
-            continue
-        if sku is OsSku.WINDOWS2019:
-            if not versions.version_at_least(validation.WINDOWS2019_LAST_VERSION, version):
-                yield _finding(
-                    "WINDOWS2019_UNSUPPORTED",
-                    Severity.ERROR,
-                    f"Windows2019 pool {pool.name} with Kubernetes {version}: Windows Server 2019 is not "
-                    "available for Kubernetes 1.33 and later.",
-                    remediation=migrate_fix,
-                    faq=FaqSection.OPERATING_SYSTEMS,
-                    resource=_pool_resource(pool),
-                    runbook="migrate",
-                )
-            elif versions.parse_version(version).minor_key == versions.parse_version("1.32").minor_key:
-                yield _finding(
-                    "WINDOWS2019_RETIRING",
-                    Severity.WARNING,
-                    f"Windows2019 pool {pool.name} is on Kubernetes 1.32, the last version with Windows Server "
-                    "2019; the next control plane upgrade is blocked until the pool moves to Windows2022.",
-                    remediation=migrate_fix,
-                    faq=FaqSection.OPERATING_SYSTEMS,
-                    resource=_pool_resource(pool),
-                    runbook="migrate",
-                )
-            else:
-                yield _finding(
-                    "WINDOWS2019_PLAN_UPGRADE",
-                    Severity.INFO,
-                    f"Windows2019 pool {pool.name}: Windows Server 2019 retires after Kubernetes 1.32 reaches "
-                    "end of life.",
-                    remediation=migrate_fix,
-                    faq=FaqSection.OPERATING_SYSTEMS,
-                    resource=_pool_resource(pool),
-                    runbook="migrate",
-                )
-        pool_version = _pool_version(pool)
-        if (
-            sku is OsSku.WINDOWS2025
-            and pool_version
-            and _parses(pool_version)
-            and not versions.version_at_least(pool_version, validation.WINDOWS2025_FIRST_VERSION)
-        ):
-            yield _finding(
-                "WINDOWS2025_VERSION_TOO_LOW",
-                Severity.ERROR,
-                f"Windows2025 pool {pool.name} is on Kubernetes {pool_version}; Windows Server 2025 needs 1.32 "
-                "or later.",
-                remediation="Upgrade the control plane and the pool to 1.32 or later (patch runbook).",
-                faq=FaqSection.OPERATING_SYSTEMS,
-                resource=_pool_resource(pool),
-                runbook="patch",
             )
 
 
@@ -468,24 +416,6 @@ def _rule_identity(s: ClusterSnapshot) -> Iterator[Finding]:
                 "`aks-windows-ops migrate --reason sp-rotation`."
             ),
             faq=FaqSection.SERVICE_PRINCIPAL,
-            resource=_cluster_resource(s),
-            runbook="migrate",
-        )
-
-
-def _rule_old_image(s: ClusterSnapshot) -> Iterator[Finding]:
-    """FAQ "Why am I seeing an error when I try to create a new Windows agent pool?"."""
-    if s.created_before_2020:
-        yield _finding(
-            "OLD_WINDOWS_IMAGE",
-            Severity.ERROR,
-            "the cluster was created before February 2020 and never upgraded; adding a Windows pool fails with "
-            "'The following list of images referenced from the deployment template is not found'.",
-            remediation=(
-                "Upgrade the control plane (patch runbook), then replace the "
-                "Windows pools: `aks-windows-ops migrate --reason old-image`."
-            ),
-            faq=FaqSection.NEW_POOL_ERROR,
             resource=_cluster_resource(s),
             runbook="migrate",
         )
@@ -850,7 +780,6 @@ _RULES: tuple[_Rule, ...] = (
     _rule_os_sku,
     _rule_skew,
     _rule_identity,
-    _rule_old_image,
     _rule_patching,
     _rule_ahub,
     _rule_max_pods,
@@ -901,20 +830,35 @@ def _workload_capacity(s: ClusterSnapshot, manifests: list[Mapping[str, Any]]) -
     )
 
 
-def preflight(snapshot: ClusterSnapshot, workloads: list[dict[str, Any]] | None = None) -> PreflightReport:
-    """Check a cluster snapshot (and optionally its workloads) against every FAQ rule (REFERENCE sections 1-5).
+def preflight(
+    snapshot: ClusterSnapshot,
+    workloads: list[dict[str, Any]] | None = None,
+    *,
+    as_of: _dt.date | None = None,
+    lifecycle: LifecycleData | None = None,
+) -> PreflightReport:
+    """Check a cluster snapshot (and optionally its workloads) against every FAQ rule and the lifecycle data.
 
     Args:
         snapshot: the cluster as read by the Azure adapter or built by a test.
         workloads: manifests (``kubectl get -o json`` items or YAML documents); when given, the Windows
             workload lint (:func:`aks_windows_ops.rules.workloads.lint_workloads`) and a pod-capacity check run.
+        as_of: the day lifecycle dates are graded against (FAQ "Which Windows operating systems are
+            supported?"); today (UTC) when omitted.
+        lifecycle: lifecycle data (:func:`aks_windows_ops.rules.lifecycle.parse_lifecycle`); the built-in file
+            when omitted.
 
     Returns:
         The report, findings sorted errors first.
     """
+    day = as_of if as_of is not None else SystemClock().now().date()
+    data = lifecycle if lifecycle is not None else builtin_lifecycle()
     findings: list[Finding] = []
     for rule in _RULES:
         findings.extend(rule(snapshot))
+    findings.extend(life.windows_os_findings(snapshot, data, day))
+    findings.extend(life.kubernetes_support_findings(snapshot, data, day))
+    findings.extend(life.old_image_findings(snapshot, data))
     if workloads is not None:
         findings.extend(
             workload_rules.lint_workloads(

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.models import ClusterSnapshot, NetworkPlugin, OsSku, OsType, PoolMode
 from aks_windows_ops.rules import capacity, versions
+from aks_windows_ops.rules.lifecycle import still_on_old_windows_image
 from aks_windows_ops.secrets import Secret
 
 __all__ = [
@@ -78,6 +79,9 @@ class FaqSection(str, enum.Enum):
     HYBRID_BENEFIT = "Can I use Azure Hybrid Benefit with Windows nodes?"
     SESSION_AFFINITY = (
         "Can I maintain session affinity from client connections to pods with Windows containers?"
+    )
+    SUPPORTED_VERSIONS = (
+        "AKS supported Kubernetes versions (learn.microsoft.com/azure/aks/supported-kubernetes-versions)"
     )
     VERSION_SKEW = "REFERENCE section 3 (AKS supported Kubernetes versions)"
     PROVISIONING = "REFERENCE section 4 (ARM provisioning states)"
@@ -740,7 +744,7 @@ def _check_against_cluster(
                 f"Windows pools need Azure CNI; the cluster uses {cluster.network_plugin or 'no'} network plugin "
                 "(FAQ: What network plug-ins are supported?)"
             )
-        if cluster.created_before_2020:
+        if still_on_old_windows_image(cluster):
             problems.append(
                 "the cluster still references the pre-February-2020 Windows image, so adding a Windows pool "
                 "fails with 'images ... not found'; upgrade the control plane first "
