@@ -22,7 +22,9 @@ __all__ = ["load_lifecycle"]
 MAX_LIFECYCLE_BYTES = 1_000_000
 
 
-def load_lifecycle(path: str | Path | None = None, *, environ: Mapping[str, str] | None = None) -> LifecycleData:
+def load_lifecycle(
+    path: str | Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> LifecycleData:
     """Return the lifecycle data from ``path``, else from the file the environment names, else the built-in one.
 
     Implements the "newer data without a release" side of the lifecycle facts (FAQ "Which Windows operating

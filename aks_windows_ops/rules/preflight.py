@@ -348,6 +348,8 @@ def _rule_os_sku(s: ClusterSnapshot) -> Iterator[Finding]:
     :mod:`~aks_windows_ops.rules.preflight_lifecycle`.
     """
     for pool in s.pools:
+        if pool.is_windows and pool.os_sku_enum is OsSku.WINDOWS_ANNUAL:
+            continue  # an existing Annual Channel pool is valid; its retirement is a lifecycle finding
         problems = validation.check_os_sku(pool.os_sku, os_type=pool.os_type) if pool.os_sku else []
         if problems:
             yield _finding(

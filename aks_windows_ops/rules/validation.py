@@ -388,6 +388,12 @@ def check_os_sku(
             what = "Linux OS SKU" if sku is not None or not looks_windows else "unknown Windows OS SKU"
             problems.append(f"{what} {text!r} on a Windows pool; use Windows2019, Windows2022 or Windows2025")
             return problems
+        if sku is OsSku.WINDOWS_ANNUAL:
+            # The Annual Channel preview retired on 2026-05-15: no new pools (Azure/AKS#5608, lifecycle data).
+            problems.append(
+                "WindowsAnnual (preview) is retired: no new pools; use Windows2022 or Windows2025"
+            )
+            return problems
     else:
         if looks_windows:
             problems.append(f"Windows OS SKU {text!r} on a Linux pool")

@@ -19,6 +19,7 @@ import yaml
 
 from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.models import WINDOWS_BUILDS, Finding, OsSku, Severity
+from aks_windows_ops.rules.lifecycle import host_runs_image_build
 from aks_windows_ops.rules import versions
 from aks_windows_ops.rules.validation import FaqSection
 
@@ -360,7 +361,33 @@ def _term_requires(term: Mapping[str, Any], keys: Sequence[str]) -> list[str] | 
     return None
 
 
+#: Taint keys AKS users put on Windows pools (``os=windows:NoSchedule`` is the FAQ's example).
+_WINDOWS_TAINT_KEYS = frozenset({"os", "kubernetes.io/os", "node.kubernetes.io/os"})
+
+
+def _tolerates_windows(spec: Mapping[str, Any]) -> bool:
+    for tol in _list(spec.get("tolerations")):
+        if not isinstance(tol, Mapping):
+            continue
+        if (
+            str(tol.get("key") or "") in _WINDOWS_TAINT_KEYS
+            and str(tol.get("value") or "").lower() == "windows"
+        ):
+            return True
+    return False
+
+
 def _is_windows(spec: Mapping[str, Any]) -> bool:
+    """One notion of "a Windows pod": it selects Windows nodes, runs a Windows image, or tolerates a Windows taint.
+
+    Every Windows rule of the lint applies to such a pod (FAQ "Is Kubernetes different on Windows and Linux?").
+    """
+    if _selects_windows(spec) or _tolerates_windows(spec):
+        return True
+    return any(isinstance(c.get("image"), str) and is_windows_image(c["image"]) for c in _containers(spec))
+
+
+def _selects_windows(spec: Mapping[str, Any]) -> bool:
     if _os_name_windows(spec):
         return True
     selector = _str_map(spec.get("nodeSelector"))
@@ -667,7 +694,7 @@ def _lint_images(t: PodTemplate, windows_builds: set[str] | None, is_windows: bo
         if isinstance(c.get("image"), str)
     ]
     windows_images = [(n, i) for n, i in images if is_windows_image(i)]
-    if windows_images and not is_windows:
+    if windows_images and not _selects_windows(t.spec):
         findings.append(
             _finding(
                 "WINDOWS_IMAGE_WITHOUT_OS_SELECTOR",
@@ -706,7 +733,7 @@ def _lint_images(t: PodTemplate, windows_builds: set[str] | None, is_windows: bo
         return findings
     build = next(iter(builds))
     if pinned:
-        if build not in pinned:
+        if not _runs_on(build, pinned):
             findings.append(
                 _finding(
                     "WINDOWS_IMAGE_BUILD_MISMATCH",
@@ -720,7 +747,7 @@ def _lint_images(t: PodTemplate, windows_builds: set[str] | None, is_windows: bo
             )
         return findings
     if windows_builds:
-        if build not in windows_builds:
+        if not _runs_on(build, windows_builds):
             findings.append(
                 _finding(
                     "WINDOWS_IMAGE_BUILD_MISMATCH",
@@ -747,6 +774,11 @@ def _lint_images(t: PodTemplate, windows_builds: set[str] | None, is_windows: bo
                 )
             )
     return findings
+
+
+def _runs_on(image_build: str, host_builds: Iterable[str]) -> bool:
+    """Whether any of the hosts runs the image build (portability: Windows Server 2025 runs ltsc2022 images)."""
+    return any(host_runs_image_build(h, image_build) for h in host_builds)
 
 
 def _service_ports_findings(services: list[Mapping[str, Any]]) -> list[Finding]:

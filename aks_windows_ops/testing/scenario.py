@@ -105,9 +105,7 @@ def load_scenario(source: Any, **kwargs: Any) -> Any:
     fake.scenario = data  # type: ignore[attr-defined]
     extra = [str(v) for v in data.get("kubernetes_versions") or [] if str(v) not in fake.kubernetes_versions]
     if extra:
-        fake.kubernetes_versions = sorted(
-            [*extra, *fake.kubernetes_versions], key=catalog.parse_version
-        )
+        fake.kubernetes_versions = sorted([*extra, *fake.kubernetes_versions], key=catalog.parse_version)
     for sub in data.get("subscriptions") or []:
         sub_id = str(sub["id"])
         for rg in sub.get("resource_groups") or []:

@@ -129,7 +129,9 @@ def test_windows_os_graded_by_day(
 def test_windows2019_today_is_an_error_with_both_dates(
     cluster: Callable[..., ClusterSnapshot], pool: Any, windows_pool: Any
 ) -> None:
-    report = preflight(_windows(cluster, pool, windows_pool, "Windows2019", "1.32.3"), as_of=date(2026, 11, 26))
+    report = preflight(
+        _windows(cluster, pool, windows_pool, "Windows2019", "1.32.3"), as_of=date(2026, 11, 26)
+    )
     (retired,) = report.by_code("WINDOWS_OS_RETIRED")
     assert "retired on 2026-03-01" in retired.message and "removed on 2027-04-01" in retired.message
     assert report.by_code("WINDOWS_OS_LAST_KUBERNETES_MINOR")
@@ -147,7 +149,12 @@ def test_windows2019_today_is_an_error_with_both_dates(
     ],
 )
 def test_windows_pool_on_a_version_its_os_does_not_run_on(
-    cluster: Callable[..., ClusterSnapshot], pool: Any, windows_pool: Any, sku: str, version: str, unsupported: bool
+    cluster: Callable[..., ClusterSnapshot],
+    pool: Any,
+    windows_pool: Any,
+    sku: str,
+    version: str,
+    unsupported: bool,
 ) -> None:
     report = preflight(_windows(cluster, pool, windows_pool, sku, version), as_of=date(2026, 11, 26))
     assert bool(report.by_code("WINDOWS_OS_KUBERNETES_UNSUPPORTED")) is unsupported
@@ -264,7 +271,10 @@ def test_a_newer_data_file_changes_the_verdict(
         (lambda r: r["os_skus"]["Windows2022"].update(retirement="soon"), "os_skus.Windows2022.retirement"),
         (lambda r: r["kubernetes"]["1.33"].pop("checked"), "kubernetes.1.33.checked"),
         (lambda r: r["kubernetes"]["1.34"].update(ga="November"), "kubernetes.1.34.ga"),
-        (lambda r: r["os_skus"]["Windows2025"].update(host_build="10.0.99999"), "os_skus.Windows2025.host_build"),
+        (
+            lambda r: r["os_skus"]["Windows2025"].update(host_build="10.0.99999"),
+            "os_skus.Windows2025.host_build",
+        ),
         (lambda r: r.update(schema=2), "schema"),
         (lambda r: r.update(kubernetes=[]), "kubernetes"),
     ],

@@ -40,6 +40,7 @@ def preflight(snapshot: ClusterSnapshot, workloads: list[dict[str, Any]] | None 
     report = run_preflight(snapshot, workloads, as_of=date(2026, 11, 26))
     return PreflightReport(report.cluster, tuple(f for f in report.findings if f.code not in LIFECYCLE_CODES))
 
+
 SUBNET = "/subscriptions/s/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/nodes"
 POD_SUBNET = "/subscriptions/s/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/pods"
 
