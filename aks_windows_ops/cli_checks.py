@@ -149,7 +149,7 @@ def preflight(
         if output not in ("table", "json"):
             raise E.InvalidInput(f"--output must be table or json, got {output!r}")
         day = parse_as_of(as_of)
-        data = load_lifecycle(lifecycle_data)
+        lifecycle = load_lifecycle(lifecycle_data)
         with open_target(
             resource_group=resource_group,
             name=name,
@@ -169,7 +169,7 @@ def preflight(
                     api.close()
             if day is None and target.fake is not None:
                 day = target.fake.now_date()
-        report = run_preflight(snap, workloads, as_of=day, lifecycle=data)
+        report = run_preflight(snap, workloads, as_of=day, lifecycle=lifecycle)
     except Exception as err:
         raise fail(err) from err
     if output == "json":

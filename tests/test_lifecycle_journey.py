@@ -43,7 +43,7 @@ def test_old_image_clears_after_the_tools_control_plane_upgrade() -> None:
     assert after.created_before_2020
     assert "OLD_WINDOWS_IMAGE" not in preflight(after, as_of=fake.now_date()).codes
     new_plan, _ = plan_add_windows_pool(clients, RG, NAME, "win22", os_sku="Windows2022")
-    assert [s.kind for s in new_plan.steps][0] == "create_pool"
+    assert new_plan.steps[0].kind == "create_pool"
 
 
 def test_preflight_as_of_changes_the_grade() -> None:

@@ -19,8 +19,8 @@ import yaml
 
 from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.models import WINDOWS_BUILDS, Finding, OsSku, Severity
-from aks_windows_ops.rules.lifecycle import host_runs_image_build
 from aks_windows_ops.rules import versions
+from aks_windows_ops.rules.lifecycle import host_runs_image_build
 from aks_windows_ops.rules.validation import FaqSection
 
 __all__ = [

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import pytest
