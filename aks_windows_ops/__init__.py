@@ -55,7 +55,7 @@ _WHERE: dict[str, str] = {
     "get_container_timezone": "aks_windows_ops.kube.timezone",
     "lint_workloads": "aks_windows_ops.rules.workloads",
     "list_time_zones": "aks_windows_ops.kube.timezone",
-    "load_manifests": "aks_windows_ops.rules.workloads",
+    "load_manifests": "aks_windows_ops.manifests",
     "plan_add_windows_pool": "aks_windows_ops.runbooks.pools",
     "plan_ahub_for_nodes": "aks_windows_ops.runbooks.ahub",
     "plan_disable_ahub": "aks_windows_ops.runbooks.ahub",

@@ -201,7 +201,8 @@ def lint(
 
     Exit code 0 clean (info only), 1 warnings, 2 errors.
     """
-    from aks_windows_ops.rules.workloads import lint_workloads, load_manifests
+    from aks_windows_ops.manifests import load_manifests
+    from aks_windows_ops.rules.workloads import lint_workloads
 
     try:
         if output not in ("table", "json"):

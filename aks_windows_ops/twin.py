@@ -394,7 +394,7 @@ def export_twin(
     if created is not None:
         cluster["created"] = created.isoformat()
     if snap.created_before_2020:
-        # The snapshot cannot tell "never upgraded since"; preflight makes the same assumption (OLD_WINDOWS_IMAGE).
+        # Only the creation date is exported; preflight decides "never upgraded since" from it and the version.
         cluster["legacy_windows_image"] = True
     image_dates = [
         d
@@ -437,6 +437,11 @@ def export_twin(
         ),
         "exported_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         "notes": notes,
+        # The versions the region offers this cluster (its own and its control plane upgrades), so that a twin
+        # of a cluster older than the simulator's catalog can rehearse its upgrade.
+        "kubernetes_versions": sorted(
+            {v for v in (snap.current_kubernetes_version, *snap.control_plane_upgrades) if v}
+        ),
         "subscriptions": [
             {"id": sid, "resource_groups": rgs}
             for sid, rgs in sorted(subscriptions.items(), key=lambda i: i[0])

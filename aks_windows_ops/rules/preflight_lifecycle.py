@@ -8,7 +8,8 @@ and an ``as_of`` date in, findings out. Every message says the date and what sto
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.models import ClusterSnapshot, Finding, PoolSnapshot, Severity
@@ -24,8 +25,10 @@ from aks_windows_ops.rules.validation import FaqSection
 
 __all__ = [
     "LTS_SUPPORT_PLAN",
+    "RetirementRow",
     "kubernetes_support_findings",
     "old_image_findings",
+    "retirement_calendar",
     "windows_os_findings",
 ]
 
@@ -324,3 +327,62 @@ def old_image_findings(s: ClusterSnapshot, data: LifecycleData) -> Iterator[Find
         resource=f"ManagedCluster/{s.ref}",
         runbook="patch",
     )
+
+
+@dataclass(frozen=True)
+class RetirementRow:
+    """One Windows pool on the retirement calendar (FAQ "Which Windows operating systems are supported?").
+
+    Attributes:
+        cluster: ``resource_group/name``.
+        pool: the pool's name.
+        os_sku: its OS SKU.
+        nodes: its node count.
+        retirement: its OS's retirement date (``None``: none announced).
+        image_removal: the day its node images are removed (``None``: none announced).
+        severity: the grade of the nearer date against ``as_of`` (info when nothing is announced).
+    """
+
+    cluster: str
+    pool: str
+    os_sku: str
+    nodes: int
+    retirement: _dt.date | None
+    image_removal: _dt.date | None
+    severity: Severity
+
+    @property
+    def first_date(self) -> _dt.date | None:
+        """The earlier of the two dates, or ``None``."""
+        dates = [d for d in (self.retirement, self.image_removal) if d is not None]
+        return min(dates) if dates else None
+
+
+def retirement_calendar(
+    snapshots: Iterable[ClusterSnapshot], data: LifecycleData, as_of: _dt.date
+) -> list[RetirementRow]:
+    """Every Windows pool of a fleet, soonest retirement first (FAQ "Which Windows operating systems are supported?").
+
+    Args:
+        snapshots: the clusters.
+        data: lifecycle data.
+        as_of: the day to grade against.
+
+    Returns:
+        One row per Windows pool: pools whose OS has dates first, by date; pools of an OS the data does not
+        know, or with nothing announced, last.
+    """
+    rows: list[RetirementRow] = []
+    for s in snapshots:
+        for pool in s.windows_pools:
+            sku = data.os_sku(pool.os_sku)
+            retirement = sku.retirement if sku else None
+            removal = sku.image_removal if sku else None
+            dated = [d for d in (retirement, removal) if d is not None]
+            severity = _worst(*(grade(d, as_of) for d in dated)) if dated else Severity.INFO
+            rows.append(
+                RetirementRow(
+                    str(s.ref), pool.name, pool.os_sku or "?", pool.count, retirement, removal, severity
+                )
+            )
+    return sorted(rows, key=lambda r: (r.first_date is None, r.first_date or _dt.date.max, r.cluster, r.pool))

@@ -8,14 +8,10 @@ Every finding names its object as ``Kind/namespace/name``.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.models import WINDOWS_BUILDS, Finding, OsSku, Severity
@@ -35,7 +31,6 @@ __all__ = [
     "image_windows_build",
     "is_windows_image",
     "lint_workloads",
-    "load_manifests",
     "object_name",
     "pod_templates",
 ]
@@ -126,92 +121,6 @@ _FAQ_LINUX = FaqSection.LINUX_VS_WINDOWS.value
 _FAQ_OS = FaqSection.OPERATING_SYSTEMS.value
 
 
-# --- loading ------------------------------------------------------------------------------------------------
-
-
-def _expand(doc: Any, source: str, out: list[dict[str, Any]]) -> None:
-    if doc is None:
-        return
-    if not isinstance(doc, dict):
-        raise InvalidInput(f"{source}: a manifest must be a mapping, got {type(doc).__name__}")
-    kind = doc.get("kind")
-    items = doc.get("items")
-    if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
-        for item in items:
-            _expand(item, source, out)
-        return
-    out.append(doc)
-
-
-def _parse_text(text: str, source: str) -> list[dict[str, Any]]:
-    try:
-        docs = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"{source}: not valid YAML or JSON: {exc}") from exc
-    out: list[dict[str, Any]] = []
-    for doc in docs:
-        _expand(doc, source, out)
-    return out
-
-
-def _files(path: Path) -> list[Path]:
-    if path.is_dir():
-        return sorted(
-            p for p in path.rglob("*") if p.suffix.lower() in {".yaml", ".yml", ".json"} and p.is_file()
-        )
-    return [path]
-
-
-def load_manifests(
-    paths_or_text: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
-) -> list[dict[str, Any]]:
-    """Load Kubernetes manifests from files, directories or YAML/JSON text (REFERENCE section 1).
-
-    Multi-document YAML is split, ``List`` kinds (``kind: List``, ``PodList`` ...) are expanded into their
-    items, and empty documents are dropped. A ``str`` naming an existing file or directory is read; any other
-    ``str`` is parsed as manifest text. Directories are read recursively (``.yaml``, ``.yml``, ``.json``).
-
-    Args:
-        paths_or_text: a path, a directory, manifest text, or an iterable of paths and texts.
-
-    Returns:
-        The manifests as plain dicts, in file and document order.
-
-    Raises:
-        InvalidInput: a path cannot be read, or a document is not YAML or not a mapping.
-    """
-    if isinstance(paths_or_text, (str, os.PathLike)):
-        sources: list[str | os.PathLike[str]] = [paths_or_text]
-    else:
-        sources = list(paths_or_text)
-    out: list[dict[str, Any]] = []
-    for source in sources:
-        if isinstance(source, os.PathLike) or ("\n" not in source and Path(source).exists()):
-            path = Path(source)
-            if not path.exists():
-                raise InvalidInput(f"{path}: no such file or directory")
-            for file in _files(path):
-                try:
-                    text = file.read_text(encoding="utf-8")
-                except OSError as exc:
-                    raise InvalidInput(f"{file}: cannot be read: {exc.strerror or exc}") from exc
-                out.extend(_parse_text(text, str(file)))
-        else:
-            docs = _parse_scalar_guard(source)
-            out.extend(docs)
-    return out
-
-
-def _parse_scalar_guard(text: str) -> list[dict[str, Any]]:
-    try:
-        return _parse_text(text, "<text>")
-    except InvalidInput:
-        # A one-line string that is no mapping was most likely meant as a path: say so rather than "not a mapping".
-        if "\n" not in text.strip() and ":" not in text:
-            raise InvalidInput(f"{text}: no such file or directory (and not manifest text)") from None
-        raise
-
-
 # --- object helpers -------------------------------------------------------------------------------------------
 
 
@@ -279,8 +188,13 @@ class PodTemplate:
 
     @property
     def is_windows(self) -> bool:
-        """Whether the template selects Windows nodes (``spec.os.name``, node selector or required affinity)."""
+        """Whether this is a Windows pod: it selects Windows nodes, runs a Windows image or tolerates a Windows taint."""
         return _is_windows(self.spec)
+
+    @property
+    def selects_windows(self) -> bool:
+        """Whether the template selects Windows nodes (``spec.os.name``, node selector or required affinity)."""
+        return _selects_windows(self.spec)
 
 
 def pod_templates(manifests: Iterable[Mapping[str, Any]]) -> list[PodTemplate]:

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from aks_windows_ops.errors import InvalidInput
+from aks_windows_ops.manifests import load_manifests
 from aks_windows_ops.models import Severity
 from aks_windows_ops.rules.workloads import (
     image_windows_build,
     is_windows_image,
     lint_workloads,
-    load_manifests,
     pod_templates,
 )
 
