@@ -569,11 +569,11 @@ def demo(
 
 #: Modules that add commands to :data:`app` through a ``register(app)`` function (one module per area).
 COMMAND_MODULES: tuple[str, ...] = (
-    "aks_windows_ops.cli_fleet",
-    "aks_windows_ops.cli_checks",
-    "aks_windows_ops.cli_pools",
-    "aks_windows_ops.cli_workloads",
-    "aks_windows_ops.cli_plans",
+    "aks_windows_ops.cli.fleet",
+    "aks_windows_ops.cli.checks",
+    "aks_windows_ops.cli.pools",
+    "aks_windows_ops.cli.workloads",
+    "aks_windows_ops.cli.plans",
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from aks_windows_ops.cli import SIM_OPT, fail, parse_duration
+from aks_windows_ops.cli.app import SIM_OPT, fail, parse_duration
 
 __all__ = ["register"]
 

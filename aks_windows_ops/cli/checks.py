@@ -15,7 +15,7 @@ from typing import Any
 import typer
 
 from aks_windows_ops import errors as E
-from aks_windows_ops.cli import (
+from aks_windows_ops.cli.app import (
     NAME_OPT,
     OUT_OPT,
     RG_OPT,

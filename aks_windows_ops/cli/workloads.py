@@ -17,8 +17,8 @@ from typing import Any
 import typer
 
 from aks_windows_ops import errors as E
-from aks_windows_ops.cli import NAME_OPT, RG_OPT, SIM_OPT, SUB_OPT, _console, emit_json, fail
-from aks_windows_ops.cli_checks import open_target
+from aks_windows_ops.cli.app import NAME_OPT, RG_OPT, SIM_OPT, SUB_OPT, _console, emit_json, fail
+from aks_windows_ops.cli.checks import open_target
 
 __all__ = ["DEMO_LINUX_POD", "DEMO_WINDOWS_POD", "register", "timezone_app"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from aks_windows_ops import errors as E
-from aks_windows_ops.cli import (
+from aks_windows_ops.cli.app import (
     APPLY_OPT,
     BUDGET_OPT,
     CHECKPOINT_OPT,
