@@ -34,7 +34,7 @@ import yaml
 
 from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.rules import versions
-from aks_windows_ops.rules.workloads import object_name, pod_templates
+from aks_windows_ops.rules.pod_templates import object_name, pod_templates
 
 __all__ = [
     "INTERNAL_LB_ANNOTATION",

@@ -10,12 +10,8 @@ import pytest
 from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.manifests import load_manifests
 from aks_windows_ops.models import Severity
-from aks_windows_ops.rules.workloads import (
-    image_windows_build,
-    is_windows_image,
-    lint_workloads,
-    pod_templates,
-)
+from aks_windows_ops.rules.pod_templates import image_windows_build, is_windows_image, pod_templates
+from aks_windows_ops.rules.workloads import lint_workloads
 
 WS2019 = "10.0.17763"
 WS2022 = "10.0.20348"
