@@ -57,11 +57,11 @@ def _preflight(say: Printer, target: Any) -> None:
 def _retirement_audit(say: Printer, target: Any) -> None:
     """Leaving Windows Server 2019, steps 1 and 2: the retirement calendar and the images to rebuild."""
     from aks_windows_ops.azure.facts import read_snapshot
+    from aks_windows_ops.kube.workloads import read_workload_objects
     from aks_windows_ops.rules.lifecycle import builtin_lifecycle
     from aks_windows_ops.rules.pod_templates import image_windows_build, pod_templates
     from aks_windows_ops.rules.preflight_lifecycle import retirement_calendar
     from aks_windows_ops.rules.workloads import lint_workloads
-    from aks_windows_ops.kube.workloads import read_workload_objects
 
     data = builtin_lifecycle()
     fake = getattr(target, "fake", None)
