@@ -37,6 +37,7 @@ from aks_windows_ops.azure.errors import translating
 from aks_windows_ops.azure.facts import get_user_kubeconfig, read_snapshot
 from aks_windows_ops.models import ClusterSnapshot, PoolSnapshot, SubnetUsage
 from aks_windows_ops.rules import capacity, validation
+from aks_windows_ops.rules.lifecycle import still_on_old_windows_image
 
 __all__ = [
     "SYSTEM_NAMESPACES",
@@ -393,8 +394,8 @@ def export_twin(
     cluster["identity"] = _identity(snap)
     if created is not None:
         cluster["created"] = created.isoformat()
-    if snap.created_before_2020:
-        # Only the creation date is exported; preflight decides "never upgraded since" from it and the version.
+    if still_on_old_windows_image(snap):
+        # Created before February 2020 and still on a control plane minor of that time: never upgraded since.
         cluster["legacy_windows_image"] = True
     image_dates = [
         d
