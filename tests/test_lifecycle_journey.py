@@ -84,3 +84,22 @@ def test_preflight_refuses_bad_lifecycle_options(args: list[str], message: str) 
     assert result.exit_code == 4, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_migrate_plans_after_the_control_plane_upgrade_but_not_before() -> None:
+    from aks_windows_ops.runbooks.migrate import plan_migration
+    from aks_windows_ops.testing.fake_kube import FakeKubernetes
+
+    kube = FakeKubernetes(ready_delay=0.0).start()
+    try:
+        fake = FakeAzure.from_scenario("legacy-2019", kube=kube)
+        clients = AzureClients.for_simulator(fake, SUB, polling_interval=120)
+        with pytest.raises(E.InvalidInput, match="February-2020"):
+            plan_migration(clients, RG, NAME, "erpwin", reason="sp-rotation")
+        plan, ctx = plan_patch(clients, RG, NAME, kubernetes_version="1.18.1", pools=["nodepool1"])
+        assert apply_patch(plan, ctx, checkpoints=MemoryCheckpointStore()).ok
+        for reason in ("sp-rotation", "os-upgrade"):
+            planned, _ = plan_migration(clients, RG, NAME, "erpwin", reason=reason)
+            assert planned.steps[0].kind == "create_pool", reason
+    finally:
+        kube.stop()
