@@ -210,8 +210,10 @@ def _support_message(
             text += f", and platform support also ended when Kubernetes {nxt} became generally available."
         else:
             text += "."
-    if entry.lts_end is not None:
+    if entry.lts_end is not None and entry.lts_end > as_of:
         text += f" AKS Long Term Support (supportPlan {LTS_SUPPORT_PLAN}) covers it until {entry.lts_end.isoformat()}."
+    elif entry.lts_end is not None:
+        text += f" Its AKS Long Term Support ended on {entry.lts_end.isoformat()} too."
     return severity, text
 
 
@@ -287,7 +289,7 @@ def kubernetes_support_findings(
                 "Upgrade the control plane, then the pools, one minor at a time (patch runbook)"
                 + (
                     "."
-                    if lts or entry.lts_end is None
+                    if lts or entry.lts_end is None or entry.lts_end <= as_of
                     else f", or move the cluster to the {LTS_SUPPORT_PLAN} plan."
                 )
             ),

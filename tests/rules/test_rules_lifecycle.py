@@ -298,3 +298,21 @@ def test_a_missing_or_broken_file_is_a_clear_error(tmp_path: Path) -> None:
         load_lifecycle(broken)
     with pytest.raises(InvalidInput, match="top level"):
         parse_lifecycle(["not", "a", "mapping"], origin="x.yaml")
+
+
+def test_long_term_support_is_offered_only_while_it_lasts(
+    cluster: Callable[..., ClusterSnapshot], pool: Any
+) -> None:
+    def finding(version: str) -> Any:
+        snapshot = cluster(
+            kubernetes_version=version,
+            current_kubernetes_version=version,
+            pools=(pool(orchestrator_version=version, current_orchestrator_version=version),),
+        )
+        (found,) = preflight(snapshot, as_of=date(2026, 11, 26)).by_code("KUBERNETES_OUT_OF_SUPPORT")
+        return found
+
+    still = finding("1.33.5")  # LTS until 2027-07-31
+    assert "covers it until 2027-07-31" in still.message and "AKSLongTermSupport" in still.remediation
+    over = finding("1.29.15")  # LTS ended 2026-04-30
+    assert "ended on 2026-04-30" in over.message and "AKSLongTermSupport" not in over.remediation
