@@ -134,7 +134,9 @@ def pod_templates(manifests: Iterable[Mapping[str, Any]]) -> list[PodTemplate]:
     """Extract pod templates from workload objects (REFERENCE section 1).
 
     Objects whose controller is itself among ``manifests`` are skipped (a Pod of a listed ReplicaSet, a
-    ReplicaSet of a listed Deployment), so ``kubectl get all -o json`` does not report a rule three times.
+    ReplicaSet of a listed Deployment), so ``kubectl get all -o json`` does not report a rule three times. A Pod
+    of a ReplicaSet that is not listed but is named after a listed Deployment (``<deployment>-<hash>``, as the
+    Deployment controller names them) is skipped too: live clusters are read as Deployments and Pods.
     """
     items = [m for m in manifests if isinstance(m, Mapping)]
     present = {_key(m) for m in items}
@@ -146,7 +148,14 @@ def pod_templates(manifests: Iterable[Mapping[str, Any]]) -> list[PodTemplate]:
         meta = _mapping(m.get("metadata"))
         namespace = str(meta.get("namespace") or "default")
         owned = any(
-            ref.get("controller") and (str(ref.get("kind")), namespace, str(ref.get("name"))) in present
+            ref.get("controller")
+            and (
+                (str(ref.get("kind")), namespace, str(ref.get("name"))) in present
+                or (
+                    ref.get("kind") == "ReplicaSet"
+                    and ("Deployment", namespace, str(ref.get("name")).rsplit("-", 1)[0]) in present
+                )
+            )
             for ref in _list(meta.get("ownerReferences"))
             if isinstance(ref, Mapping)
         )

@@ -640,3 +640,33 @@ def test_a_windows_image_alone_makes_a_windows_pod() -> None:
     }
     assert by_image and by_image & by_toleration
     assert not (by_image & linux)
+
+
+def test_pods_of_a_listed_deployment_are_not_linted_twice() -> None:
+    """Live clusters are read as Deployments and Pods: a Pod of ReplicaSet ``web-<hash>`` belongs to ``web``."""
+    pod_spec = {"containers": [{"name": "app", "image": "mcr.microsoft.com/windows/servercore:ltsc2019"}]}
+    dep = deployment(pod_spec=pod_spec)
+    name = dep["metadata"]["name"]
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": f"{name}-5d9c7b-abcde",
+            "namespace": dep["metadata"]["namespace"],
+            "ownerReferences": [{"kind": "ReplicaSet", "name": f"{name}-5d9c7b", "controller": True}],
+        },
+        "spec": pod_spec,
+    }
+    stray = {
+        **pod,
+        "metadata": {
+            **pod["metadata"],
+            "ownerReferences": [{"kind": "ReplicaSet", "name": "other-5d9c7b", "controller": True}],
+        },
+    }
+    assert [t.kind for t in pod_templates([dep, pod])] == ["Deployment"]
+    assert [t.kind for t in pod_templates([dep, stray])] == ["Deployment", "Pod"]
+    findings = lint_workloads([dep, pod], windows_builds={"10.0.20348"})
+    assert [f.resource for f in findings if f.code == "WINDOWS_IMAGE_BUILD_MISMATCH"] == [
+        f"Deployment/shop/{name}"
+    ]
