@@ -423,16 +423,38 @@ def _rule_identity(s: ClusterSnapshot) -> Iterator[Finding]:
 WINDOWS_IMAGE_HOLDBACK_DAYS = 20
 
 
-def _rule_patching(s: ClusterSnapshot) -> Iterator[Finding]:
-    """FAQ "How do I patch my Windows nodes?" and its note on control plane upgrades; REFERENCE section 3."""
+def _os_ceiling(s: ClusterSnapshot, data: LifecycleData) -> tuple[tuple[int, int] | None, list[str]]:
+    """The newest Kubernetes minor every Windows pool's OS runs on, and the OS SKUs that set it."""
+    ceiling: tuple[int, int] | None = None
+    skus: list[str] = []
+    for pool in s.windows_pools:
+        entry = data.os_sku(pool.os_sku)
+        if entry is None or entry.max_minor is None:
+            continue
+        if ceiling is None or entry.max_minor < ceiling:
+            ceiling, skus = entry.max_minor, [entry.sku]
+        elif entry.max_minor == ceiling and entry.sku not in skus:
+            skus.append(entry.sku)
+    return ceiling, skus
+
+
+def _rule_patching(s: ClusterSnapshot, data: LifecycleData | None = None) -> Iterator[Finding]:
+    """FAQ "How do I patch my Windows nodes?" and its note on control plane upgrades.
+
+    A control plane upgrade above the newest Kubernetes minor a Windows pool's OS runs on (lifecycle data:
+    Windows2019 up to 1.32, Windows2022 up to 1.36) is no way to newer Windows images for that pool.
+    """
     # The newest image any pool of the cluster is offered (Linux pools are not held back by the control plane).
     newest = max((d for d in (image_date(p.latest_node_image_version) for p in s.pools) if d), default=None)
-    ws2019 = any(p.os_sku == OsSku.WINDOWS2019.value for p in s.windows_pools)
-    usable_upgrades = [
+    ceiling, capped = _os_ceiling(s, data or builtin_lifecycle())
+    beyond = [
         v
         for v in s.control_plane_upgrades
-        if not (ws2019 and _parses(v) and versions.version_at_least(v, "1.33"))
+        if ceiling is not None and _parses(v) and versions.parse_version(v).minor_key > ceiling
     ]
+    usable_upgrades = [v for v in s.control_plane_upgrades if v not in beyond]
+    # Only upgrades beyond what a pool's OS runs on are offered (Windows2019 on 1.32): migrate first.
+    os_blocks = bool(beyond) and not usable_upgrades
     for pool in s.windows_pools:
         latest, current = pool.latest_node_image_version, pool.node_image_version
         if latest and current and latest != current:
@@ -455,22 +477,23 @@ def _rule_patching(s: ClusterSnapshot) -> Iterator[Finding]:
                 + ", ".join(usable_upgrades)
                 + "."
             )
-        elif ws2019:
+        elif os_blocks:
             remediation = (
-                "Every control plane upgrade offered drops Windows Server 2019: migrate "
-                "the Windows2019 pools first (migrate runbook, --reason os-upgrade), then upgrade the control plane."
+                f"Every control plane upgrade offered is beyond what {' and '.join(capped)} runs on: migrate "
+                f"the {' and '.join(capped)} pools first (migrate runbook, --reason os-upgrade), then upgrade the "
+                "control plane."
             )
         else:
             remediation = "No control plane upgrade is offered yet; patch when one is (patch runbook)."
         yield _finding(
             "WINDOWS_IMAGE_NEEDS_CONTROL_PLANE_UPGRADE",
-            Severity.WARNING if usable_upgrades or ws2019 else Severity.INFO,
+            Severity.WARNING if usable_upgrades or os_blocks else Severity.INFO,
             f"pool {pool.name} is offered Windows images up to {offered.isoformat()} while images up to "
             f"{newest.isoformat()} exist: newer Windows images wait behind a control plane upgrade.",
             remediation=remediation,
             faq=FaqSection.PATCHING,
             resource=_pool_resource(pool),
-            runbook="migrate" if ws2019 and not usable_upgrades else "patch",
+            runbook="migrate" if os_blocks else "patch",
         )
     channel = (s.auto_upgrade_channel or "none").lower()
     if s.windows_pools and channel != "none":
@@ -685,7 +708,7 @@ def preflight(
     data = lifecycle if lifecycle is not None else builtin_lifecycle()
     findings: list[Finding] = []
     for rule in _RULES:
-        findings.extend(rule(snapshot))
+        findings.extend(_rule_patching(snapshot, data) if rule is _rule_patching else rule(snapshot))
     findings.extend(life.windows_os_findings(snapshot, data, day))
     findings.extend(life.kubernetes_support_findings(snapshot, data, day))
     findings.extend(life.old_image_findings(snapshot, data))

@@ -316,3 +316,35 @@ def test_long_term_support_is_offered_only_while_it_lasts(
     assert "covers it until 2027-07-31" in still.message and "AKSLongTermSupport" in still.remediation
     over = finding("1.29.15")  # LTS ended 2026-04-30
     assert "ended on 2026-04-30" in over.message and "AKSLongTermSupport" not in over.remediation
+
+
+def test_held_back_images_and_an_os_that_stops_at_the_next_minor(
+    cluster: Callable[..., ClusterSnapshot], pool: Any, windows_pool: Any
+) -> None:
+    """Windows2022 runs up to 1.36: the only upgrade offered (1.37) cannot bring its pool newer images."""
+    v = "1.36.1"
+    snapshot = cluster(
+        kubernetes_version=v,
+        current_kubernetes_version=v,
+        control_plane_upgrades=("1.37.0",),
+        pools=(
+            pool(
+                orchestrator_version=v,
+                current_orchestrator_version=v,
+                latest_node_image_version="AKSUbuntu-2204gen2containerd-202611.11.0",
+            ),
+            windows_pool(
+                "win",
+                orchestrator_version=v,
+                current_orchestrator_version=v,
+                node_image_version="AKSWindows-2022-containerd-20348.3800.260610",
+                latest_node_image_version="AKSWindows-2022-containerd-20348.3800.260610",
+            ),
+        ),
+    )
+    report = preflight(snapshot, as_of=date(2026, 11, 26))
+    (held,) = report.by_code("WINDOWS_IMAGE_NEEDS_CONTROL_PLANE_UPGRADE")
+    assert (
+        held.severity is Severity.WARNING and held.runbook == "migrate" and "Windows2022" in held.remediation
+    )
+    assert report.by_code("WINDOWS_OS_LAST_KUBERNETES_MINOR")
