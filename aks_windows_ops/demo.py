@@ -57,11 +57,12 @@ def _preflight(say: Printer, target: Any) -> None:
 def _retirement_audit(say: Printer, target: Any) -> None:
     """Leaving Windows Server 2019, steps 1 and 2: the retirement calendar and the images to rebuild."""
     from aks_windows_ops.azure.facts import read_snapshot
+    from aks_windows_ops.azure.registry import registry_reader_for
     from aks_windows_ops.kube.workloads import read_workload_objects
+    from aks_windows_ops.rules.image_builds import Compatibility
     from aks_windows_ops.rules.lifecycle import builtin_lifecycle
-    from aks_windows_ops.rules.pod_templates import image_windows_build, pod_templates
     from aks_windows_ops.rules.preflight_lifecycle import retirement_calendar
-    from aks_windows_ops.rules.workloads import lint_workloads
+    from aks_windows_ops.runbooks.image_check import judge_workloads
 
     data = builtin_lifecycle()
     fake = getattr(target, "fake", None)
@@ -72,26 +73,18 @@ def _retirement_audit(say: Printer, target: Any) -> None:
             f"    [{row.severity.value}] {row.pool} ({row.os_sku}, {row.nodes} nodes): retires "
             f"{row.retirement or 'not announced'}, node images removed {row.image_removal or 'not announced'}"
         )
-    target_sku = data.os_sku("Windows2022")
-    if target_sku is None or target.kube is None:
+    if target.kube is None:
         return
-    manifests = read_workload_objects(target.kube.api_client())
-    findings = lint_workloads(manifests, windows_builds={target_sku.host_build})
-    rebuild = sorted({f.resource for f in findings if f.code == "WINDOWS_IMAGE_BUILD_MISMATCH"})
-    unknown = sorted(
-        {
-            c.get("image")
-            for t in pod_templates(manifests)
-            if t.is_windows
-            for c in t.spec.get("containers") or []
-            if isinstance(c.get("image"), str) and image_windows_build(c["image"]) is None
-        }
+    verdicts = judge_workloads(
+        read_workload_objects(target.kube.api_client()), "Windows2022", registry_reader_for(target.clients)
     )
-    say(
-        f"2. images the new Windows2022 pool (build {target_sku.host_build}) cannot run: {', '.join(rebuild) or 'none'}"
+    rebuild = sorted(
+        {f"{v.workload} ({v.image})" for v in verdicts if v.result is Compatibility.INCOMPATIBLE}
     )
+    unknown = sorted({f"{v.image} ({v.evidence})" for v in verdicts if v.result is Compatibility.UNKNOWN})
+    say(f"2. images a Windows2022 pool cannot run (rebuild them first): {', '.join(rebuild) or 'none'}")
     if unknown:
-        say(f"    tags that name no Windows build (check their image index): {', '.join(map(str, unknown))}")
+        say(f"    images nobody could tell about (check them): {', '.join(unknown)}")
 
 
 def _today() -> Any:
