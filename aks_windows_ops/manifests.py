@@ -1,7 +1,8 @@
 """Load Kubernetes manifests from files, directories or YAML/JSON text, for the lint and the CLI.
 
 The file I/O and YAML parsing that the pure Windows workload lint (:mod:`aks_windows_ops.rules.workloads`) needs
-kept out of it: everything that reads a manifest goes through :func:`load_manifests`.
+kept out of it: everything that reads a manifest goes through :func:`load_manifests`, under the size, document,
+depth and node limits of :mod:`aks_windows_ops.limits`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from aks_windows_ops import limits
 from aks_windows_ops.errors import InvalidInput
 
 __all__ = ["load_manifests"]
@@ -33,10 +33,7 @@ def _expand(doc: Any, source: str, out: list[dict[str, Any]]) -> None:
 
 
 def _parse_text(text: str, source: str) -> list[dict[str, Any]]:
-    try:
-        docs = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"{source}: not valid YAML or JSON: {exc}") from exc
+    docs = limits.load_yaml_documents(text, limits.MANIFEST_LIMITS, source=source)
     out: list[dict[str, Any]] = []
     for doc in docs:
         _expand(doc, source, out)
@@ -75,20 +72,24 @@ def load_manifests(
         sources = list(paths_or_text)
     out: list[dict[str, Any]] = []
     for source in sources:
-        if isinstance(source, os.PathLike) or ("\n" not in source and Path(source).exists()):
+        if isinstance(source, os.PathLike) or ("\n" not in source and _is_path(source)):
             path = Path(source)
             if not path.exists():
                 raise InvalidInput(f"{path}: no such file or directory")
             for file in _files(path):
-                try:
-                    text = file.read_text(encoding="utf-8")
-                except OSError as exc:
-                    raise InvalidInput(f"{file}: cannot be read: {exc.strerror or exc}") from exc
+                text = limits.read_text_limited(file, limits.MANIFEST_LIMITS, what="manifest file")
                 out.extend(_parse_text(text, str(file)))
         else:
             docs = _parse_scalar_guard(source)
             out.extend(docs)
     return out
+
+
+def _is_path(text: str) -> bool:
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):  # a name too long for the file system, or with NUL: text, not a path
+        return False
 
 
 def _parse_scalar_guard(text: str) -> list[dict[str, Any]]:
@@ -97,5 +98,6 @@ def _parse_scalar_guard(text: str) -> list[dict[str, Any]]:
     except InvalidInput:
         # A one-line string that is no mapping was most likely meant as a path: say so rather than "not a mapping".
         if "\n" not in text.strip() and ":" not in text:
-            raise InvalidInput(f"{text}: no such file or directory (and not manifest text)") from None
+            shown = text if len(text) <= 80 else f"{text[:77]}..."
+            raise InvalidInput(f"{shown}: no such file or directory (and not manifest text)") from None
         raise
