@@ -166,7 +166,12 @@ def preflight(
 
     try:
         day = parse_as_of(as_of)
-        lifecycle = load_lifecycle(lifecycle_data)
+        try:
+            lifecycle = load_lifecycle(lifecycle_data)
+        except E.InvalidInput as err:
+            if lifecycle_data is None:
+                raise
+            raise E.InvalidInput([f"--lifecycle-data: {p}" for p in err.problems]) from None
         with open_target(
             resource_group=resource_group,
             name=name,
