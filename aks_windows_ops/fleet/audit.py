@@ -16,7 +16,9 @@ waits the ``Retry-After`` itself, holds that subscription's bucket for as long, 
 
 Concurrency. A ``ThreadPoolExecutor`` of ``concurrency`` workers pulls work from one queue: listing a
 subscription's clusters first, then clusters, always from the subscription whose bucket is readiest, so that
-one subscription's empty bucket never stalls workers that could serve another.
+one subscription's empty bucket never stalls workers that could serve another. On the Resource Graph path a
+subscription's clusters are handed out once its scale sets and instances have arrived (``GraphIndex.ready``),
+so the clusters' work overlaps the remaining pages.
 
 The module imports no Azure SDK: every request goes through ``aks_windows_ops.azure``.
 """
@@ -276,9 +278,13 @@ def audit(
             write CSV or JSON lines as rows complete).
         source: ``graph`` (default): clusters from ARM's subscription-wide list (one paged read per
             subscription; the cluster's creation date, which Resource Graph does not hold, comes with it), scale
-            sets and instances from two Resource Graph queries over every subscription, and per cluster only
-            the ARM reads Resource Graph cannot answer (upgrade profiles, subnet usage); falls back to ``arm``
-            when Resource Graph refuses the caller (403) or fails. ``arm``: every fact read from ARM per cluster.
+            sets and instances from two Resource Graph queries over every subscription, read on a thread while
+            the clusters of the subscriptions already read are audited; the Kubernetes versions of each region
+            read once per region (``list_kubernetes_versions``) instead of each cluster's upgrade profile; and
+            per cluster only the ARM reads neither can answer (each pool's upgrade profile for its newest node
+            image, subnet usage). Falls back to ``arm`` when Resource Graph refuses the caller (403) or fails on
+            its first page; a later failure leaves the clusters it had not answered to ARM. ``arm``: every fact
+            read from ARM per cluster. Each row's ``sources`` says where its facts came from.
         keep_rows: keep every row in the returned report (``False`` with ``on_row`` for very large fleets: the
             report then holds the failed rows only, and the totals).
 
