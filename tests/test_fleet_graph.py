@@ -303,3 +303,19 @@ def test_graph_index_releases_a_subscription_once_the_next_one_starts() -> None:
     assert index.ready("B") and not index.usable("B")
     assert queue.next() == ("cluster", ClusterRef("B", "rg", "b1"))
     assert queue.next() is None
+
+
+def test_a_cancelled_graph_reading_stops_at_the_next_page() -> None:
+    from aks_windows_ops.fleet.graph import GraphIndex, fill_graph_index
+
+    fake = FakeAzure()
+    subs = seeded_fleet(fake, subscriptions=2, per_subscription=10)
+    settings = ResourceGraph(page_limit=5).install(fake)
+    from aks_windows_ops.azure.resource_graph import GraphReader
+
+    index = GraphIndex()
+    index.on_progress = index.cancel  # cancelled as soon as the first page is in
+    fill_graph_index(GraphReader(AzureClients.for_simulator(fake, subs[0])), subs, index)
+    assert index.failure is not None and index.pages_read == 1
+    assert settings.queries == 2  # the page in flight when it was cancelled, and no more
+    assert index.ready(subs[0]) and not index.usable(subs[0])

@@ -499,6 +499,8 @@ def audit(
         except BaseException:
             # Interrupted (or a simulated crash): let the other workers stop after their current cluster.
             queue.close()
+            if index is not None:
+                index.cancel()
             raise
     if reading is not None:
         reading.join()

@@ -63,6 +63,12 @@ class GraphIndex:
     _done: set[str] = field(default_factory=set, repr=False)
     _ready_at: dict[str, float] = field(default_factory=dict, repr=False)
     _pages: int = field(default=0, repr=False)
+    _cancelled: bool = field(default=False, repr=False)
+
+    def cancel(self) -> None:
+        """Stop the reading after the page in flight (the audit was interrupted)."""
+        with self._cond:
+            self._cancelled = True
 
     def ready(self, subscription: str) -> bool:
         """Whether every scale set and instance of ``subscription`` has been read (or the reading failed)."""
@@ -101,8 +107,16 @@ class GraphIndex:
             self.on_progress()
 
     def add_page(self, kind: str, rows: list[dict[str, Any]], at: float) -> None:
-        """Index one page of ``kind`` (``scale_sets`` or ``instances``) read at ``at``."""
+        """Index one page of ``kind`` (``scale_sets`` or ``instances``) read at ``at``.
+
+        Raises:
+            BudgetExhausted: the reading was cancelled (:meth:`cancel`); no more pages are read.
+        """
         with self._cond:
+            if self._cancelled:
+                from aks_windows_ops.errors import BudgetExhausted
+
+                raise BudgetExhausted("the audit stopped before Resource Graph's pages were all read")
             self._pages += 1
             for row in rows:
                 sub = str(row.get("subscriptionId")).lower()
