@@ -230,7 +230,7 @@ def test_a_subscription_that_cannot_be_listed_gets_an_error_row() -> None:
     [
         ({"include": ("images", "nonsense")}, "unknown include"),
         ({"concurrency": 0}, "concurrency"),
-        ({"time_budget": 0}, "time_budget"),
+        ({"time_budget": 0}, "time budget"),
         ({"clusters": ["only/two"]}, "a cluster is"),
     ],
 )

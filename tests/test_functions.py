@@ -93,7 +93,7 @@ def test_settings_from_app_settings() -> None:
         F.FunctionSettings.from_env(
             {"AKS_WINDOWS_OPS_SIMULATE": "healthy", "AKS_WINDOWS_OPS_TIME_BUDGET": "5m"}
         )
-    with pytest.raises(InvalidInput, match="audit_budget"):
+    with pytest.raises(InvalidInput, match="audit budget"):
         F.FunctionSettings(checkpoints="memory:", time_budget=60, audit_budget=90)
     assert D.rollout_store_url({"AKS_WINDOWS_OPS_CHECKPOINTS": "blob://ops?connection_string_env=CS"}) == (
         "blob://ops/aks-windows-ops/rollouts?connection_string_env=CS"

@@ -354,7 +354,7 @@ def test_missing_action_is_refused_before_anything_runs(cloud: FakeCloud, clock:
     store = MemoryCheckpointStore()
     with pytest.raises(InvalidInput, match="no action for step kind 'set_value'"):
         apply(make_plan(1), {}, checkpoints=store, clock=clock, sleep=clock.sleep)
-    with pytest.raises(InvalidInput, match="stop_after"):
+    with pytest.raises(InvalidInput, match="the step to stop after"):
         apply(make_plan(1), {KIND: SetValueAction(cloud)}, checkpoints=store, stop_after="nope")
     assert store.plan_ids() == [] and cloud.writes == []
 
