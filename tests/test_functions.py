@@ -93,7 +93,7 @@ def test_settings_from_app_settings() -> None:
         F.FunctionSettings.from_env(
             {"AKS_WINDOWS_OPS_SIMULATE": "healthy", "AKS_WINDOWS_OPS_TIME_BUDGET": "5m"}
         )
-    with pytest.raises(InvalidInput, match="audit_budget"):
+    with pytest.raises(InvalidInput, match="audit budget"):
         F.FunctionSettings(checkpoints="memory:", time_budget=60, audit_budget=90)
     assert D.rollout_store_url({"AKS_WINDOWS_OPS_CHECKPOINTS": "blob://ops?connection_string_env=CS"}) == (
         "blob://ops/aks-windows-ops/rollouts?connection_string_env=CS"
@@ -407,18 +407,18 @@ def test_orchestrator_discovers_clusters_first() -> None:
 @pytest.mark.parametrize(
     ("request_body", "problem"),
     [
-        ({"clusters": ["a/b/c"], "options": {}}, "exactly one of kubernetes_version"),
-        ({"clusters": ["a/b"], "options": {"node_image_only": True}}, "not subscription/resource_group/name"),
+        ({"clusters": ["a/b/c"], "options": {}}, 'exactly one of "kubernetes_version"'),
+        ({"clusters": ["a/b"], "options": {"node_image_only": True}}, "not subscription/group/name"),
         (
             {"clusters": ["a/b/c"], "subscriptions": ["a"], "options": {"node_image_only": True}},
-            "either clusters",
+            'either "clusters"',
         ),
         (
             {"clusters": ["a/b/c"], "options": {"node_image_only": True}, "poll_seconds": 10**9},
             "poll_seconds",
         ),
-        ({"clusters": ["a/b/c"], "procedure": "rotate-password"}, "procedure must be"),
-        ({"clusters": ["a/b/c"], "options": {"node_image_only": True}, "name": "Bad Name"}, "name must be"),
+        ({"clusters": ["a/b/c"], "procedure": "rotate-password"}, '"procedure" must be'),
+        ({"clusters": ["a/b/c"], "options": {"node_image_only": True}, "name": "Bad Name"}, '"name" must be'),
     ],
 )
 def test_invalid_rollout_requests(request_body: dict[str, Any], problem: str) -> None:

@@ -188,12 +188,13 @@ def test_old_image_reason_upgrades_the_control_plane_first() -> None:
             fake, "00000000-0000-0000-0000-000000000003", polling_interval=60
         )
         plan, ctx = plan_migration(clients, "rg-erp", "aks-erp", "erpwin", reason="old-image")
+        # the cluster is on 1.17 (created January 2020, never upgraded): the next minor the region offers
         assert [s.kind for s in plan.steps][:2] == ["update_control_plane", "create_pool"]
-        assert plan.steps[0].params["version"] == "1.32.7"
+        assert plan.steps[0].params["version"] == "1.18.1"
         result = apply_migration(plan, _fast(ctx), checkpoints=MemoryCheckpointStore())
         assert result.ok, result.message
         props = fake.cluster_state("00000000-0000-0000-0000-000000000003", "rg-erp", "aks-erp")["properties"]
-        assert props["currentKubernetesVersion"] == "1.32.7"
+        assert props["currentKubernetesVersion"] == "1.18.1"
         assert {p["name"] for p in props["agentPoolProfiles"]} == {"nodepool1", "erpwi2"}
     finally:
         kube.stop()
@@ -236,7 +237,7 @@ CRASHES: list[tuple[str, Any]] = [
     *[
         (f"arm:{kind}:{k}", ("arm", kind, k))
         for kind in ("crash_before", "crash_after")
-        for k in (1, 3, 6, 9, 12, 15)
+        for k in (1, 3, 6, 9, 12)
     ],
 ]
 
@@ -263,7 +264,7 @@ def test_crash_anywhere_then_resume_reaches_the_same_end_state(
             fake.clear_faults()
             result = _resume(fake, kube, plan.id, store)
         assert result.ok, (label, result.message)
-        assert crashed or crash[0] == "arm", label
+        assert crashed, f"{label}: the crash point was never reached"
         state = _end_state(fake, kube)
         assert [p[0] for p in state["pools"]] == ["system", "win192"], label
         assert state["nodes"] == ["akswin192"], label

@@ -67,6 +67,7 @@ def test_add_windows_pool_end_to_end_with_ready_nodes() -> None:
 )
 def test_bad_pools_are_refused_before_any_write(scenario: str, kwargs: dict[str, Any], needle: str) -> None:
     fake, clients, rg, name = _setup(scenario)
+    kwargs = dict(kwargs)  # the parameters are shared by every run of the test: never change them
     pool = kwargs.pop("pool")
     with pytest.raises(E.InvalidInput) as info:
         plan_add_windows_pool(clients, rg, name, pool, **kwargs)
@@ -83,9 +84,16 @@ def test_old_image_refusal_points_to_the_control_plane_upgrade() -> None:
 
 def test_cli_pool_add_plan_and_refusal() -> None:
     runner = CliRunner()
-    ok = runner.invoke(app, ["pool", "add", "--simulate", "healthy", "-p", "win3", "-c", "2"])
+    ok = runner.invoke(app, ["pool", "add", "--simulate", "healthy", "-n", "win3", "--node-count", "2"])
     assert ok.exit_code == 0, ok.output
-    assert "Create Windows2022 pool win3" in ok.output
-    bad = runner.invoke(app, ["pool", "add", "--simulate", "healthy", "-p", "windows7"])
+    assert "Create Windows2022 pool win3 (2 x" in ok.stdout
+    assert "deprecated" not in ok.stderr
+    # The old spelling (-p POOL, -c COUNT) still works, with a warning.
+    old = runner.invoke(app, ["pool", "add", "--simulate", "healthy", "-p", "win3", "-c", "2"])
+    assert old.exit_code == 0, old.output
+    assert "Create Windows2022 pool win3 (2 x" in old.stdout
+    assert "deprecated" in old.stderr
+    bad = runner.invoke(app, ["pool", "add", "--simulate", "healthy", "-n", "windows7"])
     assert bad.exit_code == 4
-    assert "error" in bad.output
+    assert bad.stdout == ""
+    assert "ERROR: --name must be a pool name" in bad.stderr

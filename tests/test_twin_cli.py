@@ -78,7 +78,7 @@ def test_a_paused_rehearsal_resumes_in_a_new_process(cli: Any) -> None:
     done_first = [r["step_id"] for r in first["records"] if r["state"] == "succeeded"]
     listed = json.loads(cli("status", "-o", "json"))
     row = next(r for r in listed if r["plan_id"] == first["plan_id"])
-    assert row["mode"] == "twin" and row["twin"] == "legacy-2019"
+    assert row["mode"] == "twin:legacy-2019" and row["twin"] == "legacy-2019"
     second = json.loads(cli("resume", first["plan_id"], "-o", "json"))
     assert second["status"] == "succeeded" and second["plan_id"] == first["plan_id"]
     assert set(done_first) <= set(second["skipped"])  # continued, not started over
@@ -131,6 +131,6 @@ def test_four_rehearsals_started_at_once_are_all_recorded_and_listed(cli: Any, t
     for proc in procs:
         out, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, out + err
-    rows = [r for r in json.loads(cli("status", "-o", "json")) if r["mode"] == "twin"]
+    rows = [r for r in json.loads(cli("status", "-o", "json")) if r["mode"].startswith("twin:")]
     assert sorted(r["twin"] for r in rows) == sorted(str(f.resolve()) for f in files)
     assert all(r["done"] == r["total"] > 0 for r in rows)

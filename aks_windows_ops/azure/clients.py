@@ -75,6 +75,17 @@ class AzureClients:
         fake_clock = getattr(self.transport, "clock", None)
         return fake_clock if isinstance(fake_clock, Clock) else system_clock
 
+    @property
+    def mode(self) -> str:
+        """Where requests go: ``azure``, or ``twin`` / ``twin:<name>`` for a simulated transport.
+
+        Plans record it, and a rehearsal plan is never sent to Azure (``Plan.refusal``).
+        """
+        if not getattr(self.transport, "simulated", False):
+            return "azure"
+        name = getattr(self.transport, "twin_name", None)
+        return f"twin:{name}" if name else "twin"
+
     def remaining(self) -> float | None:
         """Seconds left before :attr:`deadline`, or ``None`` without a budget."""
         if self.deadline is None:

@@ -119,9 +119,11 @@ class GraphReader:
         deadline: float | None = None,
     ) -> None:
         if not 1 <= page_size <= 1000:
-            raise InvalidInput(f"page_size must be between 1 and 1000, got {page_size}")
+            raise InvalidInput(f"the page size must be between 1 and 1000 rows, got {page_size}")
         if not 1 <= group_size < 300:
-            raise InvalidInput(f"group_size must be between 1 and 299, got {group_size}")
+            raise InvalidInput(
+                f"the group size must be between 1 and 299 subscriptions per query, got {group_size}"
+            )
         self.clients = clients
         self.clock = clock or clients.clock
         self.sleep = sleep or clients.sleep
@@ -177,8 +179,16 @@ class GraphReader:
         data = answer.data if isinstance(answer.data, list) else []
         return data, answer.skip_token
 
-    def query(self, query: str, subscriptions: Sequence[str]) -> GraphResult:
+    def query(
+        self,
+        query: str,
+        subscriptions: Sequence[str],
+        *,
+        on_page: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> GraphResult:
         """Run ``query`` over ``subscriptions`` and return every row (all pages, all subscription groups).
+
+        With ``on_page``, each page's rows are handed to it as they arrive and not kept in the result.
 
         Raises:
             InvalidInput: no subscription.
@@ -195,7 +205,10 @@ class GraphReader:
             token: str | None = None
             while True:
                 rows, token = self._with_retries(query, group, token, result)
-                result.rows.extend(rows)
+                if on_page is not None:
+                    on_page(rows)
+                else:
+                    result.rows.extend(rows)
                 result.pages += 1
                 if not token:
                     break
@@ -212,9 +225,8 @@ class GraphReader:
             try:
                 return self._page(query, group, token)
             except Throttled as err:
-                failed: Any = getattr(err.__cause__, "response", None)
-                if failed is not None:
-                    self._note_quota(failed.headers)
+                if err.headers:
+                    self._note_quota({name.lower(): value for name, value in err.headers.items()})
                 if attempt > self.retries:
                     raise
                 pause = self._resets_at - self.clock() if self._resets_at is not None else None

@@ -1,30 +1,33 @@
-"""Plan commands: ``status`` lists the plans a checkpoint store holds; ``resume`` continues one (DESIGN 4)."""
+"""Plan commands: ``status`` lists the plans a checkpoint store holds; ``resume`` continues one.
+
+Every run records each step before and after it acts, so a paused, interrupted or failed run continues where it
+stopped (in this process, with the same checkpoint store). Without ``--checkpoint`` both also see the plans
+rehearsed on every twin (kept with the twin, apart from real runs): ``status`` marks them, and ``resume``
+continues a rehearsal on its twin, never on Azure.
+"""
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from aks_windows_ops import errors as E
-from aks_windows_ops.cli.app import (
-    BUDGET_OPT,
-    EXIT_OK,
-    EXIT_PAUSED,
-    OUT_OPT,
-    _console,
-    emit_json,
-    fail,
+from aks_windows_ops.cli.options import (
+    DEFAULT_TIME_BUDGET,
+    Checkpoint,
+    Output,
+    OutputFormat,
+    Query,
+    TimeBudget,
     parse_duration,
-    read_password,
 )
+from aks_windows_ops.cli.output import emit, note
+from aks_windows_ops.cli.render import result_text
+from aks_windows_ops.cli.runtime import EXIT_PAUSED, fail
 
 __all__ = ["register"]
-
-STORE_OPT = typer.Option(
-    None, "--checkpoint", help="Checkpoint file or URL (default ~/.aks-windows-ops/checkpoints.json)."
-)
 
 
 def _store(checkpoint: str | None) -> Any:
@@ -33,12 +36,29 @@ def _store(checkpoint: str | None) -> Any:
 
     store = sign_store(checkpoint_store_from_url(checkpoint))  # integrity tags: docs/security.md
     if not isinstance(store, PlanStore):
-        raise E.InvalidInput("this checkpoint store keeps no plans")
+        raise E.InvalidInput(
+            "--checkpoint names a store that keeps no plans",
+            remediation="Use the same --checkpoint as the run that made the plan.",
+        )
     return store
 
 
-def status(checkpoint: str | None = STORE_OPT, output: str = OUT_OPT) -> None:
-    """List stored plans with each step's state: what finished, what runs, what is left (DESIGN principle 4)."""
+def _status_text(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no stored plans\n"
+    lines = []
+    for row in rows:
+        mark = f"[rehearsal on twin {row['twin']}] " if row["twin"] else f"[{row['mode']}] "
+        lines.append(
+            f"{mark}{row['plan_id']}  {row['procedure']} on {row['target']}: "
+            f"{row['done']}/{row['total']} steps done"
+        )
+        lines.extend(f"    [{step['state']}] {step['step']}: {step['message']}" for step in row["steps"])
+    return "\n".join(lines) + "\n"
+
+
+def status(checkpoint: Checkpoint = None, output: Output = OutputFormat.table, query: Query = None) -> None:
+    """List the stored plans with each step's state: what finished, what runs, what is left."""
     from aks_windows_ops.cli.twin import rehearsal_stores
     from aks_windows_ops.runbooks.runner import get_plan_status
 
@@ -53,74 +73,70 @@ def status(checkpoint: str | None = STORE_OPT, output: str = OUT_OPT) -> None:
             if plan is None:
                 continue
             records = get_plan_status(plan, store)
+            mode = plan.mode or (f"twin:{twin}" if twin else "azure")
             rows.append(
                 {
                     "plan_id": plan.id,
                     "procedure": plan.procedure,
                     "target": plan.target,
-                    "mode": "twin" if twin else "azure",
-                    "twin": twin,
+                    "mode": mode,
+                    "twin": twin or (mode.split(":", 1)[1] if mode.startswith("twin:") else None),
+                    "done": sum(1 for r in records if r.state.value == "succeeded"),
+                    "total": len(records),
                     "steps": [
                         {"step": r.step_id, "state": r.state.value, "message": r.message} for r in records
                     ],
-                    "done": sum(1 for r in records if r.state.value == "succeeded"),
-                    "total": len(records),
                 }
             )
+        emit(rows, output, query, table=_status_text)
     except E.AksWindowsOpsError as err:
         raise fail(err) from err
-    if output == "json":
-        emit_json(rows)
-        raise typer.Exit(EXIT_OK)
-    console = _console()
-    if not rows:
-        console.print("no stored plans")
-    for row in rows:
-        mark = f"[rehearsal on twin {row['twin']}] " if row["twin"] else "[azure] "
-        console.print(
-            f"{mark}{row['plan_id']}  {row['procedure']} on {row['target']}: "
-            f"{row['done']}/{row['total']} steps done",
-            markup=False,
-        )
-        for step in row["steps"]:
-            console.print(
-                f"    [{step['state']}] {step['step']}: {step['message']}", markup=False, highlight=False
-            )
 
 
 def resume(
-    plan_id: str = typer.Argument(..., help="The plan id shown by `status` or by the run that paused."),
-    checkpoint: str | None = STORE_OPT,
-    time_budget: str | None = BUDGET_OPT,
-    password_env: str | None = typer.Option(
-        None, "--password-env", help="A password rotation: the new password's variable."
-    ),
-    key_vault_secret: str | None = typer.Option(
-        None, "--key-vault-secret", help="A password rotation: its Key Vault secret."
-    ),
-    output: str = OUT_OPT,
+    plan_id: Annotated[str, typer.Argument(help="The plan id shown by status or by the run that stopped.")],
+    checkpoint: Checkpoint = None,
+    time_budget: TimeBudget = None,
+    password_env: Annotated[
+        str | None,
+        typer.Option(
+            "--password-env", metavar="VARIABLE", help="A password rotation: the new password's variable."
+        ),
+    ] = None,
+    key_vault_secret: Annotated[
+        str | None,
+        typer.Option("--key-vault-secret", metavar="URL", help="A password rotation: its Key Vault secret."),
+    ] = None,
+    output: Output = OutputFormat.table,
+    query: Query = None,
 ) -> None:
-    """Continue a stored plan where it stopped, in this process (DESIGN principle 4; REFERENCE section 7)."""
+    """Continue a stored plan where it stopped: finished steps are checked again, the rest run."""
     from aks_windows_ops.azure.clients import AzureClients
-    from aks_windows_ops.cli.twin import open_rehearsal, rehearsal_stores
-    from aks_windows_ops.runbooks.events import RichProgress
+    from aks_windows_ops.cli.app import _observer, _report_interruption, _resume_command
+    from aks_windows_ops.cli.procedures import read_password
+    from aks_windows_ops.cli.runtime import is_sigterm
     from aks_windows_ops.runbooks.registry import PROCEDURES, cluster_context
     from aks_windows_ops.runbooks.runner import resume as resume_plan
 
     try:
+        budget = parse_duration(time_budget, default=DEFAULT_TIME_BUDGET)
         store = _store(checkpoint)
         plan = store.load_plan(plan_id)
-        factory: Any = AzureClients
+        twin_target: str | None = None
         if plan is None and checkpoint is None:
-            # A rehearsal: its plan lives with its twin, and it continues on that twin, never on Azure.
-            for target, path in rehearsal_stores():
-                twin_store = _store(str(path))
-                plan = twin_store.load_plan(plan_id)
-                if plan is not None:
-                    store = twin_store
-                    twin = open_rehearsal(target, with_kube=True)
-                    factory = functools.partial(AzureClients.for_simulator, twin.fake)
-                    break
+            store, plan, twin_target = _rehearsal_plan(plan_id, store)
+        factory: Any = AzureClients
+        mode = (plan.mode or "") if plan is not None else ""
+        if mode.startswith("twin:"):
+            twin_target = mode.split(":", 1)[1]
+        elif mode == "twin" and twin_target is None:
+            raise E.InvalidInput(
+                f"plan {plan_id} was rehearsed on a simulator that was not kept, so it cannot be resumed",
+                remediation="Rehearse it again; a rehearsal is never sent to Azure.",
+            )
+        if twin_target is not None:
+            twin = _open_twin(twin_target, with_kube=True)
+            factory = functools.partial(AzureClients.for_simulator, twin.fake)
         if plan is None:
             raise E.NotFound(
                 f"no stored plan {plan_id!r}", remediation="`aks-windows-ops status` lists the stored plans."
@@ -140,25 +156,57 @@ def resume(
             )
     except E.AksWindowsOpsError as err:
         raise fail(err) from err
-    console = _console()
-    progress = RichProgress(console) if output != "json" else None
-    result = resume_plan(
-        plan.id,
-        actions,
-        checkpoints=store,
-        time_budget=parse_duration(time_budget),
-        clock=clients.run_clock,
-        on_event=progress,
-        extras={"cluster": context},
-    )
-    if output == "json":
-        emit_json(result.to_dict())
-    else:
-        console.print(f"[bold]{result.status.value}[/]: {result.message}")
+    state: dict[str, Any] = {}
+    observe, progress = _observer(OutputFormat(output), False, state)
+    command = _resume_command(plan.id, checkpoint, f"--password-env {password_env}" if password_env else "")
+    try:
+        result = resume_plan(
+            plan.id,
+            actions,
+            checkpoints=store,
+            time_budget=budget,
+            clock=clients.run_clock,
+            on_event=observe,
+            extras={"cluster": context},
+        )
+    except KeyboardInterrupt as interrupt:
+        raise _report_interruption(plan, is_sigterm(interrupt), command, False, store) from None
+    except E.AksWindowsOpsError as err:
+        signal_name = getattr(err, "signal_name", None)
+        if signal_name:
+            raise _report_interruption(plan, signal_name == "SIGTERM", command, False, store, err) from err
+        raise fail(err) from err
+    finally:
+        close = getattr(progress, "close", None)
+        if callable(close):
+            close()
+    signal_name = getattr(result.error, "signal_name", None)
+    if signal_name:
+        raise _report_interruption(plan, signal_name == "SIGTERM", command, False, store, result.error)
+    emit(result.to_dict(), output, query, table=lambda _: result_text(result))
     if result.status.value == "paused":
+        note(f"To continue: {command}")
         raise typer.Exit(EXIT_PAUSED)
     if result.error is not None:
         raise fail(result.error)
+
+
+def _rehearsal_plan(plan_id: str, store: Any) -> tuple[Any, Any, str | None]:
+    """Find ``plan_id`` among the twins' rehearsal checkpoints: ``(store, plan, twin target)``."""
+    from aks_windows_ops.cli.twin import rehearsal_stores
+
+    for target, path in rehearsal_stores():
+        twin_store = _store(str(path))
+        plan = twin_store.load_plan(plan_id)
+        if plan is not None:
+            return twin_store, plan, target
+    return store, None, None
+
+
+def _open_twin(target: str, *, with_kube: bool) -> Any:
+    from aks_windows_ops.cli.app import _open_twin as open_twin
+
+    return open_twin(target, with_kube=with_kube)
 
 
 def register(app: typer.Typer) -> None:

@@ -159,14 +159,14 @@ def normalize_request(data: Any) -> dict[str, Any]:
     name = data.get("name", "default")
     if not isinstance(name, str) or not _NAME.match(name):
         problems.append(
-            "name must be 1-40 lower-case letters, digits or '-', starting with a letter or digit"
+            "\"name\" must be 1-40 lower-case letters, digits or '-', starting with a letter or digit"
         )
     procedure = data.get("procedure", "patch")
     if procedure not in ROLLOUT_PROCEDURES:
-        problems.append(f"procedure must be one of {', '.join(ROLLOUT_PROCEDURES)}, got {procedure!r}")
+        problems.append(f'"procedure" must be one of {", ".join(ROLLOUT_PROCEDURES)}, got {procedure!r}')
     options = data.get("options") or {}
     if not isinstance(options, Mapping):
-        problems.append("options must be an object")
+        problems.append('"options" must be an object')
         options = {}
     if procedure == "patch":
         for key, value in options.items():
@@ -176,39 +176,41 @@ def normalize_request(data: Any) -> dict[str, Any]:
             elif not isinstance(value, wanted) or (wanted is int and isinstance(value, bool)):
                 problems.append(f"patch option {key!r} has the wrong type")
         if bool(options.get("kubernetes_version")) == bool(options.get("node_image_only")):
-            problems.append("patch options need exactly one of kubernetes_version or node_image_only")
+            problems.append('patch options need exactly one of "kubernetes_version" or "node_image_only"')
     elif procedure == "ahub":
         if set(options) - {"enable"} or not isinstance(options.get("enable", True), bool):
             problems.append('ahub options are {"enable": true|false}')
     clusters = data.get("clusters")
     subscriptions = data.get("subscriptions")
     if (clusters is None) == (subscriptions is None):
-        problems.append("give either clusters (sub/rg/name ids) or subscriptions to discover them in")
+        problems.append(
+            'give either "clusters" (subscription/group/name ids) or "subscriptions" to find them in'
+        )
     ids: list[str] = []
     if clusters is not None:
         if not isinstance(clusters, Sequence) or isinstance(clusters, str) or not clusters:
-            problems.append("clusters must be a non-empty list of subscription/resource_group/name ids")
+            problems.append('"clusters" must be a non-empty list of subscription/group/name ids')
         else:
             for value in clusters:
                 cid = _cluster_id(value)
                 if cid is None:
-                    problems.append(f"cluster {value!r} is not subscription/resource_group/name")
+                    problems.append(f"cluster {value!r} is not subscription/group/name")
                 elif cid not in ids:
                     ids.append(cid)
     subs: list[str] = []
     if subscriptions is not None:
         if not isinstance(subscriptions, Sequence) or isinstance(subscriptions, str) or not subscriptions:
-            problems.append("subscriptions must be a non-empty list of subscription ids")
+            problems.append('"subscriptions" must be a non-empty list of subscription ids')
         else:
             subs = list(dict.fromkeys(str(s) for s in subscriptions))
     resource_group = data.get("resource_group")
     if resource_group is not None and not isinstance(resource_group, str):
-        problems.append("resource_group must be a string")
+        problems.append('"resource_group" must be a string')
     limits: dict[str, int] = {}
     for key, (default, low, high) in _LIMITS.items():
         value = data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            problems.append(f"{key} must be an integer from {low} to {high}")
+            problems.append(f'"{key}" must be an integer from {low} to {high}')
             value = default
         limits[key] = value
     if problems:
@@ -521,7 +523,10 @@ def plan_cluster(payload: Mapping[str, Any]) -> dict[str, Any]:
             store = open_store(rollout_store_url())
             save = getattr(store, "save_plan", None)
             if save is None:
-                raise InvalidInput(f"{store!r} keeps no plan documents")
+                raise InvalidInput(
+                    "the rollout store keeps no plan documents",
+                    remediation=f"Set {ROLLOUT_CHECKPOINTS_ENV} to a Blob or SQLite checkpoint store.",
+                )
             save(plan)
     except Exception as err:
         _log.warning("planning %s on %s was refused: %s", procedure, cid, err)
@@ -563,7 +568,7 @@ def apply_cluster(payload: Mapping[str, Any]) -> dict[str, Any]:
         load = getattr(store, "load_plan", None)
         plan = load(plan_id) if load is not None else None
         if plan is None:
-            raise InvalidInput(f"no stored plan {plan_id!r} in {store!r}")
+            raise InvalidInput(f"no stored plan {plan_id!r} in the rollout store")
         procedure = PROCEDURES[plan.procedure]
         actions = procedure.load_actions()
         if actions is None:

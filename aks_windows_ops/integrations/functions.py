@@ -153,11 +153,13 @@ class FunctionSettings:
     def __post_init__(self) -> None:
         problems = []
         if self.time_budget <= 0:
-            problems.append("time_budget must be positive")
+            problems.append(f"the time budget ({TIME_BUDGET_ENV}) must be positive")
         if self.audit_budget is not None and not 0 < self.audit_budget <= self.time_budget:
-            problems.append("audit_budget must be positive and at most time_budget")
+            problems.append(
+                f"the audit budget ({AUDIT_BUDGET_ENV}) must be positive and at most the time budget"
+            )
         if self.concurrency < 1:
-            problems.append("concurrency must be at least 1")
+            problems.append("the concurrency (clusters read at once) must be at least 1")
         if problems:
             raise InvalidInput(problems)
 
@@ -468,7 +470,10 @@ def advance_plans(
     from aks_windows_ops.runbooks.runner import get_plan_status, resume
 
     if not isinstance(store, PlanStore):
-        raise InvalidInput(f"{store!r} keeps no plan documents: use a JSON file or Blob checkpoint store")
+        raise InvalidInput(
+            "the checkpoint store keeps no plan documents",
+            remediation=f"Set {CHECKPOINTS_ENV} to a Blob, SQLite or JSON file checkpoint store.",
+        )
     store = sign_store(store)  # every plan and record is checked before it is acted on (docs/security.md)
     events = on_event or LogRenderer(_log)
     pending: list[tuple[Plan, tuple[Any, ...]]] = []

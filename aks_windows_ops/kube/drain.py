@@ -261,8 +261,8 @@ def _refusal(plan: DrainPlan) -> UnsafeOperation:
         f"cannot drain {', '.join(plan.nodes)}: {len(plan.blocked)} pod(s) would be lost: "
         + "; ".join(str(v) for v in plan.blocked),
         remediation=(
-            "Give the pods a controller (Deployment/StatefulSet) or pass force=True to delete them; move "
-            "emptyDir data elsewhere or pass delete_emptydir_data=True. Nothing was evicted."
+            "Give the pods a controller (Deployment/StatefulSet) or consent to deleting them (--force); move "
+            "emptyDir data elsewhere or consent to losing it (--delete-emptydir-data). Nothing was evicted."
         ),
     )
 
@@ -508,7 +508,7 @@ def drain_nodes(
     if concurrency < 1:
         raise InvalidInput("concurrency must be at least 1")
     if timeout_per_node <= 0 or poll_interval <= 0:
-        raise InvalidInput("timeout_per_node and poll_interval must be positive")
+        raise InvalidInput("the drain timeout per node and the poll interval must be positive")
     lock = threading.Lock()
 
     def emit(event: dict[str, Any]) -> None:

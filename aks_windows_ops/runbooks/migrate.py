@@ -39,6 +39,7 @@ from aks_windows_ops.errors import (
 from aks_windows_ops.models import ClusterRef, Finding, OsSku, PoolMode, Severity
 from aks_windows_ops.rules import versions as V
 from aks_windows_ops.rules.image_builds import Compatibility, host_build_of_sku
+from aks_windows_ops.rules.validation import normalize_os_sku
 from aks_windows_ops.runbooks.checkpoints import CheckpointStore
 from aks_windows_ops.runbooks.events import Event
 from aks_windows_ops.runbooks.image_check import check_workload_images, summarize
@@ -167,6 +168,8 @@ class DrainPool:
         nodes = _old_nodes(cc, str(step.params["pool"]))
         if nodes and not movable_pods(cc.kube, nodes) and all(is_cordoned(cc.kube, n) for n in nodes):
             return StepState.DONE
+        if not nodes and cc.pool(str(step.params["pool"])) is None:
+            return StepState.DONE  # the old pool is gone (a later step deleted it): nothing is left to drain
         return StepState.READY
 
     def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
@@ -226,6 +229,9 @@ class VerifyReplacements:
     DESIGN principle 3. Params: ``old_pool``, ``new_pool``, ``pods`` (the old pool's pods when planned),
     ``timeout``.
     """
+
+    #: Verification runs on every apply, even after it succeeded once (the runner never skips it).
+    always_run = True
 
     def check(self, step: Step, ctx: RunContext) -> StepState:
         return StepState.READY
@@ -360,7 +366,7 @@ def plan_migration(
     if reason not in REASONS:
         problems.append(f"reason must be one of {', '.join(REASONS)}, got {reason!r}")
     if reason == "max-pods" and max_pods is None:
-        problems.append("reason max-pods needs max_pods=<new value>")
+        problems.append("reason max-pods needs the new pods-per-node value (--max-pods)")
     if isinstance(drain_concurrency, bool) or not isinstance(drain_concurrency, int) or drain_concurrency < 1:
         problems.append(f"drain concurrency must be a whole number >= 1, got {drain_concurrency!r}")
     for label, value in (("drain timeout", drain_timeout), ("verify timeout", verify_timeout)):
@@ -421,7 +427,7 @@ def plan_migration(
                 params={"version": target},
             )
         )
-    sku = os_sku
+    sku = None if os_sku is None else normalize_os_sku(os_sku)  # windows2022 -> Windows2022
     if sku is None:
         if reason == "os-upgrade" or (
             old.os_sku == OsSku.WINDOWS2019.value and version_tuple(version) >= (1, 33, 0)
@@ -430,7 +436,9 @@ def plan_migration(
         else:
             sku = old.os_sku or OsSku.WINDOWS2022.value
     if reason == "os-upgrade" and sku == old.os_sku:
-        raise InvalidInput(f"reason os-upgrade but the new pool would keep {sku}; pass another os_sku")
+        raise InvalidInput(
+            f"reason os-upgrade but the new pool would keep {sku}; choose another OS SKU (--os-sku)"
+        )
     name_new = new_pool or new_pool_name(old, snapshot)
     properties, differences = _replacement(
         get_pool_settable(clients, resource_group, name, pool),

@@ -203,6 +203,7 @@ def open_twin(target: str, *, reset: bool = False, kube: Any = None) -> Twin:
         else:
             fake = _restore(document, kube)
             twin = Twin(canonical, directory, fake, kube, document, fresh=False)
+        fake.twin_name = canonical  # plans rehearsed on it record mode ``twin:<target>``
         twin._lock = lock
         return twin
     except BaseException:
