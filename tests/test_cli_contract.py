@@ -89,6 +89,7 @@ def good_invocation(command: tuple[str, ...], files: dict[str, Path]) -> list[st
         ("timezone", "get"): ["--simulate", "healthy"],
         ("timezone", "list"): ["--simulate", "healthy"],
         ("timezone", "set"): ["--simulate", "healthy", "--id", "Russian Standard Time"],
+        ("twin", "reset"): ["healthy"],
     }
     if command not in table:
         pytest.fail(f"no valid invocation listed for {' '.join(command)}: add one to this test")
@@ -242,8 +243,18 @@ def test_no_wait_starts_and_says_how_to_follow(tmp_path: Path) -> None:
     assert plan["plan_id"] == document["plan_id"]
     assert plan["done"] < plan["total"]
     assert "status --checkpoint" in result.stderr
-    refused = invoke([*args, "-o", "json"])
-    assert refused.exit_code == 4
+    # Without --checkpoint a rehearsal keeps its progress with its twin: it can be followed and resumed too.
+    rehearsal = invoke([*args, "--simulate-reset", "-o", "json"])
+    assert rehearsal.exit_code == 0, rehearsal.output
+    started = json.loads(rehearsal.stdout)
+    assert started["status"] == "started"
+    assert started["resume"] == f"aks-windows-ops resume {started['plan_id']}"
+    listed = json.loads(invoke(["status", "-o", "json"]).stdout)
+    (row,) = [r for r in listed if r["plan_id"] == started["plan_id"]]
+    assert row["mode"] == "twin:healthy" and row["done"] < row["total"]
+    resumed = invoke(["resume", started["plan_id"], "-o", "json"])
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads(resumed.stdout)["status"] == "succeeded"
 
 
 def test_version_and_only_show_errors() -> None:

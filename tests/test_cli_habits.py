@@ -242,7 +242,7 @@ def test_apply_on_a_terminal_asks_first(answer: str, applied: bool, monkeypatch:
 def test_progress_lines_only_with_verbose_off_a_terminal() -> None:
     args = ["patch", "--simulate", "healthy", "-k", "1.34.2", "--apply", "--yes", "-o", "json"]
     quiet = runner.invoke(app, args)
-    verbose = runner.invoke(app, [*args, "--verbose"])
+    verbose = runner.invoke(app, [*args, "--verbose", "--simulate-reset"])  # the same change, from scratch
     assert quiet.exit_code == verbose.exit_code == 0
     assert json.loads(quiet.stdout)["status"] == json.loads(verbose.stdout)["status"] == "succeeded"
     assert "step" not in quiet.stderr

@@ -22,11 +22,11 @@ def test_default_twin_is_the_healthy_scenario(aks_twin: Any, aks_clients: Any) -
 
 @pytest.mark.aks_scenario("legacy-2019")
 def test_marker_picks_the_scenario_and_procedures_run_on_it(aks_twin: Any, aks_clients: Any) -> None:
-    plan, ctx = plan_patch(aks_clients, aks_twin.resource_group, aks_twin.name, kubernetes_version="1.32.7")
+    plan, ctx = plan_patch(aks_clients, aks_twin.resource_group, aks_twin.name, kubernetes_version="1.18.1")
     result = apply_patch(plan, ctx, checkpoints=MemoryCheckpointStore())
     assert result.ok, result.message
     snap = read_snapshot(aks_clients, aks_twin.resource_group, aks_twin.name)
-    assert snap.kubernetes_version == "1.32.7"
+    assert snap.kubernetes_version == "1.18.1"
     assert aks_twin.clock.monotonic() > 0  # the upgrade took virtual time
 
 

@@ -35,44 +35,45 @@ def _show(cli: Any) -> dict[str, Any]:
     return data
 
 
-def _retiring(cli: Any) -> str:
+def _old_image(cli: Any) -> str:
     """The preflight finding that depends on the control plane version ("" when it is not raised)."""
     out = json.loads(cli("preflight", "--simulate", "legacy-2019", "-o", "json", code=2))
-    return next((f["message"] for f in out["findings"] if f["code"] == "WINDOWS2019_RETIRING"), "")
+    return next((f["message"] for f in out["findings"] if f["code"] == "OLD_WINDOWS_IMAGE"), "")
 
 
 def test_a_control_plane_upgrade_is_seen_by_show_and_preflight_in_the_next_process(cli: Any) -> None:
     before = _show(cli)
-    assert before["kubernetes_version"] == "1.31.10" and before["twin"]["changed_by"] == []
-    assert _retiring(cli) == ""  # on 1.31 the Windows Server 2019 pool is not yet at its last version
-    out = cli("patch", "--simulate", "legacy-2019", "-k", "1.32.7", "--apply", "--yes", "-o", "json")
+    assert before["kubernetes_version"] == "1.17.0" and before["twin"]["changed_by"] == []
+    # Created before February 2020 and never upgraded: new Windows pools fail until the control plane moves.
+    assert "never upgraded" in _old_image(cli)
+    out = cli("patch", "--simulate", "legacy-2019", "-k", "1.18.1", "--apply", "--yes", "-o", "json")
     plan_id = json.loads(out)["plan_id"]
     after = _show(cli)
-    assert after["kubernetes_version"] == "1.32.7"
+    assert after["kubernetes_version"] == "1.18.1"
     assert {p["name"]: p["orchestrator_version"] for p in after["pools"]} == {
-        "nodepool1": "1.32.7",
-        "erpwin": "1.32.7",
+        "nodepool1": "1.18.1",
+        "erpwin": "1.18.1",
     }
     assert after["twin"]["twin"] == "legacy-2019" and after["twin"]["since"] == before["twin"]["since"]
     assert [p["plan_id"] for p in after["twin"]["changed_by"]] == [plan_id]
     assert after["twin"]["simulated_now"] > before["twin"]["simulated_now"]
-    assert "is on Kubernetes 1.32, the last version with Windows Server 2019" in _retiring(cli)
+    assert _old_image(cli) == ""  # the next process's preflight sees the upgraded control plane
     # The table says it is a twin too.
     assert "Twin of legacy-2019 since" in cli("show", "--simulate", "legacy-2019")
 
 
 def test_reset_starts_afresh_both_ways(cli: Any) -> None:
-    cli("patch", "--simulate", "legacy-2019", "-k", "1.32.7", "--apply", "--yes")
-    assert _show(cli)["kubernetes_version"] == "1.32.7"
+    cli("patch", "--simulate", "legacy-2019", "-k", "1.18.1", "--apply", "--yes")
+    assert _show(cli)["kubernetes_version"] == "1.18.1"
     out = cli("--simulate-reset", "show", "--simulate", "legacy-2019", "-o", "json")
-    assert json.loads(out)["kubernetes_version"] == "1.31.10"
-    cli("patch", "--simulate", "legacy-2019", "-k", "1.32.7", "--apply", "--yes")
+    assert json.loads(out)["kubernetes_version"] == "1.17.0"
+    cli("patch", "--simulate", "legacy-2019", "-k", "1.18.1", "--apply", "--yes")
     assert "reset" in cli("twin", "reset", "legacy-2019")
-    assert _show(cli)["kubernetes_version"] == "1.31.10" and _show(cli)["twin"]["changed_by"] == []
+    assert _show(cli)["kubernetes_version"] == "1.17.0" and _show(cli)["twin"]["changed_by"] == []
 
 
 def test_a_paused_rehearsal_resumes_in_a_new_process(cli: Any) -> None:
-    args = ("patch", "--simulate", "legacy-2019", "-k", "1.32.7", "--apply", "--yes", "-o", "json")
+    args = ("patch", "--simulate", "legacy-2019", "-k", "1.18.1", "--apply", "--yes", "-o", "json")
     first = json.loads(cli(*args, "--time-budget", "10m", code=3))
     assert first["status"] == "paused"
     done_first = [r["step_id"] for r in first["records"] if r["state"] == "succeeded"]
@@ -82,7 +83,7 @@ def test_a_paused_rehearsal_resumes_in_a_new_process(cli: Any) -> None:
     second = json.loads(cli("resume", first["plan_id"], "-o", "json"))
     assert second["status"] == "succeeded" and second["plan_id"] == first["plan_id"]
     assert set(done_first) <= set(second["skipped"])  # continued, not started over
-    assert _show(cli)["kubernetes_version"] == "1.32.7"
+    assert _show(cli)["kubernetes_version"] == "1.18.1"
     assert [p["plan_id"] for p in _show(cli)["twin"]["changed_by"]] == [first["plan_id"]]
 
 
@@ -115,7 +116,7 @@ def test_four_rehearsals_started_at_once_are_all_recorded_and_listed(cli: Any, t
                 "--simulate",
                 str(f),
                 "-k",
-                "1.32.7",
+                "1.18.1",
                 "--apply",
                 "--yes",
                 "-o",

@@ -29,7 +29,7 @@ with open_twin({scenario!r}) as twin:
              "now": twin.fake.clock.now().isoformat()}}
     action = sys.argv[1]
     if action == "upgrade":
-        mc.kubernetes_version = "1.32.7"
+        mc.kubernetes_version = "1.18.1"
         cs.managed_clusters.begin_create_or_update(rg, name, mc).result()
     elif action.startswith("tag"):
         mc.tags = {{**seen["tags"], action: "1"}}
@@ -62,15 +62,15 @@ def _run(action: str, scenario: str = "legacy-2019") -> dict[str, object]:
 
 def test_a_change_in_one_process_is_seen_by_the_next_until_reset(state_dir: Path) -> None:
     first = _run("upgrade")
-    assert first["version"] == "1.31.10" and first["fresh"] is True
+    assert first["version"] == "1.17.0" and first["fresh"] is True
     second = _run("read")
-    assert second["version"] == "1.32.7" and second["fresh"] is False
+    assert second["version"] == "1.18.1" and second["fresh"] is False
     assert str(second["now"]) > str(first["now"])  # the virtual clock carried on
     state = twin_directory("legacy-2019") / "state.json"
     assert oct(state.stat().st_mode & 0o777) == "0o600"
     assert oct(state.parent.stat().st_mode & 0o777) == "0o700"
     assert reset_twin("legacy-2019") is True
-    assert _run("read")["version"] == "1.31.10"
+    assert _run("read")["version"] == "1.17.0"
 
 
 def test_concurrent_processes_on_one_twin_lose_no_change() -> None:
@@ -89,8 +89,8 @@ def test_a_scenario_file_is_its_own_target(tmp_path: Path) -> None:
     copy = tmp_path / "mine.yaml"
     copy.write_text(scenario_path("legacy-2019").read_text(encoding="utf-8"), encoding="utf-8")
     _run("upgrade", str(copy))
-    assert _run("read", str(copy))["version"] == "1.32.7"
-    assert _run("read")["version"] == "1.31.10"  # the built-in twin is another target
+    assert _run("read", str(copy))["version"] == "1.18.1"
+    assert _run("read")["version"] == "1.17.0"  # the built-in twin is another target
     assert twin_directory(str(copy)) != twin_directory("legacy-2019")
 
 
@@ -104,7 +104,7 @@ def test_reset_on_open_starts_from_the_scenario() -> None:
     _run("upgrade")
     with open_twin("legacy-2019", reset=True) as twin:
         assert twin.fresh
-        assert twin.fake.clusters[LEGACY].props["kubernetesVersion"] == "1.31.10"
+        assert twin.fake.clusters[LEGACY].props["kubernetesVersion"] == "1.17.0"
 
 
 def test_a_python_rehearsal_never_writes_the_real_default_checkpoints(
@@ -118,6 +118,6 @@ def test_a_python_rehearsal_never_writes_the_real_default_checkpoints(
     monkeypatch.setenv("AKS_WINDOWS_OPS_CHECKPOINTS", str(real_default))
     fake = FakeAzure.from_scenario("legacy-2019")
     clients = AzureClients.for_simulator(fake, LEGACY[0])
-    plan, ctx = plan_patch(clients, LEGACY[1], LEGACY[2], kubernetes_version="1.32.7")
+    plan, ctx = plan_patch(clients, LEGACY[1], LEGACY[2], kubernetes_version="1.18.1")
     assert apply_patch(plan, ctx).ok  # no checkpoints given
     assert not real_default.exists()

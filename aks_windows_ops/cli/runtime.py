@@ -46,7 +46,7 @@ EXIT_OK, EXIT_WARN, EXIT_ERROR, EXIT_PAUSED, EXIT_INVALID, EXIT_UNSAFE = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 
 #: Flags accepted anywhere on the command line (moved in front of the subcommand before parsing).
-GLOBAL_FLAGS = ("--debug", "--verbose", "--only-show-errors")
+GLOBAL_FLAGS = ("--debug", "--verbose", "--only-show-errors", "--simulate-reset")
 #: Options whose values may be secrets: never printed back.
 SECRET_OPTIONS = ("--password-env", "--password", "--password-fd", "--key-vault-secret")
 

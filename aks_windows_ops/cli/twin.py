@@ -13,11 +13,14 @@ from __future__ import annotations
 import atexit
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from aks_windows_ops import errors as E
+from aks_windows_ops.cli.options import Output, OutputFormat, Query
+from aks_windows_ops.cli.output import emit
+from aks_windows_ops.cli.runtime import fail
 
 __all__ = [
     "REHEARSAL_MARK",
@@ -143,26 +146,36 @@ def twin_lines(summary: dict[str, Any]) -> list[str]:
 
 
 def reset(
-    target: str = typer.Argument(..., help="Built-in scenario name or scenario file."),
+    target: Annotated[str, typer.Argument(metavar="TARGET", help="Built-in scenario name or scenario file.")],
+    output: Output = OutputFormat.table,
+    query: Query = None,
 ) -> None:
     """Start a rehearsal twin afresh from its scenario (its rehearsal checkpoints go too)."""
-    from aks_windows_ops.cli.app import _console, fail
+    from aks_windows_ops.cli.app import check_simulate
     from aks_windows_ops.testing.twins import reset_twin
 
     try:
+        check_simulate(target)
         existed = reset_twin(target)
     except E.AksWindowsOpsError as err:
         raise fail(err) from err
-    _console().print(
+    message = (
         f"twin of {target} reset: the next rehearsal starts from the scenario"
         if existed
-        else f"no twin of {target} yet: the next rehearsal starts from the scenario",
-        markup=False,
+        else f"no twin of {target} yet: the next rehearsal starts from the scenario"
+    )
+    emit(
+        {"twin": target, "reset": existed, "message": message},
+        output,
+        query,
+        table=lambda d: d["message"] + "\n",
     )
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``twin`` command group to the CLI."""
-    group = typer.Typer(help="Rehearsal twins: one evolving simulated copy per --simulate target.")
+    group = typer.Typer(
+        help="Rehearsal twins: one evolving simulated copy per --simulate target.", no_args_is_help=True
+    )
     group.command("reset")(reset)
     app.add_typer(group, name="twin")

@@ -32,6 +32,7 @@ _MODEL: Any = None
 _FORMS = {
     "version": "a version like 1.33.5",
     "kubernetes_version": "a version like 1.33.5",
+    "kubernetes_versions": "a version like 1.33.5",
     "id": "a subscription id (letters, digits and dashes, such as 00000000-0000-0000-0000-000000000001)",
     "name": "a pool name: a lowercase letter, then lowercase letters and digits",
 }
@@ -50,7 +51,7 @@ def scenario_model() -> type[BaseModel]:
 
 
 def _build() -> type[BaseModel]:
-    from typing import Literal
+    from typing import Annotated, Literal
 
     from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -213,6 +214,9 @@ def _build() -> type[BaseModel]:
         today: _dt.date | None = None
         exported_at: str | None = None
         notes: list[str] = Field(default_factory=list)
+        kubernetes_versions: list[Annotated[str, Field(pattern=_VERSION.pattern)]] = Field(
+            default_factory=list
+        )
         subscriptions: list[Subscription] = Field(default_factory=list)
         images: list[Image] = Field(default_factory=list)
         faults: list[FaultSpec] = Field(default_factory=list)
@@ -291,7 +295,8 @@ def check_scenario(data: Any, *, source: str, text: str | None = None) -> dict[s
                     f"unknown key; allowed keys here: {', '.join(allowed)}" if allowed else "unknown key"
                 )
             elif item["type"] == "string_pattern_mismatch":
-                hint = _FORMS.get(str(loc[-1]) if loc else "", "the documented form")
+                named = [part for part in loc if isinstance(part, str)]
+                hint = _FORMS.get(named[-1] if named else "", "the documented form")
                 message = f"{item.get('input')!r} is not {hint}"
             elif item["type"] == "literal_error":
                 message = (
