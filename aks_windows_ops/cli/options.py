@@ -169,7 +169,7 @@ Checkpoint = Annotated[
         help="Where progress and leases are kept: a SQLite file (.sqlite, .db), a JSON file (single user), "
         "memory: or a Blob container URL. Default: AKS_WINDOWS_OPS_CHECKPOINTS, else the SQLite database "
         "checkpoints.sqlite in your state directory (AKS_WINDOWS_OPS_STATE_DIR, else "
-        "~/.local/state/aks-windows-ops); memory: with --simulate.",
+        "~/.local/state/aks-windows-ops); with --simulate, the twin's own store, apart from real runs.",
         rich_help_panel=RUN_PANEL,
     ),
 ]
