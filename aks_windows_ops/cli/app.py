@@ -400,6 +400,7 @@ def run_procedure(
     output = OutputFormat(output)
     budget = parse_duration(time_budget, default=DEFAULT_TIME_BUDGET) if do_apply else None
     store: Any = default_checkpoint(checkpoint, simulate)
+    in_memory = isinstance(store, str) and store.startswith("memory:")
     if do_apply:
         store = _open_store(store)
     for line in plan_warnings(plan):
@@ -429,7 +430,6 @@ def run_procedure(
     state: dict[str, Any] = {}
     observe, progress = _observer(output, no_wait, state)
     resume_cmd = _resume_command(plan.id, checkpoint, resume_extra)
-    in_memory = isinstance(store, str) and store.startswith("memory:")
     result: Any = None
     try:
         result = apply_plan(plan, checkpoints=store, time_budget=budget, on_event=observe)
