@@ -1604,6 +1604,7 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
         if self.kube is None or pool not in cluster.pools:
             return
         p = cluster.pools[pool]
+        self.kube.control_plane_version = str(cluster.props["currentKubernetesVersion"])
         self.kube.sync_pool(
             pool,
             os_type=p.get("osType", "Linux"),
