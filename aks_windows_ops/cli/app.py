@@ -574,6 +574,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aks_windows_ops.cli.pools",
     "aks_windows_ops.cli.workloads",
     "aks_windows_ops.cli.plans",
+    "aks_windows_ops.cli.twin",
 )
 
 
