@@ -128,7 +128,7 @@ class DrainBlocked(UnsafeOperation):
 
     default_remediation = (
         "Relax the PodDisruptionBudget (or scale the workload up) so that one disruption is allowed, then "
-        "run again; the old pool was left intact and uncordoned."
+        "run again; the message says which nodes are left cordoned."
     )
 
     def __init__(self, message: str, *, pods: Sequence[str] = (), pdbs: Sequence[str] = ()) -> None:

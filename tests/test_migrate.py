@@ -48,7 +48,10 @@ def test_migrates_ws2019_pool_with_zero_pods_lost() -> None:
         ]
         assert plan.steps[0].params["properties"]["osSKU"] == "Windows2022"
         assert plan.steps[0].params["properties"]["nodeTaints"] == ["os=windows:NoSchedule"]
-        assert any("host build" in w for w in plan.warnings)
+        assert any(
+            "cannot tell whether image mcr.microsoft.com/dotnet/framework/aspnet:4.8" in w
+            for w in plan.warnings
+        )
         mark = kube.history_mark()
         result = apply_migration(plan, _fast(ctx), checkpoints=MemoryCheckpointStore())
         assert result.ok, result.message
@@ -69,18 +72,32 @@ def test_migrates_ws2019_pool_with_zero_pods_lost() -> None:
         kube.stop()
 
 
+def test_a_budget_that_never_allows_an_eviction_is_refused_at_plan_time() -> None:
+    fake, kube, clients = ms.build()
+    try:
+        kube.apply(JOBS_PDB)
+        with pytest.raises(E.UnsafeOperation) as info:
+            plan_migration(clients, ms.RG, ms.NAME, "win19", reason="sp-rotation")
+        assert "shop/jobs-pdb" in str(info.value) and "minAvailable 2" in str(info.value)
+        assert "Lower minAvailable of shop/jobs-pdb to 1" in (info.value.remediation or "")
+        assert fake.writes() == []
+    finally:
+        kube.stop()
+
+
+JOBS_PDB = {
+    "apiVersion": "policy/v1",
+    "kind": "PodDisruptionBudget",
+    "metadata": {"name": "jobs-pdb", "namespace": "shop"},
+    "spec": {"selector": {"matchLabels": {"app": "jobs"}}, "minAvailable": 2},
+}
+
+
 def test_blocking_pdb_ends_in_drain_blocked_with_old_pool_intact_and_uncordoned() -> None:
     fake, kube, clients = ms.build()
     try:
-        kube.apply(
-            {
-                "apiVersion": "policy/v1",
-                "kind": "PodDisruptionBudget",
-                "metadata": {"name": "jobs-pdb", "namespace": "shop"},
-                "spec": {"selector": {"matchLabels": {"app": "jobs"}}, "minAvailable": 2},
-            }
-        )
         plan, ctx = plan_migration(clients, ms.RG, ms.NAME, "win19", reason="sp-rotation", drain_timeout=1.0)
+        kube.apply(JOBS_PDB)  # appears after the plan was made
         result = apply_migration(plan, _fast(ctx), checkpoints=MemoryCheckpointStore())
         assert result.status is RunStatus.FAILED
         assert isinstance(result.error, E.DrainBlocked)
@@ -89,8 +106,29 @@ def test_blocking_pdb_ends_in_drain_blocked_with_old_pool_intact_and_uncordoned(
             p["name"] for p in fake.cluster_state(ms.SUB, ms.RG, ms.NAME)["properties"]["agentPoolProfiles"]
         }
         assert "win19" in pools
-        assert all(not n["spec"].get("unschedulable") for n in kube.nodes(pool="win19"))
-        assert all(p["metadata"]["name"] for p in kube.pods("shop"))
+        old_nodes = kube.nodes(pool="win19")
+        assert old_nodes and all(not n["spec"].get("unschedulable") for n in old_nodes)
+        message, remediation = str(result.error), result.error.remediation or ""
+        assert "stay cordoned" not in message and "still cordoned" not in message
+        assert f"all {len(old_nodes)} of its nodes are schedulable" in message
+        new_pool = plan.steps[0].params["pool"]
+        assert f"new pool {new_pool} exists" in message and "running and billed" in message
+        assert (
+            f"az aks nodepool delete --resource-group {ms.RG} --cluster-name {ms.NAME} --name {new_pool}"
+            in remediation
+        )
+        ready = {
+            name: sum(
+                1
+                for p in kube.pods("shop")
+                if p["metadata"]["name"].startswith(name + "-")
+                and any(
+                    c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", [])
+                )
+            )
+            for name in ("web", "api", "jobs", "ledger")
+        }
+        assert ready == {"web": 4, "api": 3, "jobs": 2, "ledger": 2}
         assert fake.requests(method="DELETE") == []
     finally:
         kube.stop()

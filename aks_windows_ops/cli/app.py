@@ -289,6 +289,23 @@ def run_procedure(
         raise fail(result.error)
 
 
+def _patch_kube(target: Target) -> Any:
+    """The Kubernetes API for the PodDisruptionBudget check: the simulator's, or the cluster's user kubeconfig."""
+    if target.kube is not None:
+        return target.kube.api_client()
+    if target.fake is not None:
+        return None
+    from aks_windows_ops.azure.facts import get_user_kubeconfig
+    from aks_windows_ops.kube.client import api_client_from_kubeconfig
+
+    try:
+        return api_client_from_kubeconfig(
+            get_user_kubeconfig(target.clients, target.resource_group, target.name)
+        )
+    except E.AksWindowsOpsError:
+        return None  # the plan then says the budgets were not checked
+
+
 def _target_options(
     resource_group: str | None, name: str | None, subscription: str | None, simulate: str | None
 ) -> Target:
@@ -351,6 +368,7 @@ def patch(
             pools=selection,
             max_surge=max_surge,
             allow_hops=hops,
+            kube=_patch_kube(target),
         )
     except E.AksWindowsOpsError as err:
         raise fail(err) from err

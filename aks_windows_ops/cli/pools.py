@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from aks_windows_ops import errors as E
@@ -24,6 +26,30 @@ from aks_windows_ops.cli.app import (
 
 __all__ = ["register"]
 
+ALLOW_IMAGES_OPT = typer.Option(
+    False,
+    "--allow-incompatible-images",
+    help="Go ahead although a workload's image cannot run on the new pool's Windows build (its pods will not start).",
+)
+
+
+def _kube_client(target: Any) -> Any:
+    """The cluster's Kubernetes API: the simulator's, or the cluster's user kubeconfig."""
+    if target.kube is not None:
+        return target.kube.api_client()
+    if target.fake is not None:
+        return None
+    from aks_windows_ops.azure.facts import get_user_kubeconfig
+    from aks_windows_ops.kube.client import api_client_from_kubeconfig
+
+    try:
+        return api_client_from_kubeconfig(
+            get_user_kubeconfig(target.clients, target.resource_group, target.name)
+        )
+    except E.AksWindowsOpsError:
+        return None  # the plan then says the images were not checked
+
+
 pool_app = typer.Typer(help="Windows node pools.", no_args_is_help=True)
 
 
@@ -44,6 +70,7 @@ def pool_add(
     subnet: str | None = typer.Option(
         None, "--vnet-subnet-id", help="Node subnet (default: the first pool's)."
     ),
+    allow_incompatible_images: bool = ALLOW_IMAGES_OPT,
     plan_only: bool = PLAN_OPT,
     do_apply: bool = APPLY_OPT,
     yes: bool = YES_OPT,
@@ -59,7 +86,11 @@ def pool_add(
         if bad:
             raise E.InvalidInput([f"--label {item!r} must be key=value" for item in bad])
         target = resolve_target(
-            resource_group=resource_group, name=name, subscription=subscription, simulate=simulate
+            resource_group=resource_group,
+            name=name,
+            subscription=subscription,
+            simulate=simulate,
+            with_kube=bool(simulate),
         )
         plan, context = plan_add_windows_pool(
             target.clients,
@@ -74,6 +105,8 @@ def pool_add(
             taints=taints,
             subnet=subnet,
             pods_wanted=pods_wanted,
+            kube=_kube_client(target),
+            allow_incompatible_images=allow_incompatible_images,
         )
     except E.AksWindowsOpsError as err:
         raise fail(err) from err
@@ -112,6 +145,7 @@ def migrate(
         False, "--delete-emptydir-data", help="Consent to lose emptyDir data."
     ),
     force: bool = typer.Option(False, "--force", help="Consent to delete pods without a controller."),
+    allow_incompatible_images: bool = ALLOW_IMAGES_OPT,
     plan_only: bool = PLAN_OPT,
     do_apply: bool = APPLY_OPT,
     yes: bool = YES_OPT,
@@ -144,6 +178,7 @@ def migrate(
             delete_emptydir_data=delete_emptydir_data,
             force=force,
             delete_old=not keep_old,
+            allow_incompatible_images=allow_incompatible_images,
         )
         if target.kube is not None:
             context.extras["kube_poll"] = 0.05

@@ -27,6 +27,7 @@ __all__ = [
     "PlacementProblem",
     "aks_node_labels",
     "as_manifest",
+    "container_images",
     "controller_of",
     "find_unplaceable",
     "is_daemonset_pod",
@@ -38,11 +39,13 @@ __all__ = [
     "parse_taint",
     "pods_on_nodes",
     "pool_nodes",
+    "read_landing_workloads",
     "read_workload_objects",
     "selector_matches",
     "tolerates",
     "uses_emptydir",
     "verify_replacements",
+    "workloads_landing_on",
 ]
 
 Manifest = dict[str, Any]
@@ -584,3 +587,100 @@ def movable_pods(api: Any, nodes: Iterable[str]) -> list[Manifest]:
         and not is_mirror_pod(p)
         and not is_finished(p)
     ]
+
+
+def _workload_name(obj: Mapping[str, Any]) -> str:
+    kind = obj.get("kind") or "Pod"
+    if kind != "Pod":
+        return f"{kind}/{_key(obj)}"
+    owner = controller_of(obj)
+    return str(owner) if owner is not None else f"Pod/{_key(obj)}"
+
+
+def container_images(objects: Iterable[Any]) -> list[tuple[str, str, str]]:
+    """``(workload, container, image)`` for every container and init container of pods or workload templates.
+
+    A pod is named by its controller (``Deployment/shop/web``), walked from its ReplicaSet by the Deployment
+    naming rule, so the replicas of one workload count once. Mirror and finished pods are skipped. The images
+    are what process isolation must match to the host's Windows build (FAQ "Which Windows operating systems
+    are supported?").
+    """
+    seen: set[tuple[str, str, str]] = set()
+    out: list[tuple[str, str, str]] = []
+    for raw in objects:
+        obj = as_manifest(raw)
+        kind = obj.get("kind") or "Pod"
+        if kind == "Pod":
+            if is_mirror_pod(obj) or is_finished(obj):
+                continue
+            spec = obj.get("spec") or {}
+        elif kind in _TEMPLATE_KINDS:
+            spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+        else:
+            continue
+        workload = _workload_name(obj)
+        for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+            entry = (workload, str(container.get("name") or ""), str(container.get("image") or ""))
+            if entry not in seen:
+                seen.add(entry)
+                out.append(entry)
+    return out
+
+
+def _targets_windows(spec: Mapping[str, Any]) -> bool:
+    if (spec.get("nodeSelector") or {}).get("kubernetes.io/os") == "windows":
+        return True
+    if WINDOWS_BUILD_LABEL in (spec.get("nodeSelector") or {}):
+        return True
+    for term in _required_terms(spec) or []:
+        for expr in term.get("matchExpressions") or []:
+            key, values = expr.get("key"), [str(v) for v in expr.get("values") or []]
+            if expr.get("operator") == "In" and (
+                (key == "kubernetes.io/os" and values == ["windows"]) or key == WINDOWS_BUILD_LABEL
+            ):
+                return True
+    return False
+
+
+def workloads_landing_on(
+    objects: Iterable[Any],
+    new_pool_labels: Mapping[str, str],
+    new_pool_taints: Iterable[str | Mapping[str, Any]] = (),
+) -> list[Manifest]:
+    """Workloads whose pods could be scheduled on a new Windows pool: their images must run on its build.
+
+    Deployments, StatefulSets, DaemonSets, ReplicaSets and Jobs (a ReplicaSet or Job owned by another
+    controller is counted through its owner) whose pod template selects Windows nodes
+    (``kubernetes.io/os: windows`` or ``node.kubernetes.io/windows-build``, by selector or required affinity)
+    and that the new pool's labels and taints admit (:func:`find_unplaceable` finds nothing).
+    """
+    taints = list(new_pool_taints)
+    out: list[Manifest] = []
+    for raw in objects:
+        obj = as_manifest(raw)
+        kind = obj.get("kind")
+        if kind not in _TEMPLATE_KINDS or _controller_owner(obj) is not None:
+            continue
+        spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+        if not _targets_windows(spec):
+            continue
+        if _placement_reasons(spec, dict(new_pool_labels), [parse_taint(t) for t in taints]):
+            continue
+        out.append(obj)
+    return out
+
+
+def read_landing_workloads(
+    api: Any, new_pool_labels: Mapping[str, str], new_pool_taints: Iterable[str | Mapping[str, Any]] = ()
+) -> list[Manifest] | None:
+    """The live workloads that would land on a new Windows pool (:func:`workloads_landing_on`).
+
+    Returns ``None`` when the Kubernetes API could not be read (the caller says the check was not made).
+    """
+    import urllib3
+
+    try:
+        objects = read_workload_objects(api)
+    except (client.ApiException, urllib3.exceptions.HTTPError, OSError):
+        return None
+    return workloads_landing_on(objects, new_pool_labels, new_pool_taints)

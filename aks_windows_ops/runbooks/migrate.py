@@ -12,6 +12,7 @@ new pool before the old pool is deleted. Until the delete, a failure leaves the 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -26,18 +27,29 @@ from aks_windows_ops.azure.facts import (
     read_subnet_usage,
     snapshot_from_wire,
 )
-from aks_windows_ops.errors import AksWindowsOpsError, InvalidInput, PreflightFailed, UnsafeOperation
+from aks_windows_ops.azure.pool_spec import get_pool_settable
+from aks_windows_ops.azure.registry import registry_reader_for
+from aks_windows_ops.errors import (
+    AksWindowsOpsError,
+    InvalidInput,
+    NotFound,
+    PreflightFailed,
+    UnsafeOperation,
+)
 from aks_windows_ops.models import ClusterRef, Finding, OsSku, PoolMode, Severity
 from aks_windows_ops.rules import versions as V
+from aks_windows_ops.rules.image_builds import Compatibility, host_build_of_sku
 from aks_windows_ops.runbooks.checkpoints import CheckpointStore
 from aks_windows_ops.runbooks.events import Event
+from aks_windows_ops.runbooks.image_check import check_workload_images, summarize
 from aks_windows_ops.runbooks.plan import NoOp, Plan, Step
 from aks_windows_ops.runbooks.pools import (
     POOL_ACTIONS,
+    REMOVE,
     check_new_pool,
     create_pool_step,
     new_pool_name,
-    pool_properties,
+    replacement_properties,
 )
 from aks_windows_ops.runbooks.runner import ApplyResult, RunContext, StepState
 from aks_windows_ops.runbooks.steps import (
@@ -46,6 +58,7 @@ from aks_windows_ops.runbooks.steps import (
     apply_to_cluster,
     cluster_of,
     param_number,
+    properties_of,
     version_tuple,
 )
 
@@ -74,6 +87,72 @@ def _rollback(cc: ClusterContext, pool: str) -> None:
 
     for node in _old_nodes(cc, pool):
         uncordon(cc.kube, node)
+
+
+def _tell_what_is_left(err: AksWindowsOpsError, cc: ClusterContext, old_pool: str, new_pool: Any) -> None:
+    """Rewrite a failed move's message with the state read back: the old pool's nodes and the new pool.
+
+    The migration stops before the delete (DESIGN principle 3); the operator learns exactly what runs now, what
+    is billed, and the commands to remove or reuse the new pool.
+    """
+    from aks_windows_ops.kube.drain import is_cordoned
+
+    nodes = _old_nodes(cc, old_pool)
+    cordoned = [n for n in nodes if is_cordoned(cc.kube, n)]
+    base = err.message.replace("; the nodes stay cordoned", "").rstrip(". ")
+    if cordoned:
+        state = f"{len(cordoned)} of its {len(nodes)} nodes are still cordoned ({', '.join(cordoned)})"
+        fix_nodes = " Uncordon them with: " + "; ".join(f"kubectl uncordon {n}" for n in cordoned) + "."
+    else:
+        state = f"all {len(nodes)} of its nodes are schedulable (uncordoned)"
+        fix_nodes = ""
+    text = f"{base}. The migration stopped before deleting anything: pool {old_pool} was kept and {state}"
+    cause = (err.remediation or "").split(";")[0].strip().rstrip(".")
+    remediation = (f"{cause}." if cause else "") + fix_nodes
+    if new_pool:
+        props: dict[str, Any] | None
+        try:
+            props = properties_of(az.get_pool(cc.clients, cc.resource_group, cc.name, str(new_pool)))
+        except NotFound:
+            props = None
+        if props:
+            text += (
+                f"; the new pool {new_pool} exists ({props.get('count')} nodes, "
+                f"{props.get('provisioningState')}) and is running and billed"
+            )
+            remediation = (
+                f"{remediation} To remove the new pool: az aks nodepool delete --resource-group "
+                f"{cc.resource_group} --cluster-name {cc.name} --name {new_pool} (pods bound to its nodes are "
+                f"then recreated on pool {old_pool}). To reuse it: fix the cause above, then run the same "
+                "migrate command again; it resumes with that pool."
+            ).strip()
+    err.message = text
+    err.args = (text,)
+    err.remediation = remediation.strip() or err.remediation
+
+
+#: containerd's words when an image's Windows build cannot run on the host: retrying never helps.
+OS_MISMATCH = "does not match the host operating system"
+
+
+def _start_failures(cc: ClusterContext, new_nodes: Sequence[str]) -> dict[str, str]:
+    """Image -> why its container waits on the new nodes, as the kubelet reports it (e.g. CreateContainerError)."""
+    from aks_windows_ops.kube.workloads import pods_on_nodes
+
+    seen: dict[str, str] = {}
+    for pod in pods_on_nodes(cc.kube, new_nodes):
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            waiting = (status.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason") and waiting.get("reason") != "ContainerCreating":
+                key = f"{waiting['reason']}: {waiting.get('message') or ''}".strip()
+                seen.setdefault(str(status.get("image")), key)
+    return seen
+
+
+def _waiting_reasons(seen: Mapping[str, str]) -> str:
+    if not seen:
+        return ""
+    return ". The kubelet reports: " + "; ".join(f"image {image}: {why}" for image, why in seen.items())
 
 
 class DrainPool:
@@ -116,8 +195,10 @@ class DrainPool:
                 on_event=progress,
                 sleep=_kube_sleep(cc),
             )
-        except AksWindowsOpsError:
+        except AksWindowsOpsError as err:
             _rollback(cc, pool)
+            if isinstance(err, UnsafeOperation):
+                _tell_what_is_left(err, cc, pool, step.params.get("new_pool"))
             raise
         return None
 
@@ -132,9 +213,9 @@ class DrainPool:
         left = movable_pods(cc.kube, nodes)
         if left:
             _rollback(cc, str(step.params["pool"]))
-            raise UnsafeOperation(
-                f"{len(left)} pods are still on pool {step.params['pool']}; it was uncordoned"
-            )
+            err = UnsafeOperation(f"{len(left)} pods are still on pool {step.params['pool']} after the drain")
+            _tell_what_is_left(err, cc, str(step.params["pool"]), step.params.get("new_pool"))
+            raise err
         return f"{len(nodes)} nodes of pool {step.params['pool']} cordoned and drained"
 
 
@@ -165,15 +246,21 @@ class VerifyReplacements:
         deadline = time.monotonic() + param_number(step, "timeout", 300.0)
         problems = verify_replacements(cc.kube, before, new_nodes)
         while problems and time.monotonic() < deadline:
+            if any(OS_MISMATCH in why for why in _start_failures(cc, new_nodes).values()):
+                break  # an image build the host cannot run never starts: no point waiting
             ctx.report("waiting for replacements to become Ready: " + problems[0])
             sleep(float(cc.extras.get("kube_poll", 5.0)))
             problems = verify_replacements(cc.kube, before, new_nodes)
         if problems:
+            failures = _start_failures(cc, new_nodes)
             _rollback(cc, str(step.params["old_pool"]))
-            raise UnsafeOperation(
-                "workloads did not come back on the new pool: " + "; ".join(problems),
-                remediation="The old pool was kept and uncordoned. Check the pods' scheduling, then run again.",
+            err = UnsafeOperation(
+                "workloads did not come back on the new pool: "
+                + "; ".join(problems)
+                + _waiting_reasons(failures)
             )
+            _tell_what_is_left(err, cc, str(step.params["old_pool"]), step.params.get("new_pool"))
+            raise err
         return f"{len(before)} pods have Ready replacements on pool {step.params['new_pool']}"
 
 
@@ -223,11 +310,19 @@ def plan_migration(
     kube: Any = None,
     drain_timeout: float = 600.0,
     drain_concurrency: int = 2,
+    verify_timeout: float = 300.0,
     delete_emptydir_data: bool = False,
     force: bool = False,
     delete_old: bool = True,
+    allow_incompatible_images: bool = False,
+    registry: Callable[[str], Any] | None = None,
 ) -> tuple[Plan, ClusterContext]:
     """Plan replacing ``pool`` by a new pool (module docstring; FAQ SP rotation, old-image error, WS2019, max pods).
+
+    Before anything is sent, the plan checks that every workload on the old pool can start on the new one
+    (node selectors, taints, and the Windows build of each container image, from its tag or its registry
+    index), that no PodDisruptionBudget can block the drain for ever, that no pod lacks a controller (unless
+    ``force``), and that the new pool has room for the pods that move.
 
     Args:
         clients: the client bundle.
@@ -241,26 +336,37 @@ def plan_migration(
         count: nodes (the old pool's count by default).
         vm_size: VM size (the old pool's by default).
         max_pods: pods per node (required and different for ``max-pods``).
-        labels: node labels (the old pool's by default; AKS's own pool labels are never copied).
+        labels: node labels (the old pool's by default).
         taints: node taints (the old pool's by default).
         kube: a Kubernetes ``ApiClient``; built from the cluster's user kubeconfig when omitted.
         drain_timeout: seconds per node before a blocked drain gives up (and rolls back).
         drain_concurrency: nodes drained at once, as far as the PodDisruptionBudgets allow.
+        verify_timeout: seconds to wait for Ready replacements on the new pool.
         delete_emptydir_data: consent to lose emptyDir data of moved pods.
         force: consent to delete pods without a controller (they are lost).
         delete_old: delete the old pool at the end (the default).
+        allow_incompatible_images: plan even when an image cannot run on the new pool's Windows build.
+        registry: image -> supported builds (``azure.registry.RegistryReader``); one with the clients'
+            credential by default.
 
     Raises:
         InvalidInput: bad options or a new pool that breaks an FAQ rule (nothing sent).
         PreflightFailed: pods that can never land on the new pool, or a System pool.
+        UnsafeOperation: an incompatible image, a budget that never allows an eviction, a pod without a
+            controller, or a new pool without room (nothing sent).
     """
     problems: list[str] = []
     if reason not in REASONS:
         problems.append(f"reason must be one of {', '.join(REASONS)}, got {reason!r}")
     if reason == "max-pods" and max_pods is None:
         problems.append("reason max-pods needs max_pods=<new value>")
-    if drain_concurrency < 1:
-        problems.append("drain_concurrency must be >= 1")
+    if isinstance(drain_concurrency, bool) or not isinstance(drain_concurrency, int) or drain_concurrency < 1:
+        problems.append(f"drain concurrency must be a whole number >= 1, got {drain_concurrency!r}")
+    for label, value in (("drain timeout", drain_timeout), ("verify timeout", verify_timeout)):
+        if not _positive_seconds(value):
+            problems.append(f"{label} must be a positive number of seconds, got {value!r}")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        problems.append(f"count must be a whole number >= 1, got {count!r}")
     if problems:
         raise InvalidInput(problems)
     wire = az.get_cluster(clients, resource_group, name)
@@ -324,24 +430,19 @@ def plan_migration(
             sku = old.os_sku or OsSku.WINDOWS2022.value
     if reason == "os-upgrade" and sku == old.os_sku:
         raise InvalidInput(f"reason os-upgrade but the new pool would keep {sku}; pass another os_sku")
-    user_labels = dict(labels) if labels is not None else dict(old.labels)
-    new_taints = tuple(taints) if taints is not None else old.taints
     name_new = new_pool or new_pool_name(old, snapshot)
-    properties = pool_properties(
-        os_type="Windows" if old.is_windows else "Linux",
-        os_sku=sku,
-        count=count if count is not None else old.count,
-        vm_size=vm_size or old.vm_size,
-        max_pods=max_pods if max_pods is not None else old.max_pods,
-        labels=user_labels,
-        taints=new_taints,
-        subnet=old.vnet_subnet_id,
-        zones=old.zones,
-        max_surge=old.max_surge,
-        autoscale=(int(old.min_count or 0), int(old.max_count or 0)) if old.enable_auto_scaling else None,
+    properties, differences = _replacement(
+        get_pool_settable(clients, resource_group, name, pool),
+        old_sku=old.os_sku,
+        sku=sku,
+        count=count,
+        vm_size=vm_size,
+        max_pods=max_pods,
+        labels=labels,
+        taints=taints,
     )
-    if old.pod_subnet_id:
-        properties["podSubnetID"] = old.pod_subnet_id
+    user_labels = dict(properties.get("nodeLabels") or {})
+    new_taints = tuple(properties.get("nodeTaints") or ())
     problems = check_new_pool(snapshot, name_new, properties, control_plane_first=control_plane_first)
     if problems:
         raise InvalidInput(problems)
@@ -352,14 +453,15 @@ def plan_migration(
 
         kube = api_client_from_kubeconfig(get_user_kubeconfig(clients, resource_group, name))
     context.kube = kube
-    from aks_windows_ops.kube.workloads import aks_node_labels, find_unplaceable, movable_pods, pool_nodes
+    from aks_windows_ops.kube import workloads as W
 
-    old_nodes = [n for n, _ in pool_nodes(kube, pool)]
-    pods = movable_pods(kube, old_nodes)
-    new_labels = aks_node_labels(
+    old_nodes = [n for n, _ in W.pool_nodes(kube, pool)]
+    on_old = W.pods_on_nodes(kube, old_nodes)
+    pods = W.movable_pods(kube, old_nodes)
+    new_labels = W.aks_node_labels(
         name_new, os_type="Windows" if old.is_windows else "Linux", os_sku=sku, labels=user_labels
     )
-    stuck = find_unplaceable(pods, new_labels, new_taints)
+    stuck = W.find_unplaceable(pods, new_labels, new_taints)
     if stuck:
         raise PreflightFailed(
             [
@@ -375,14 +477,43 @@ def plan_migration(
                 for p in stuck
             ]
         )
-    steps.append(
-        create_pool_step(
-            name_new,
-            resource,
+    host_build = host_build_of_sku(sku) if old.is_windows else None
+    verdicts: list[Any] = []
+    if host_build:
+        resolve = registry if registry is not None else registry_reader_for(clients)
+        verdicts, image_warnings = check_workload_images(
+            W.container_images(on_old),
+            host_build,
+            resolve,
+            pool=name_new,
+            allow_incompatible=allow_incompatible_images,
+        )
+        warnings.extend(image_warnings)
+        noops.extend(
+            NoOp(
+                f"{resource}/{v.workload}",
+                f"container {v.container}: image {v.image} runs on {host_build} hosts ({v.evidence})",
+            )
+            for v in verdicts
+            if v.result is Compatibility.COMPATIBLE
+        )
+    warnings.extend(
+        _drain_analysis(
+            kube,
+            old_nodes,
+            on_old,
+            pods,
             properties,
-            f"Replacement for {pool} ({reason}): same size, labels and taints, {sku}, max pods {properties.get('maxPods')}.",
+            same_size=properties.get("vmSize") == old.vm_size,
+            new_pool=name_new,
+            force=force,
         )
     )
+    why = f"Replacement for {pool} ({reason}): a copy of {pool}'s settable properties"
+    why += "; differences: " + "; ".join(differences) if differences else " with no difference"
+    if verdicts:
+        why += f". Images checked against {host_build}: {summarize(verdicts)}"
+    steps.append(create_pool_step(name_new, resource, properties, why + "."))
     steps.append(
         Step(
             id=f"drain:{pool}",
@@ -394,6 +525,7 @@ def plan_migration(
             restarts_nodes=False,
             params={
                 "pool": pool,
+                "new_pool": name_new,
                 "timeout_per_node": drain_timeout,
                 "concurrency": drain_concurrency,
                 "delete_emptydir_data": delete_emptydir_data,
@@ -409,7 +541,12 @@ def plan_migration(
             resource=f"{resource}/{name_new}",
             reason="Never lose a workload: no delete before this holds.",
             expected_seconds=60,
-            params={"old_pool": pool, "new_pool": name_new, "pods": [_trim(p) for p in pods], "timeout": 300},
+            params={
+                "old_pool": pool,
+                "new_pool": name_new,
+                "pods": [_trim(p) for p in pods],
+                "timeout": verify_timeout,
+            },
         )
     )
     if delete_old:
@@ -428,11 +565,6 @@ def plan_migration(
         noops.append(NoOp(f"{resource}/{pool}", "old pool kept (delete_old=False); it stays cordoned"))
     if reason == "sp-rotation" and snapshot.uses_service_principal:
         warnings.append("Windows pools cannot rotate the service principal; prefer a managed identity (FAQ).")
-    if old.os_sku == OsSku.WINDOWS2019.value and sku != old.os_sku:
-        warnings.append(
-            f"Container images must match the host build: images built for {old.os_sku} will not run on {sku}; "
-            "rebuild them for the new build before the drain."
-        )
     plan = Plan(
         procedure="migrate",
         target=f"{clients.subscription_id}/{resource}",
@@ -441,6 +573,126 @@ def plan_migration(
         warnings=tuple(warnings),
     )
     return plan, context
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _positive_seconds(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value) and value > 0
+
+
+def _replacement(
+    old: Mapping[str, Any],
+    *,
+    old_sku: str | None,
+    sku: str,
+    count: int | None,
+    vm_size: str | None,
+    max_pods: int | None,
+    labels: Mapping[str, str] | None,
+    taints: Sequence[str] | None,
+) -> tuple[dict[str, Any], list[str]]:
+    """The new pool's properties: the old pool's, except what the procedure changes (FAQ pool replacement)."""
+    changes: dict[str, Any] = {
+        "osSKU": sku,
+        "mode": "User",
+        # The new pool runs the control plane's version and the newest node image of its OS SKU.
+        "orchestratorVersion": REMOVE,
+        "nodeImageVersion": REMOVE,
+        # It must run to take the pods, whatever the old pool's power state.
+        "powerState": REMOVE,
+    }
+    if sku != old_sku and "creationData" in old:
+        changes["creationData"] = REMOVE  # a node image snapshot of the old OS
+    for key, value in (
+        ("count", count),
+        ("vmSize", vm_size),
+        ("maxPods", max_pods),
+        ("nodeLabels", dict(labels) if labels is not None else None),
+        ("nodeTaints", list(taints) if taints is not None else None),
+    ):
+        if value is not None:
+            changes[key] = value
+    return replacement_properties(old, changes)
+
+
+def _drain_analysis(
+    kube: Any,
+    old_nodes: Sequence[str],
+    on_old: Sequence[Mapping[str, Any]],
+    moving: Sequence[Mapping[str, Any]],
+    properties: Mapping[str, Any],
+    *,
+    same_size: bool,
+    new_pool: str,
+    force: bool,
+) -> list[str]:
+    """Budgets that never allow an eviction, unmanaged pods and room on the new pool, before any write.
+
+    Raises:
+        UnsafeOperation: any of them (nothing was sent); pods without a controller pass with ``force``.
+    """
+    from aks_windows_ops.kube import drain_analysis as D
+    from aks_windows_ops.kube import workloads as W
+
+    all_pods, pdbs = D.read_pods_and_budgets(kube)
+    findings = D.blocking_budgets(pdbs, all_pods, evicting=moving)
+    unmanaged = D.unmanaged_pods(on_old)
+    warnings: list[str] = []
+    if unmanaged:
+        names = ", ".join(f"{p['metadata'].get('namespace')}/{p['metadata'].get('name')}" for p in unmanaged)
+        if force:
+            warnings.append(f"pods without a controller will be deleted and not recreated: {names}")
+        else:
+            findings.append(
+                D.DrainFinding(
+                    "POD_WITHOUT_CONTROLLER",
+                    names,
+                    f"{len(unmanaged)} pod(s) on the old pool have no controller and would be lost: {names}",
+                    "run them under a Deployment or StatefulSet, or consent to delete them (--force)",
+                )
+            )
+    daemon = [p for p in on_old if W.is_daemonset_pod(p) and not W.is_finished(p)]
+    per_node = max((sum(1 for p in daemon if p["spec"].get("nodeName") == n) for n in old_nodes), default=0)
+    per_node_cpu = max(
+        (sum(D.pod_requests(p)[0] for p in daemon if p["spec"].get("nodeName") == n) for n in old_nodes),
+        default=0.0,
+    )
+    per_node_mem = max(
+        (sum(D.pod_requests(p)[1] for p in daemon if p["spec"].get("nodeName") == n) for n in old_nodes),
+        default=0.0,
+    )
+    nodes = int(properties.get("count") or 0)
+    if properties.get("enableAutoScaling"):
+        nodes = max(nodes, int(properties.get("maxCount") or 0))
+    findings.extend(
+        D.pool_room(
+            moving,
+            nodes=nodes,
+            max_pods=int(properties.get("maxPods") or 30),
+            per_node_pods=per_node,
+            allocatable=D.node_allocatable(kube, old_nodes[0]) if same_size and old_nodes else None,
+            per_node_requests=(per_node_cpu, per_node_mem),
+            pool=new_pool,
+        )
+    )
+    if not same_size and any(any(D.pod_requests(p)) for p in moving):
+        warnings.append(
+            f"CPU and memory requests were not checked against pool {new_pool}: its VM size differs from the "
+            "old pool's, whose nodes' allocatable is the only one known before the new nodes exist"
+        )
+    if findings:
+        raise UnsafeOperation(
+            "the drain would fail or leave pods without a place; nothing was sent: "
+            + "; ".join(f.message for f in findings),
+            remediation=_sentence("; ".join(dict.fromkeys(f.remediation for f in findings)))
+            + ". Then plan again.",
+        )
+    return warnings
 
 
 def _next_version(current: str, offered: Sequence[str]) -> str | None:

@@ -23,7 +23,7 @@ from typing import Any
 from aks_windows_ops.azure import actions as az
 from aks_windows_ops.azure.clients import AzureClients
 from aks_windows_ops.azure.facts import available_versions, snapshot_from_wire
-from aks_windows_ops.errors import InvalidInput, PreflightFailed
+from aks_windows_ops.errors import InvalidInput, PreflightFailed, UnsafeOperation
 from aks_windows_ops.models import ClusterRef, ClusterSnapshot, Finding, PoolMode, PoolSnapshot, Severity
 from aks_windows_ops.rules import versions as V
 from aks_windows_ops.rules.preflight import preflight
@@ -114,6 +114,7 @@ def plan_patch(
     node_soak: int | None = None,
     allow_hops: bool = False,
     check_latest: bool = True,
+    kube: Any = None,
 ) -> tuple[Plan, ClusterContext]:
     """Plan a patch in the FAQ's order (FAQ "How do I patch my Windows nodes?"; REFERENCE section 3).
 
@@ -132,6 +133,8 @@ def plan_patch(
         allow_hops: plan the intermediate minor versions instead of refusing a minor skip.
         check_latest: for node-image patches, read each pool's upgrade profile and skip pools already on the
             newest image (one extra read per pool; without it a 304 answer marks them done).
+        kube: a Kubernetes ``ApiClient``: PodDisruptionBudgets that would block the pools' drains for ever
+            are refused before any write (AKS upgrades fail on them). Not checked without it.
 
     Returns:
         The plan and the context to apply it with (it carries the reading the plan was made from).
@@ -140,6 +143,7 @@ def plan_patch(
         InvalidInput: bad options, unknown pools, a downgrade or a minor skip (nothing was sent).
         PreflightFailed: the patch would break an FAQ rule (Windows2019 on >= 1.33, skew beyond 3 minors).
         NotFound: no such cluster.
+        UnsafeOperation: a PodDisruptionBudget would block a pool upgrade for ever (nothing was sent).
     """
     _validate_options(kubernetes_version, node_image_only, pools, max_surge, drain_timeout, node_soak)
     wire = az.get_cluster(clients, resource_group, name)
@@ -155,6 +159,7 @@ def plan_patch(
         steps, noops, warnings = _version_steps(
             clients, snapshot, selected, kubernetes_version, max_surge, drain_timeout, node_soak, allow_hops
         )
+    warnings.extend(_budget_check(kube, steps))
     plan = Plan(
         procedure="patch",
         target=target,
@@ -164,6 +169,30 @@ def plan_patch(
         warnings=tuple(warnings),
     )
     return plan, context
+
+
+def _budget_check(kube: Any, steps: Sequence[Step]) -> list[str]:
+    """Refuse budgets that never allow an eviction on the pools the plan upgrades (AKS drains each node)."""
+    pools = [str(s.params["pool"]) for s in steps if s.kind in ("upgrade_pool", "upgrade_node_image")]
+    if not pools:
+        return []
+    if kube is None:
+        return ["PodDisruptionBudgets were not checked before the pool upgrades (no Kubernetes access)"]
+    from aks_windows_ops.kube.drain_analysis import budgets_blocking_pools
+
+    findings = budgets_blocking_pools(kube, dict.fromkeys(pools))
+    if findings is None:
+        return [
+            "PodDisruptionBudgets were not checked before the pool upgrades (the Kubernetes API was not readable)"
+        ]
+    if findings:
+        raise UnsafeOperation(
+            "a pool upgrade would fail: AKS drains every node and "
+            + "; ".join(f.message for f in findings)
+            + "; nothing was sent",
+            remediation="; ".join(dict.fromkeys(f.remediation for f in findings)) + ", then plan again.",
+        )
+    return []
 
 
 def _hops(clients: AzureClients, snapshot: ClusterSnapshot, target: str, allow_hops: bool) -> list[str]:

@@ -17,11 +17,14 @@ from typing import Any
 from aks_windows_ops.azure import actions as az
 from aks_windows_ops.azure.clients import AzureClients
 from aks_windows_ops.azure.facts import read_subnet_usage, snapshot_from_wire
+from aks_windows_ops.azure.registry import registry_reader_for
 from aks_windows_ops.errors import AzureOperationFailed, InvalidInput, NotFound, UnsafeOperation
 from aks_windows_ops.models import ClusterRef, ClusterSnapshot, OsType, PoolSnapshot
+from aks_windows_ops.rules.image_builds import host_build_of_sku
 from aks_windows_ops.rules.validation import check_pool_spec, default_os_sku
 from aks_windows_ops.runbooks.checkpoints import CheckpointStore
 from aks_windows_ops.runbooks.events import Event
+from aks_windows_ops.runbooks.image_check import check_workload_images
 from aks_windows_ops.runbooks.plan import Plan, Step
 from aks_windows_ops.runbooks.runner import ApplyResult, RunContext, StepState
 from aks_windows_ops.runbooks.steps import (
@@ -44,7 +47,11 @@ __all__ = [
     "apply_add_pool",
     "plan_add_windows_pool",
     "pool_properties",
+    "replacement_properties",
 ]
+
+#: Marks a property the replacement must not carry (the service then picks it, e.g. the newest node image).
+REMOVE: Any = object()
 
 #: REFERENCE section 4: adding a pool takes 5-8 minutes.
 CREATE_SECONDS = 6.5 * 60
@@ -300,6 +307,9 @@ def plan_add_windows_pool(
     zones: Sequence[str] = (),
     max_surge: str | None = None,
     pods_wanted: int | None = None,
+    kube: Any = None,
+    allow_incompatible_images: bool = False,
+    registry: Callable[[str], Any] | None = None,
 ) -> tuple[Plan, ClusterContext]:
     """Plan ``az aks nodepool add --os-type Windows`` with every FAQ check first (module docstring).
 
@@ -318,9 +328,16 @@ def plan_add_windows_pool(
         zones: availability zones.
         max_surge: surge for later upgrades.
         pods_wanted: how many pods you mean to run on it (checked against ``count x max_pods``).
+        kube: a Kubernetes ``ApiClient``: the workloads that would land on the new pool (Windows pod
+            templates its labels and taints admit) have their images checked against its Windows build.
+            Without it the images are not checked, and the plan says so.
+        allow_incompatible_images: plan even when such an image cannot run on the new pool's build.
+        registry: image -> supported builds (``azure.registry.RegistryReader``); one with the clients'
+            credential by default.
 
     Raises:
         InvalidInput: any rule broken (every problem listed; nothing sent).
+        UnsafeOperation: a workload that would land on the pool has an image its build cannot run.
     """
     # Rules that need no cluster are checked before the first request (bad input sends nothing).
     static = check_pool_spec(
@@ -368,14 +385,65 @@ def plan_add_windows_pool(
                 else None
             ),
         )
+    warnings = _image_warnings(
+        clients,
+        pool,
+        sku,
+        properties,
+        kube,
+        allow_incompatible_images=allow_incompatible_images,
+        registry=registry,
+    )
     resource = f"{resource_group}/{name}"
     steps = [
         create_pool_step(
             pool, resource, properties, "FAQ: add a Windows pool (az aks nodepool add --os-type Windows)."
         )
     ]
-    plan = Plan(procedure="add-pool", target=f"{clients.subscription_id}/{resource}", steps=tuple(steps))
+    plan = Plan(
+        procedure="add-pool",
+        target=f"{clients.subscription_id}/{resource}",
+        steps=tuple(steps),
+        warnings=tuple(warnings),
+    )
     return plan, ClusterContext(clients, resource_group, name, cluster_wire=wire)
+
+
+def _image_warnings(
+    clients: AzureClients,
+    pool: str,
+    sku: str,
+    properties: Mapping[str, Any],
+    kube: Any,
+    *,
+    allow_incompatible_images: bool,
+    registry: Callable[[str], Any] | None,
+) -> list[str]:
+    """Check the images of the workloads that would land on the new pool (FAQ: process isolation only)."""
+    host_build = host_build_of_sku(sku)
+    if host_build is None:
+        return []
+    if kube is None:
+        return [
+            f"the images of workloads that may land on pool {pool} were not checked (no Kubernetes access)"
+        ]
+    from aks_windows_ops.kube.workloads import aks_node_labels, container_images, read_landing_workloads
+
+    labels = aks_node_labels(pool, os_type="Windows", os_sku=sku, labels=properties.get("nodeLabels") or {})
+    landing = read_landing_workloads(kube, labels, properties.get("nodeTaints") or ())
+    if landing is None:
+        return [
+            f"the images of workloads that may land on pool {pool} were not checked (Kubernetes API not readable)"
+        ]
+    resolve = registry if registry is not None else registry_reader_for(clients)
+    _, warnings = check_workload_images(
+        container_images(landing),
+        host_build,
+        resolve,
+        pool=pool,
+        allow_incompatible=allow_incompatible_images,
+    )
+    return warnings
 
 
 def apply_add_pool(
@@ -411,3 +479,47 @@ def new_pool_name(old: PoolSnapshot, snapshot: ClusterSnapshot) -> str:
         if _unused(candidate, snapshot) and candidate != old.name:
             return candidate
     raise InvalidInput("could not derive an unused pool name; pass new_pool=")
+
+
+def _show(value: Any) -> str:
+    if value is REMOVE or value is None:
+        return "(not set)"
+    if isinstance(value, (Mapping, list, tuple)):
+        import json
+
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return str(value)
+
+
+def replacement_properties(
+    old: Mapping[str, Any], changes: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """A faithful copy of a pool's settable properties with only the intended changes, and each difference.
+
+    FAQ pool replacement (service principal rotation, old-image error, Windows Server 2019, max pods): the new
+    pool keeps every property of the old one (VM size, count or autoscaler bounds, zones, subnets, labels,
+    taints, tags, OS disk, spot settings, public IPs, GPU, Windows profile, kubelet and OS configuration,
+    upgrade settings, and any property a newer API adds) except those the procedure sets in ``changes``.
+
+    Args:
+        old: the old pool's settable properties (``azure.pool_spec.get_pool_settable``).
+        changes: property -> new value, or :data:`REMOVE` to leave it to the service.
+
+    Returns:
+        The new pool's properties and one line per difference (``osSKU: Windows2019 -> Windows2022``).
+    """
+    import copy
+
+    new = copy.deepcopy(dict(old))
+    differences: list[str] = []
+    for key, value in changes.items():
+        before = old.get(key, REMOVE)
+        if value is REMOVE:
+            new.pop(key, None)
+        else:
+            new[key] = copy.deepcopy(value)
+        if _show(before) != _show(value):
+            differences.append(
+                f"{key}: {_show(before)} -> {_show(value) if value is not REMOVE else '(set by AKS)'}"
+            )
+    return new, differences

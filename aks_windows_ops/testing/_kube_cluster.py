@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
+from aks_windows_ops.testing._kube_images import hold_incompatible, is_held, tag_resolver
 from aks_windows_ops.testing._kube_match import (
     SelectorError,
     field_selector,
@@ -182,6 +183,8 @@ class ClusterState:
         self._gone_at: dict[str, float] = {}
         self._alloc = Allocator(self._rng)
         self._history: list[HistoryEntry] = []
+        #: Image -> the Windows builds it supports (the kubelet refuses a build the node cannot run).
+        self.image_builds: Callable[[str], frozenset[str] | None] = tag_resolver
         for ns in _DEFAULT_NAMESPACES:
             self._admit(KINDS["Namespace"], "", {"metadata": {"name": ns}})
         self._record()
@@ -555,7 +558,8 @@ class ClusterState:
                 return False
             node = self._find("Node", "", pod["spec"].get("nodeName") or "")
             if node is not None and _node_ready(node) and not _is_finished(pod) and not _is_ready(pod):
-                return False
+                if not is_held(pod):
+                    return False
         return True
 
     # ------------------------------------------------------------------ deletion
@@ -1010,6 +1014,12 @@ class ClusterState:
                 continue
             if status.get("phase") == "Pending":
                 if now - self._bound_at.setdefault(pod["metadata"]["uid"], now) < self.ready_delay:
+                    continue
+                held = hold_incompatible(pod, node, self.image_builds)
+                if held is not None:
+                    if held:
+                        self._touch(pod)
+                    changed = changed or held
                     continue
                 self._start_pod(pod, node)
                 changed = True

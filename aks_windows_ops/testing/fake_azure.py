@@ -36,6 +36,7 @@ from azure.core.rest import HttpRequest
 
 from aks_windows_ops.testing import catalog
 from aks_windows_ops.testing._http import FakeResponse, Fault, JournalEntry, SimulatedCrash, VirtualClock
+from aks_windows_ops.testing.fake_registry import FakeRegistry
 
 __all__ = ["FakeAzure", "FakeCredential"]
 
@@ -207,6 +208,10 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
         self.clock = clock or VirtualClock()
         self.latency = latency
         self.kube = kube
+        #: The container registries the simulated cluster pulls from (image builds; see ``fake_registry``).
+        self.registry = FakeRegistry()
+        if kube is not None:
+            kube.use_registry(self.registry)
         self.today0 = today
         self.base_time = _dt.datetime(today.year, today.month, today.day, 8, 0, 0)
         self.durations = {**DEFAULT_DURATIONS, **(durations or {})}
@@ -2081,4 +2086,32 @@ def pool_defaults(fake: FakeAzure, cluster: _Cluster, name: str, props_in: dict[
     ):
         if props_in.get(key) is not None:
             pool[key] = props_in[key]
+    # The service keeps every other property it is given (spot settings, public IPs, GPU, kubelet config ...).
+    for key, value in props_in.items():
+        if value is not None and key not in pool and key not in _SERVICE_SET_POOL_FIELDS:
+            pool[key] = copy.deepcopy(value)
+    for key in _GIVEN_OVER_DEFAULT:
+        given = props_in.get(key)
+        if isinstance(given, dict) and isinstance(pool.get(key), dict):
+            pool[key] = {**pool[key], **copy.deepcopy(given)}  # the service fills what is left out
+        elif given is not None:
+            pool[key] = copy.deepcopy(given)
     return pool
+
+
+#: Pool properties only the service sets (read-only in the API).
+_SERVICE_SET_POOL_FIELDS = frozenset({"provisioningState", "currentOrchestratorVersion", "eTag", "name"})
+#: Properties with a service default above that a caller's value replaces.
+_GIVEN_OVER_DEFAULT = (
+    "enableNodePublicIP",
+    "enableCustomCATrust",
+    "enableEncryptionAtHost",
+    "enableUltraSSD",
+    "enableFIPS",
+    "kubeletDiskType",
+    "workloadRuntime",
+    "scaleDownMode",
+    "upgradeStrategy",
+    "networkProfile",
+    "securityProfile",
+)

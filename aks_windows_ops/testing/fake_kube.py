@@ -121,6 +121,21 @@ class FakeKubernetes:
         #: What exec'd commands change inside containers (their time zones); survives stop() and start().
         self.exec_state = ExecState()
 
+    def use_registry(self, registry: Any) -> None:
+        """Take image builds from a ``FakeRegistry`` (the tag decides for images it does not hold).
+
+        A container whose image build the node's ``node.kubernetes.io/windows-build`` cannot run never starts:
+        the pod stays Pending with ``CreateContainerError`` (process isolation; see ``_kube_images``).
+        """
+        from aks_windows_ops.testing._kube_images import tag_resolver
+
+        def resolve(image: str) -> frozenset[str] | None:
+            found: frozenset[str] | None = registry.builds_of(image)
+            return found or tag_resolver(image)
+
+        with self.state.lock:
+            self.state.image_builds = resolve
+
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> FakeKubernetes:
         """Start serving on an ephemeral port (idempotent)."""

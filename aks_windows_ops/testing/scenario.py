@@ -42,6 +42,11 @@ The format (every key but the names is optional; defaults in brackets)::
                     zones: ["1", "2"]
                     unlicensed_instances: ["1"]   # instances whose licenseType was removed by hand (drift)
                 workloads: []              # Kubernetes manifests for FakeKubernetes
+    images:                                # container images the simulated registries serve
+      - image: mcr.microsoft.com/dotnet/framework/aspnet:4.8
+        builds: [10.0.17763.6532, 10.0.20348.2849]   # one os.version per Windows platform of its index
+        os: windows                        # windows | linux [windows]
+        public: true                       # anonymous pulls [true, false for *.azurecr.io]
     faults:                                # scripted faults, as FakeAzure.add_fault takes them
       - {kind: throttle, path: agentPools, times: 2, retry_after: 3}
 
@@ -102,6 +107,16 @@ def load_scenario(source: Any, **kwargs: Any) -> Any:
         kwargs["today"] = _date(data["today"])
     fake = FakeAzure(**kwargs)
     fake.scenario = data  # type: ignore[attr-defined]
+    for number, entry in enumerate(data.get("images") or [], 1):
+        try:
+            fake.registry.add_image(
+                str(entry["image"]),
+                [str(b) for b in entry.get("builds") or []],
+                os=str(entry.get("os", "windows")),
+                public=entry.get("public"),
+            )
+        except (KeyError, TypeError, AttributeError, ValueError) as err:
+            raise ValueError(f"scenario images entry {number}: {err} (expected image: and builds:)") from None
     for sub in data.get("subscriptions") or []:
         sub_id = str(sub["id"])
         for rg in sub.get("resource_groups") or []:
