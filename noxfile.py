@@ -44,3 +44,10 @@ def notebooks(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     session.run("python", "benchmarks/run_all.py", *session.posargs)
+
+
+@nox.session(name="az_twin")
+def az_twin(session: nox.Session) -> None:
+    """Run the Azure CLI's ``az aks`` commands for the FAQ procedures against ``twin serve`` (not default)."""
+    session.install("-e", ".", "azure-cli")
+    session.run("python", "scripts/az_on_twin.py", *(session.posargs or ["az-on-twin.md"]))
