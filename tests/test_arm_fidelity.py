@@ -69,7 +69,7 @@ def test_minor_only_version_resolves_to_the_latest_patch_and_current_versions_wa
     mc.kubernetes_version = target_minor
     token = lro.start(cs.managed_clusters.begin_create_or_update, rg, name, mc)
     during = cs.managed_clusters.get(rg, name)
-    assert during.kubernetes_version == latest and during.current_kubernetes_version == old
+    assert during.kubernetes_version == latest and during.provisioning_state == "Upgrading"
     lro.wait(
         cs.managed_clusters.begin_create_or_update,
         token,
