@@ -46,6 +46,18 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/run_all.py", *session.posargs)
 
 
+@nox.session
+def audit(session: nox.Session) -> None:
+    """Check the installed dependencies against the Python Packaging Advisory Database (pip-audit).
+
+    Needs network access to PyPI (the advisory database and package metadata), so it is not a default
+    session and the offline test suite does not run it; run it from a scheduled CI job (docs/security.md).
+    """
+    session.install("-e", ".[keyvault,blob,functions]")
+    session.install("pip-audit>=2.7")
+    session.run("pip-audit", "--progress-spinner", "off", "--skip-editable", *session.posargs)
+
+
 @nox.session(name="az_twin")
 def az_twin(session: nox.Session) -> None:
     """Run the Azure CLI's ``az aks`` commands for the FAQ procedures against ``twin serve`` (not default)."""

@@ -44,6 +44,7 @@ _WHERE: dict[str, str] = {
     "SubnetFull": "aks_windows_ops.errors",
     "Throttled": "aks_windows_ops.errors",
     "UnsafeOperation": "aks_windows_ops.errors",
+    "UntrustedCheckpoint": "aks_windows_ops.errors",
     "apply_add_pool": "aks_windows_ops.runbooks.pools",
     "apply_ahub": "aks_windows_ops.runbooks.ahub",
     "apply_migration": "aks_windows_ops.runbooks.migrate",

@@ -5,7 +5,8 @@ AksWindowsOpsError                      base of everything raised on purpose
 ├── InvalidInput (ValueError)           fix the input; nothing was sent (lists every problem at once)
 ├── PreflightFailed                     fix the findings (carries them); nothing was changed
 ├── UnsafeOperation                     refused by a safety rail (last System pool, lost workloads ...)
-│   └── DrainBlocked                    a PodDisruptionBudget never allowed the eviction; old pool intact
+│   ├── DrainBlocked                    a PodDisruptionBudget never allowed the eviction; old pool intact
+│   └── UntrustedCheckpoint             a stored record failed its integrity or Resource Manager URL check
 ├── BudgetExhausted                     the time budget ran out at a clean point: run again to resume
 ├── NotFound                            the cluster, pool or scale set does not exist
 ├── OperationConflict                   another operation runs on the resource (409): wait, or abort it
@@ -47,6 +48,7 @@ __all__ = [
     "SubnetFull",
     "Throttled",
     "UnsafeOperation",
+    "UntrustedCheckpoint",
 ]
 
 
@@ -135,6 +137,20 @@ class DrainBlocked(UnsafeOperation):
         self.pods = tuple(pods)
         self.pdbs = tuple(pdbs)
         super().__init__(message)
+
+
+class UntrustedCheckpoint(UnsafeOperation):
+    """A stored record cannot be trusted, so it is reported and never acted on (see docs/security.md).
+
+    Raised before any request when a checkpoint record or plan document fails its integrity tag, or when a
+    URL taken from a continuation token is not on the configured Azure Resource Manager endpoint with the
+    path shape of the operation being resumed.
+    """
+
+    default_remediation = (
+        "Someone or something changed the checkpoint store. Check who can write to it, then start the "
+        "procedure again from a new plan; the running operation (if any) can be watched with `az aks show`."
+    )
 
 
 class BudgetExhausted(AksWindowsOpsError):

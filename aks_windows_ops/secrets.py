@@ -10,11 +10,19 @@ from __future__ import annotations
 import os
 import secrets as _random
 import string
+import weakref
 from typing import Any, NoReturn
 
-__all__ = ["Secret", "generate_password"]
+__all__ = ["Secret", "generate_password", "live_secret_values"]
 
 _MASK = "********"
+#: Every Secret still alive, so that log and traceback redaction can mask its text wherever it appears.
+_LIVE: weakref.WeakSet[Secret] = weakref.WeakSet()
+
+
+def live_secret_values() -> list[str]:
+    """Return the text of every :class:`Secret` still in memory (for redaction of logs and tracebacks only)."""
+    return [s._value for s in list(_LIVE)]
 
 
 class Secret:
@@ -25,13 +33,14 @@ class Secret:
         source: where it came from, for messages (``literal``, ``env:NAME``, ``keyvault:URL``); never the value.
     """
 
-    __slots__ = ("_source", "_value")
+    __slots__ = ("__weakref__", "_source", "_value")
 
     def __init__(self, value: str, *, source: str = "literal") -> None:
         if not isinstance(value, str):
             raise TypeError("Secret value must be a str")
         self._value = value
         self._source = source
+        _LIVE.add(self)
 
     @property
     def source(self) -> str:
@@ -57,7 +66,7 @@ class Secret:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Secret):
             return NotImplemented
-        return _random.compare_digest(self._value, other._value)
+        return _random.compare_digest(self._value.encode("utf-8"), other._value.encode("utf-8"))
 
     def __hash__(self) -> int:
         return hash((Secret, len(self._value)))

@@ -36,7 +36,7 @@ def _library_run(fake: Any, subs: list[str], concurrency: int) -> dict[str, Any]
     fake.clear_journal()
     clients = AzureClients.for_simulator(fake, subs[0])
     start = time.perf_counter()
-    report = audit(clients, subscriptions=subs, concurrency=concurrency)
+    report = audit(clients, subscriptions=subs, concurrency=concurrency, source="arm")
     wall = time.perf_counter() - start
     requests = len(fake.journal)
     bound = requests / concurrency * LATENCY

@@ -48,7 +48,10 @@ def run() -> dict[str, Any]:
     subs = list(fakes)
     start = time.perf_counter()
     report = audit(
-        lambda sub: AzureClients.for_simulator(fakes[sub], sub), subscriptions=subs, concurrency=CONCURRENCY
+        lambda sub: AzureClients.for_simulator(fakes[sub], sub),
+        subscriptions=subs,
+        concurrency=CONCURRENCY,
+        source="arm",  # the ARM path; bench_fleet.py measures the Resource Graph path
     )
     wall = time.perf_counter() - start
 

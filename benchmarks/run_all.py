@@ -17,7 +17,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import print_result, write_results
 
-BENCHMARKS = ("bench_import", "bench_procedures", "bench_audit", "bench_throttle", "bench_drain")
+BENCHMARKS = (
+    "bench_import",
+    "bench_procedures",
+    "bench_audit",
+    "bench_throttle",
+    "bench_fleet",
+    "bench_drain",
+)
 
 
 def main(argv: list[str]) -> int:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,8 @@ from aks_windows_ops.testing.fake_azure import FakeAzure
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
+# Keys, leases and twins go to a private directory of the test run, never to the user's state directory.
+os.environ.setdefault("AKS_WINDOWS_OPS_STATE_DIR", tempfile.mkdtemp(prefix="aks-windows-ops-state-"))
 
 SCENARIO_TARGETS: dict[str, tuple[str, str, str]] = {
     "healthy": ("00000000-0000-0000-0000-000000000001", "rg-prod", "aks-prod"),

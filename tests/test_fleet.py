@@ -75,6 +75,7 @@ def test_audit_of_four_subscriptions_isolates_a_failing_cluster() -> None:
     seen: list[str] = []
     report = audit(
         AzureClients.for_simulator(fake, HEALTHY),
+        source="arm",  # faults and buckets on the per-cluster ARM reads
         subscriptions=SUBS,
         concurrency=4,
         on_row=lambda row: seen.append(row.cluster),
@@ -128,7 +129,7 @@ def test_ws2019_blocks_upgrade_drift_and_image_lag_are_reported() -> None:
 def test_outputs_carry_the_columns() -> None:
     fake = mixed_fake()
     fake.add_fault("error", path="aks-apps$", status=500, times=0)
-    report = audit(AzureClients.for_simulator(fake, HEALTHY), subscriptions=SUBS, concurrency=2)
+    report = audit(AzureClients.for_simulator(fake, HEALTHY), subscriptions=SUBS, concurrency=2, source="arm")
 
     data = json.loads(report.to_json())
     assert data["columns"] == list(COLUMNS)
@@ -288,7 +289,11 @@ def test_audit_paces_requests_with_its_limiter_on_virtual_time() -> None:
     t = VirtualTime()
     limiter = RateLimiter(reads=BucketSpec(6, 2), cluster_gets=None, headroom=0, clock=t.clock, sleep=t.sleep)
     report = audit(
-        AzureClients.for_simulator(fake, HEALTHY), subscriptions=SUBS, concurrency=1, rate_limit=limiter
+        AzureClients.for_simulator(fake, HEALTHY),
+        subscriptions=SUBS,
+        concurrency=1,
+        rate_limit=limiter,
+        source="arm",  # one read bucket per subscription paces the per-cluster ARM reads
     )
     assert all(r.ok for r in report.rows) and report.complete
     calls = limiter.calls
@@ -358,6 +363,7 @@ def test_throttled_beyond_retries_becomes_the_clusters_error() -> None:
     t = VirtualTime()
     report = audit(
         AzureClients.for_simulator(fake, HEALTHY, retry_total=1),
+        source="arm",  # faults and buckets on the per-cluster ARM reads
         subscriptions=[HEALTHY, FULL],
         rate_limit=None,
         retries=2,
@@ -376,6 +382,7 @@ def test_retry_after_beyond_the_time_budget_is_not_waited_for() -> None:
     t = VirtualTime()
     report = audit(
         AzureClients.for_simulator(fake, HEALTHY),
+        source="arm",  # faults and buckets on the per-cluster ARM reads
         subscriptions=[HEALTHY, FULL],
         time_budget=60,
         clock=t.clock,
@@ -471,22 +478,27 @@ def test_ws2019_exposure(
 
 
 # ------------------------------------------------------------------------------------ the command
+def simulated(scenario: str) -> AzureClients:
+    fake = load_scenario(scenario)
+    return AzureClients.for_simulator(fake, next(iter(fake.clusters))[0])
+
+
 def test_audit_command_outputs_and_exit_codes() -> None:
     from rich.console import Console
 
     out: list[str] = []
-    assert audit_command(simulate="ws2019-retiring", output="json", write=out.append) == 1
+    assert audit_command(simulated("ws2019-retiring"), output="json", write=out.append) == 1
     data = json.loads("".join(out))
     assert data["rows"][0]["cluster"] == "aks-apps" and data["summary"]["ahub_drift"] == 1
 
     out.clear()
-    assert audit_command(simulate="healthy", output="csv", write=out.append) == 0
+    assert audit_command(simulated("healthy"), output="csv", write=out.append) == 0
     lines = "".join(out).splitlines()
     assert lines[0] == ",".join(COLUMNS) and len(lines) == 2
 
     buffer = io.StringIO()
-    assert audit_command(simulate="legacy-2019", console=Console(file=buffer, width=200)) == 2
+    assert audit_command(simulated("legacy-2019"), console=Console(file=buffer, width=200)) == 2
     assert "aks-erp" in buffer.getvalue() and "retiring" in buffer.getvalue()
 
     with pytest.raises(E.InvalidInput):
-        audit_command(simulate="healthy", output="yaml")
+        audit_command(simulated("healthy"), output="yaml")

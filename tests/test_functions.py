@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import importlib.util
 import json
@@ -485,12 +486,23 @@ class FakeDurableClient:
         return func.HttpResponse(json.dumps({"id": instance_id}), status_code=202)
 
 
+ROLLOUT_OPERATOR = {
+    "X-MS-CLIENT-PRINCIPAL-NAME": "operator@contoso.example",
+    "X-MS-CLIENT-PRINCIPAL": base64.b64encode(
+        json.dumps({"auth_typ": "aad", "claims": [{"typ": "roles", "val": "AksWindowsOps.Rollout"}]}).encode()
+    ).decode(),
+}
+
+
 def test_http_starter_keeps_one_instance_per_rollout() -> None:
     starter = functions_of(D.create_durable_blueprint())[D.STARTER_NAME].get_user_function().client_function
 
     def post(body: Any, client: FakeDurableClient) -> func.HttpResponse:
         request = func.HttpRequest(
-            "POST", "http://localhost/api/aks-windows-ops/rollouts", body=json.dumps(body).encode()
+            "POST",
+            "http://localhost/api/aks-windows-ops/rollouts",
+            body=json.dumps(body).encode(),
+            headers=ROLLOUT_OPERATOR,
         )
         response: func.HttpResponse = asyncio.run(starter(request, client=client))
         return response

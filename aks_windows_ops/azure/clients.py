@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from azure.mgmt.compute import ComputeManagementClient
     from azure.mgmt.containerservice import ContainerServiceClient
     from azure.mgmt.network import NetworkManagementClient
+    from azure.mgmt.resourcegraph import ResourceGraphClient
 
 __all__ = ["AzureClients"]
 
@@ -33,7 +34,7 @@ class AzureClients:
         retry_total: retries per request (azure-core's policy).
         clock: monotonic seconds; the simulator's virtual clock when ``transport`` has one.
         sleep: how to wait; the transport's ``sleep`` when it has one (virtual time in the simulator).
-        logging_enable: azure-core's HTTP trace at DEBUG (password fields are masked, see ``azure.redact``).
+        logging_enable: azure-core's HTTP trace at DEBUG (credentials are masked, see ``azure.redact``).
     """
 
     def __init__(
@@ -65,9 +66,6 @@ class AzureClients:
         )
         #: Absolute deadline on :attr:`clock` (set by the runner); ``None`` = no budget.
         self.deadline: float | None = None
-        from aks_windows_ops.azure.redact import install
-
-        install()
 
     def remaining(self) -> float | None:
         """Seconds left before :attr:`deadline`, or ``None`` without a budget."""
@@ -85,6 +83,7 @@ class AzureClients:
         return self._credential
 
     def _kwargs(self) -> dict[str, Any]:
+        from aks_windows_ops.azure.redact import RedactingNetworkTraceLoggingPolicy
         from aks_windows_ops.azure.retry import BudgetRetryPolicy
 
         kwargs: dict[str, Any] = {
@@ -97,6 +96,8 @@ class AzureClients:
             kwargs["transport"] = self.transport
         if self.logging_enable:
             kwargs["logging_enable"] = True
+        # The HTTP trace (DEBUG, logging_enable) is written with every credential masked (docs/security.md).
+        kwargs["logging_policy"] = RedactingNetworkTraceLoggingPolicy(logging_enable=self.logging_enable)
         return kwargs
 
     @cached_property
@@ -119,6 +120,13 @@ class AzureClients:
         from azure.mgmt.network import NetworkManagementClient
 
         return NetworkManagementClient(self.credential, self.subscription_id, **self._kwargs())
+
+    @cached_property
+    def resource_graph(self) -> ResourceGraphClient:
+        """The Azure Resource Graph client (fleet reads across subscriptions; not scoped to one)."""
+        from azure.mgmt.resourcegraph import ResourceGraphClient
+
+        return ResourceGraphClient(self.credential, **self._kwargs())
 
     def for_subscription(self, subscription_id: str) -> AzureClients:
         """Return a bundle for another subscription sharing credential, transport and settings."""

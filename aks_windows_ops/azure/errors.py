@@ -2,7 +2,8 @@
 
 Every Azure failure the library sees goes through :func:`translate`, so callers only ever handle the tree in
 ``aks_windows_ops.errors``, each error with the ARM code, the service's message and a remediation. Azure
-exceptions are translated only here (DESIGN "Errors"), and the original is chained with ``from``.
+exceptions are translated only here, and the original is chained with ``from`` after it has been stripped of
+its request and response objects and of the SDK's frames, which hold request bodies (see docs/security.md).
 """
 
 from __future__ import annotations
@@ -88,6 +89,35 @@ def translate(err: BaseException, *, context: str = "") -> E.AksWindowsOpsError:
     """
     if isinstance(err, E.AksWindowsOpsError):
         return err
+    try:
+        return _translate(err, context)
+    finally:
+        if isinstance(err, AzureError):
+            _detach(err)
+
+
+def _detach(err: BaseException) -> None:
+    """Drop what an azure-core exception carries besides its message and code.
+
+    That is the request and response objects (with their bodies: a password, a secret value), the model,
+    and the SDK frames and their locals.
+
+    The translated error is chained to ``err`` (``raise ... from err``), so whatever ``err`` keeps stays
+    reachable from the public error and from any traceback rendering of it (docs/security.md).
+    """
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen and len(seen) < 16:
+        seen.add(id(current))
+        if isinstance(current, AzureError):
+            for attr in ("response", "model", "exc_value", "exc_traceback", "exc_type", "inner_exception"):
+                if attr in vars(current):
+                    setattr(current, attr, None)
+        current.__traceback__ = None
+        current = current.__cause__ or current.__context__
+
+
+def _translate(err: BaseException, context: str) -> E.AksWindowsOpsError:
     code = arm_code(err)
     message = _message(err)
     prefix = f"{context}: " if context else ""

@@ -30,13 +30,20 @@ from aks_windows_ops.models import (
 
 __all__ = [
     "available_versions",
+    "cluster_ids_from_wire",
+    "control_plane_upgrades_from_wire",
     "get_user_kubeconfig",
+    "instance_from_wire",
     "list_clusters",
     "pool_from_wire",
     "read_scale_sets",
     "read_snapshot",
     "read_subnet_usage",
+    "scale_set_from_wire",
     "snapshot_from_wire",
+    "usage_from_wire",
+    "vnets_of",
+    "windows_pool_names",
 ]
 
 _VNET = re.compile(
@@ -162,8 +169,81 @@ def snapshot_from_wire(
     )
 
 
+def windows_pool_names(profiles: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Names of the Windows pools among a cluster's ``agentPoolProfiles`` (wire JSON)."""
+    return {str(p.get("name")) for p in profiles if str(p.get("osType")).lower() == "windows"}
+
+
+def control_plane_upgrades_from_wire(profile: Mapping[str, Any]) -> list[str]:
+    """The versions a cluster's upgrade profile (wire JSON) offers the control plane."""
+    upgrades = _get(profile, "properties", "controlPlaneProfile", "upgrades", default=[]) or []
+    return [str(u.get("kubernetesVersion")) for u in upgrades]
+
+
+def instance_from_wire(v: Mapping[str, Any]) -> VmssInstance:
+    """Map a scale-set VM's wire JSON to a :class:`VmssInstance` (its ``licenseType``: AHUB per instance)."""
+    vp = v.get("properties") or {}
+    return VmssInstance(
+        instance_id=str(v.get("instanceId")),
+        name=str(v.get("name")),
+        license_type=vp.get("licenseType"),
+        latest_model_applied=vp.get("latestModelApplied"),
+        provisioning_state=vp.get("provisioningState"),
+    )
+
+
+def scale_set_from_wire(
+    wire: Mapping[str, Any], node_rg: str, pool: str, instances: Iterable[Mapping[str, Any]]
+) -> VmssSnapshot:
+    """Map a scale set's and its VMs' wire JSON to a :class:`VmssSnapshot`.
+
+    FAQ "Can I use Azure Hybrid Benefit with Windows nodes?": the scale set's model and each instance carry
+    ``licenseType``.
+    """
+    return VmssSnapshot(
+        name=str(wire["name"]),
+        resource_group=node_rg,
+        pool_name=pool,
+        license_type=_get(wire, "properties", "virtualMachineProfile", "licenseType"),
+        capacity=int(_get(wire, "sku", "capacity", default=0)),
+        instances=tuple(instance_from_wire(v) for v in instances),
+    )
+
+
+def usage_from_wire(u: Mapping[str, Any]) -> SubnetUsage:
+    """Map one entry of a virtual network's usage list (wire JSON) to a :class:`SubnetUsage`."""
+    return SubnetUsage(
+        subnet_id=str(u.get("id", "")),
+        address_prefix=None,
+        used=int(u.get("currentValue") or 0),
+        limit=int(u.get("limit") or 0),
+    )
+
+
+def vnets_of(subnet_ids: Iterable[str]) -> tuple[set[str], list[tuple[str, str]]]:
+    """The wanted subnet ids (lower case) and the ``(resource group, virtual network)`` pairs that hold them."""
+    wanted = {s.lower() for s in subnet_ids if s}
+    vnets: dict[str, tuple[str, str]] = {}
+    for sid in wanted:
+        m = _VNET.match(sid)
+        if m:
+            vnets[m.group(1).lower()] = (m.group(2), m.group(3))
+    return wanted, list(vnets.values())
+
+
+def cluster_ids_from_wire(
+    items: Iterable[Mapping[str, Any]], resource_group: str | None
+) -> list[tuple[str, str]]:
+    """``(resource_group, name)`` of each managed cluster in a list response (wire JSON)."""
+    out = []
+    for mc in items:
+        m = re.search(r"/resourcegroups/([^/]+)/", str(mc.get("id") or ""), re.IGNORECASE)
+        out.append((m.group(1) if m else resource_group or "", str(mc.get("name"))))
+    return out
+
+
 def read_scale_sets(clients: AzureClients, node_rg: str, windows_pools: set[str]) -> list[VmssSnapshot]:
-    """The Windows pools' scale sets and instances, matched by the ``aks-managed-poolName`` tag (REFERENCE section 1).
+    """The Windows pools' scale sets and instances, matched by the ``aks-managed-poolName`` tag (AKS docs).
 
     One scale set list in the node resource group plus one instance list per Windows scale set.
     """
@@ -174,54 +254,20 @@ def read_scale_sets(clients: AzureClients, node_rg: str, windows_pools: set[str]
         pool = (wire.get("tags") or {}).get("aks-managed-poolName")
         if pool not in windows_pools:
             continue
-        instances = []
-        for vm in compute.virtual_machine_scale_set_vms.list(node_rg, wire["name"]):
-            v = vm.as_dict()
-            vp = v.get("properties") or {}
-            instances.append(
-                VmssInstance(
-                    instance_id=str(v.get("instanceId")),
-                    name=str(v.get("name")),
-                    license_type=vp.get("licenseType"),
-                    latest_model_applied=vp.get("latestModelApplied"),
-                    provisioning_state=vp.get("provisioningState"),
-                )
-            )
-        out.append(
-            VmssSnapshot(
-                name=str(wire["name"]),
-                resource_group=node_rg,
-                pool_name=pool,
-                license_type=_get(wire, "properties", "virtualMachineProfile", "licenseType"),
-                capacity=int(_get(wire, "sku", "capacity", default=0)),
-                instances=tuple(instances),
-            )
-        )
+        vms = [vm.as_dict() for vm in compute.virtual_machine_scale_set_vms.list(node_rg, wire["name"])]
+        out.append(scale_set_from_wire(wire, node_rg, str(pool), vms))
     return out
 
 
 def read_subnet_usage(clients: AzureClients, subnet_ids: Iterable[str]) -> list[SubnetUsage]:
-    """Usage of the given subnets, one ``list_usage`` per virtual network (REFERENCE section 5)."""
-    wanted = {s.lower() for s in subnet_ids if s}
-    vnets: dict[str, tuple[str, str]] = {}
-    for sid in wanted:
-        m = _VNET.match(sid)
-        if m:
-            vnets[m.group(1).lower()] = (m.group(2), m.group(3))
+    """Usage of the given subnets, one ``list_usage`` per virtual network (FAQ: subnet sizing for Azure CNI)."""
+    wanted, vnets = vnets_of(subnet_ids)
     out: list[SubnetUsage] = []
-    for rg, vnet in vnets.values():
+    for rg, vnet in vnets:
         for usage in clients.network.virtual_networks.list_usage(rg, vnet):
-            u = usage.as_dict()
-            sid = str(u.get("id", ""))
-            if sid.lower() in wanted:
-                out.append(
-                    SubnetUsage(
-                        subnet_id=sid,
-                        address_prefix=None,
-                        used=int(u.get("currentValue") or 0),
-                        limit=int(u.get("limit") or 0),
-                    )
-                )
+            u = usage_from_wire(usage.as_dict())
+            if u.subnet_id.lower() in wanted:
+                out.append(u)
     return out
 
 
@@ -257,21 +303,14 @@ def read_snapshot(
         cp_upgrades: list[str] = []
         if upgrade_profiles:
             profile = cs.managed_clusters.get_upgrade_profile(resource_group, name).as_dict()
-            cp_upgrades = [
-                str(u.get("kubernetesVersion"))
-                for u in _get(profile, "properties", "controlPlaneProfile", "upgrades", default=[]) or []
-            ]
+            cp_upgrades = control_plane_upgrades_from_wire(profile)
             for p in props.get("agentPoolProfiles") or []:
                 pname = str(p.get("name"))
                 pool_profiles[pname] = cs.agent_pools.get_upgrade_profile(
                     resource_group, name, pname
                 ).as_dict()
         vmss: list[VmssSnapshot] = []
-        windows = {
-            str(p.get("name"))
-            for p in props.get("agentPoolProfiles") or []
-            if str(p.get("osType")).lower() == "windows"
-        }
+        windows = windows_pool_names(props.get("agentPoolProfiles") or [])
         if scale_sets and windows and props.get("nodeResourceGroup"):
             vmss = read_scale_sets(clients, str(props["nodeResourceGroup"]), windows)
         usage: list[SubnetUsage] = []
@@ -298,12 +337,7 @@ def list_clusters(clients: AzureClients, resource_group: str | None = None) -> l
             if resource_group
             else cs.managed_clusters.list()
         )
-        out = []
-        for mc in items:
-            rid = str(mc.id or "")
-            m = re.search(r"/resourcegroups/([^/]+)/", rid, re.IGNORECASE)
-            out.append((m.group(1) if m else resource_group or "", str(mc.name)))
-    return out
+        return cluster_ids_from_wire((mc.as_dict() for mc in items), resource_group)
 
 
 def available_versions(clients: AzureClients, location: str) -> list[str]:

@@ -30,7 +30,12 @@ def _client(vault_url: str, credential: Any, client_factory: Callable[..., Any] 
         from azure.identity import DefaultAzureCredential
 
         credential = DefaultAzureCredential()
-    return SecretClient(vault_url=vault_url, credential=credential)
+    from aks_windows_ops.azure.redact import RedactingNetworkTraceLoggingPolicy
+
+    # Secret values in the HTTP trace (logging_enable) are masked (docs/security.md).
+    return SecretClient(
+        vault_url=vault_url, credential=credential, logging_policy=RedactingNetworkTraceLoggingPolicy()
+    )
 
 
 def get_secret(

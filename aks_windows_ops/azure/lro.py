@@ -16,6 +16,7 @@ from azure.core.exceptions import AzureError, ResourceNotModifiedError
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 
 from aks_windows_ops.azure.errors import translate
+from aks_windows_ops.azure.urls import check_resume, reduce_continuation_token
 from aks_windows_ops.errors import BudgetExhausted
 
 __all__ = ["NOT_MODIFIED", "start", "wait"]
@@ -56,7 +57,7 @@ def start(begin: Callable[..., Any], *args: Any, context: str = "", **kwargs: An
         return NOT_MODIFIED
     except AzureError as err:
         raise translate(err, context=context) from err
-    return str(poller.continuation_token())
+    return reduce_continuation_token(str(poller.continuation_token()))  # no resource body: docs/security.md
 
 
 def wait(
@@ -86,9 +87,13 @@ def wait(
     Raises:
         BudgetExhausted: the deadline passed before the operation finished; resume with the same token.
         AksWindowsOpsError: the operation ended Failed or Canceled (translated, with the ARM code).
+        UntrustedCheckpoint: a URL in the token is not on this client's Resource Manager endpoint and path.
     """
     if token == NOT_MODIFIED:
         return None
+    check_resume(
+        begin, token
+    )  # the token's URLs must be this client's Resource Manager paths (docs/security.md)
     started = clock()
     try:
         poller = begin(*args, continuation_token=token, polling=_CallerDrivenPolling(timeout=interval))

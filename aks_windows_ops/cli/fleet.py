@@ -1,10 +1,13 @@
-"""The ``audit`` command: a fleet-wide audit across subscriptions (REFERENCE section 4 limits)."""
+"""The ``audit`` command: a fleet-wide audit across subscriptions, within Azure's request limits."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
-from aks_windows_ops.cli.app import SIM_OPT, fail, parse_duration
+from aks_windows_ops import errors as E
+from aks_windows_ops.cli.app import SIM_OPT, _default_subscription, fail, parse_duration
 
 __all__ = ["register"]
 
@@ -22,26 +25,52 @@ def audit(
     time_budget: str | None = typer.Option(
         None, "--time-budget", help="Stop starting clusters after this long (e.g. 5m)."
     ),
+    source: str = typer.Option(
+        "graph",
+        "--source",
+        help="graph: Azure Resource Graph for scale sets and instances (falls back to arm when refused); "
+        "arm: every fact from Azure Resource Manager.",
+    ),
 ) -> None:
     """Audit every cluster: versions, Windows pools, image age, WS2019, AHUB drift, findings.
 
-    Reads only, under ARM's request limits (REFERENCE section 4). Exit code 0 clean, 1 warnings, 2 errors found
+    Reads only, under Azure Resource Manager's request limits. Exit code 0 clean, 1 warnings, 2 errors found
     or a cluster could not be read.
     """
     from aks_windows_ops.fleet import audit_command
 
     try:
+        clients, subs = _fleet_clients(subscription, simulate)
         code = audit_command(
-            subscriptions=subscription or None,
+            clients,
+            subscriptions=subs,
             resource_group=resource_group,
-            simulate=simulate,
             output=output,
             concurrency=concurrency,
             time_budget=parse_duration(time_budget),
+            source=source,
         )
     except Exception as err:
         raise fail(err) from err
     raise typer.Exit(code)
+
+
+def _fleet_clients(subscriptions: list[str], simulate: str | None) -> tuple[Any, list[str]]:
+    """The bundle and subscriptions to audit: Azure's, or every subscription of a simulator scenario."""
+    from aks_windows_ops.azure.clients import AzureClients
+
+    subs = list(subscriptions)
+    if simulate:
+        from aks_windows_ops.testing.scenario import load_scenario
+
+        fake = load_scenario(simulate)
+        seen = dict.fromkeys([s for s, _rg in fake.resource_groups] + [s for s, _rg, _n in fake.clusters])
+        subs = subs or list(seen)
+        if not subs:
+            raise E.InvalidInput(f"scenario {simulate!r} has no subscription")
+        return AzureClients.for_simulator(fake, subs[0]), subs
+    subs = subs or [_default_subscription()]
+    return AzureClients(subs[0]), subs
 
 
 def register(app: typer.Typer) -> None:

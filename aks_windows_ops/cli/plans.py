@@ -28,8 +28,9 @@ STORE_OPT = typer.Option(
 
 def _store(checkpoint: str | None) -> Any:
     from aks_windows_ops.runbooks.checkpoints import PlanStore, checkpoint_store_from_url
+    from aks_windows_ops.runbooks.integrity import sign_store
 
-    store = checkpoint_store_from_url(checkpoint)
+    store = sign_store(checkpoint_store_from_url(checkpoint))  # integrity tags: docs/security.md
     if not isinstance(store, PlanStore):
         raise E.InvalidInput("this checkpoint store keeps no plans")
     return store

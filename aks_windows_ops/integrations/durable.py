@@ -68,8 +68,11 @@ __all__ = [
     "REPORT_ACTIVITY",
     "ROLLOUT_CHECKPOINTS_ENV",
     "ROLLOUT_PROCEDURES",
+    "ROLLOUT_ROLE",
+    "ROLLOUT_ROLE_ENV",
     "STARTER_NAME",
     "apply_cluster",
+    "caller_roles",
     "create_durable_blueprint",
     "discover_clusters",
     "instance_id_for",
@@ -92,6 +95,11 @@ STARTER_NAME = "aks_windows_ops_rollout_start"
 #: A rollout's instance id is this prefix and its name: one instance per rollout (a singleton).
 INSTANCE_PREFIX = "aks-windows-ops-rollout-"
 ROLLOUT_CHECKPOINTS_ENV = "AKS_WINDOWS_OPS_ROLLOUT_CHECKPOINTS"
+#: The Entra ID app role a caller of the HTTP starter must hold (see docs/security.md).
+ROLLOUT_ROLE = "AksWindowsOps.Rollout"
+#: App setting naming another app role instead of :data:`ROLLOUT_ROLE`.
+ROLLOUT_ROLE_ENV = "AKS_WINDOWS_OPS_ROLLOUT_ROLE"
+_ROLE_CLAIMS = ("roles", "role", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role")
 #: Procedures a rollout can run (they need no secret and no Kubernetes client).
 ROLLOUT_PROCEDURES = ("patch", "ahub")
 #: Activity errors in a row (not Azure refusals: the activity itself failed) before a cluster counts as failed.
@@ -600,16 +608,67 @@ def rollout_report(summary: Mapping[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------------------------- the blueprint
-async def start_rollout(req: Any, client: Any) -> Any:
-    """HTTP starter: validate the request, refuse a second instance of a running rollout, start it.
+def caller_roles(headers: Mapping[str, str]) -> tuple[str | None, frozenset[str]]:
+    """Return the caller's name and app roles from App Service authentication's ``X-MS-CLIENT-PRINCIPAL``.
 
-    ``POST /api/aks-windows-ops/rollouts`` with the request as JSON. Answers 400 for an invalid request, 409
+    App Service authentication (Entra ID) validates the caller's token before the function runs, removes any
+    ``X-MS-CLIENT-*`` header the caller sent, and passes the token's claims in that header (base64 JSON:
+    https://learn.microsoft.com/azure/app-service/configure-authentication-user-identities). Without it (the
+    header absent or unreadable) there is no caller: ``(None, frozenset())``.
+    """
+    import base64
+    import binascii
+    import json
+
+    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    raw = lowered.get("x-ms-client-principal", "")
+    try:
+        principal = json.loads(base64.b64decode(raw, validate=True)) if raw else None
+    except (binascii.Error, ValueError):
+        principal = None
+    if not isinstance(principal, dict) or not isinstance(principal.get("claims"), list):
+        return None, frozenset()
+    role_type = str(principal.get("role_typ") or "")
+    roles = frozenset(
+        str(c.get("val"))
+        for c in principal["claims"]
+        if isinstance(c, dict) and (c.get("typ") in _ROLE_CLAIMS or (role_type and c.get("typ") == role_type))
+    )
+    name = lowered.get("x-ms-client-principal-name") or lowered.get("x-ms-client-principal-id")
+    return name or "unnamed principal", roles
+
+
+async def start_rollout(req: Any, client: Any) -> Any:
+    """HTTP starter: check the caller, validate the request, refuse a second running instance, start it.
+
+    ``POST /api/aks-windows-ops/rollouts`` with the request as JSON. One call can start writes on every
+    cluster of a fleet, so the caller must be signed in with Entra ID through App Service authentication and
+    hold the app role :data:`ROLLOUT_ROLE` (or the one named by ``AKS_WINDOWS_OPS_ROLLOUT_ROLE``): 401
+    without a signed-in caller, 403 without the role (docs/security.md). Then 400 for an invalid request, 409
     with the running instance's status when the rollout already runs, else 202 with the status URLs.
     """
     import json
 
     import azure.functions as func
 
+    caller, roles = caller_roles(dict(req.headers))
+    required = os.environ.get(ROLLOUT_ROLE_ENV, "").strip() or ROLLOUT_ROLE
+    if caller is None or required not in roles:
+        status = 401 if caller is None else 403
+        _log.warning(
+            "rollout start refused (%s): caller %s lacks app role %s", status, caller or "-", required
+        )
+        return func.HttpResponse(
+            json.dumps(
+                {
+                    "error": "sign in with Entra ID (App Service authentication)"
+                    if caller is None
+                    else f"the caller lacks the app role {required}"
+                }
+            ),
+            status_code=status,
+            mimetype="application/json",
+        )
     try:
         body = req.get_json()
     except ValueError:
@@ -641,18 +700,35 @@ async def start_rollout(req: Any, client: Any) -> Any:
             mimetype="application/json",
         )
     await client.start_new(ORCHESTRATOR_NAME, instance_id, request)
+    _log.info("rollout %s started by %s", request["name"], caller)
     return client.create_check_status_response(req, instance_id)
 
 
-def create_durable_blueprint(*, route: str = "aks-windows-ops/rollouts") -> Any:
+def create_durable_blueprint(*, route: str = "aks-windows-ops/rollouts", auth_level: str = "ADMIN") -> Any:
     """Build the ``azure.durable_functions.Blueprint`` with the rollout orchestration (REFERENCE section 7).
 
     Register it in ``function_app.py`` with ``app.register_functions(create_durable_blueprint())`` on a
     ``df.DFApp`` (or a ``func.FunctionApp``).
 
+    The starter runs at the ``ADMIN`` authorization level: a function key (which anyone allowed to list a
+    function's keys can read) is not enough, only the host's master key is. Turn on App Service
+    authentication with Entra ID as well: the starter answers only callers it signed in who hold the app role
+    :data:`ROLLOUT_ROLE`. Where App Service authentication rejects unauthenticated requests itself, the
+    ``ANONYMOUS`` level removes the key and leaves Entra ID alone in charge (docs/security.md).
+
     Args:
-        route: the HTTP route of the starter (``POST``, function key required).
+        route: the HTTP route of the starter (``POST``).
+        auth_level: ``ADMIN`` (default) or ``ANONYMOUS``; ``FUNCTION`` is refused.
+
+    Raises:
+        InvalidInput: another authorization level.
     """
+    level = auth_level.strip().upper()
+    if level not in ("ADMIN", "ANONYMOUS"):
+        raise InvalidInput(
+            f"the rollout starter's authorization level must be ADMIN or ANONYMOUS, not {auth_level!r}: "
+            "a function key alone must not start writes across a fleet"
+        )
     import azure.durable_functions as df
     import azure.functions as func
 
@@ -699,6 +775,6 @@ def create_durable_blueprint(*, route: str = "aks-windows-ops/rollouts") -> Any:
     ):
         bp.function_name(name)(bp.activity_trigger(input_name="payload")(activity))
     starter = bp.durable_client_input(client_name="client")(aks_windows_ops_rollout_start)
-    starter = bp.route(route=route, methods=["POST"], auth_level=func.AuthLevel.FUNCTION)(starter)
+    starter = bp.route(route=route, methods=["POST"], auth_level=getattr(func.AuthLevel, level))(starter)
     bp.function_name(STARTER_NAME)(starter)
     return bp

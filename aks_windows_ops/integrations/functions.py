@@ -46,7 +46,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
-from aks_windows_ops.errors import AksWindowsOpsError, InvalidInput
+from aks_windows_ops.errors import AksWindowsOpsError, InvalidInput, UntrustedCheckpoint
+from aks_windows_ops.paths import private_file
 from aks_windows_ops.runbooks.checkpoints import (
     CHECKPOINTS_ENV,
     CheckpointStore,
@@ -55,6 +56,7 @@ from aks_windows_ops.runbooks.checkpoints import (
     RecordState,
     checkpoint_store_from_url,
 )
+from aks_windows_ops.runbooks.integrity import sign_store
 from aks_windows_ops.runbooks.registry import PASSWORD_SECRET_ENV, PROCEDURES, Procedure, cluster_context
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -318,6 +320,9 @@ def clients_factory(*, simulate: str | None = None) -> ClientsFactory:
 def open_store(url: str) -> CheckpointStore:
     """Open (once per process) the checkpoint store at ``url``; ``memory:<name>`` stores live as long.
 
+    The store is wrapped in ``aks_windows_ops.runbooks.integrity.SignedStore``: what it writes carries an
+    integrity tag, and records without a valid one are refused (docs/security.md).
+
     Raises:
         InvalidInput: the URL is not understood (see ``checkpoint_store_from_url``).
     """
@@ -325,6 +330,7 @@ def open_store(url: str) -> CheckpointStore:
         store = _stores.get(url)
         if store is None:
             store = MemoryCheckpointStore() if url.startswith("memory:") else checkpoint_store_from_url(url)
+            store = sign_store(store)
             _stores[url] = store
         return store
 
@@ -368,8 +374,8 @@ def write_report(url: str, name: str, document: Mapping[str, Any]) -> str:
         documents.update(name, lambda _current: data)
         return f"blob://{documents.container_name}/{documents.prefix}{name}"
     path = Path(url).expanduser() / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_file(path).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return str(path)
 
 
@@ -399,7 +405,8 @@ class PlanOutcome:
         procedure: its procedure.
         target: ``subscription/resource_group/cluster``.
         status: ``succeeded``, ``paused`` or ``failed`` (it ran); ``waiting`` (not run: it needs an operator
-            or a secret); ``deferred`` (not run: no budget left); ``error`` (the run itself failed).
+            or a secret); ``deferred`` (not run: no budget left); ``error`` (the run itself failed); ``refused`` (not run: the
+            stored plan or a record failed its integrity check, see docs/security.md).
         message: one line for people.
         remaining: steps not done yet.
     """
@@ -462,11 +469,17 @@ def advance_plans(
 
     if not isinstance(store, PlanStore):
         raise InvalidInput(f"{store!r} keeps no plan documents: use a JSON file or Blob checkpoint store")
+    store = sign_store(store)  # every plan and record is checked before it is acted on (docs/security.md)
     events = on_event or LogRenderer(_log)
     pending: list[tuple[Plan, tuple[Any, ...]]] = []
     outcomes: list[PlanOutcome] = []
     for plan_id in store.plan_ids():
-        plan = store.load_plan(plan_id)
+        try:
+            plan = store.verify(plan_id)
+        except UntrustedCheckpoint as err:
+            _log.error("plan %s refused: %s", plan_id, err)
+            outcomes.append(PlanOutcome(plan_id, "-", "-", "refused", str(err)))
+            continue
         if plan is None:
             continue
         records = get_plan_status(plan, store)

@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-import yaml
 from kubernetes import config
 
+from aks_windows_ops import limits
 from aks_windows_ops.errors import InvalidInput
 
 __all__ = [
@@ -59,10 +59,7 @@ def load_kubeconfig(kubeconfig: bytes | str | Mapping[str, Any]) -> dict[str, An
         except UnicodeDecodeError as err:
             raise InvalidInput("the kubeconfig is not UTF-8 text") from err
     if isinstance(kubeconfig, str):
-        try:
-            data = yaml.safe_load(kubeconfig)
-        except yaml.YAMLError as err:
-            raise InvalidInput(f"the kubeconfig is not valid YAML: {err}") from err
+        data = limits.load_yaml(kubeconfig, limits.MANIFEST_LIMITS, source="the kubeconfig")
     else:
         data = copy.deepcopy(dict(kubeconfig))
     if not isinstance(data, dict):

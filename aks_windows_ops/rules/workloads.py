@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from aks_windows_ops import limits
 from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.models import WINDOWS_BUILDS, Finding, OsSku, Severity
 from aks_windows_ops.rules import versions
@@ -143,10 +142,7 @@ def _expand(doc: Any, source: str, out: list[dict[str, Any]]) -> None:
 
 
 def _parse_text(text: str, source: str) -> list[dict[str, Any]]:
-    try:
-        docs = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"{source}: not valid YAML or JSON: {exc}") from exc
+    docs = limits.load_yaml_documents(text, limits.MANIFEST_LIMITS, source=source)
     out: list[dict[str, Any]] = []
     for doc in docs:
         _expand(doc, source, out)
@@ -185,20 +181,24 @@ def load_manifests(
         sources = list(paths_or_text)
     out: list[dict[str, Any]] = []
     for source in sources:
-        if isinstance(source, os.PathLike) or ("\n" not in source and Path(source).exists()):
+        if isinstance(source, os.PathLike) or ("\n" not in source and _is_path(source)):
             path = Path(source)
             if not path.exists():
                 raise InvalidInput(f"{path}: no such file or directory")
             for file in _files(path):
-                try:
-                    text = file.read_text(encoding="utf-8")
-                except OSError as exc:
-                    raise InvalidInput(f"{file}: cannot be read: {exc.strerror or exc}") from exc
+                text = limits.read_text_limited(file, limits.MANIFEST_LIMITS, what="manifest file")
                 out.extend(_parse_text(text, str(file)))
         else:
             docs = _parse_scalar_guard(source)
             out.extend(docs)
     return out
+
+
+def _is_path(text: str) -> bool:
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):  # a name too long for the file system, or with NUL: text, not a path
+        return False
 
 
 def _parse_scalar_guard(text: str) -> list[dict[str, Any]]:
@@ -207,7 +207,8 @@ def _parse_scalar_guard(text: str) -> list[dict[str, Any]]:
     except InvalidInput:
         # A one-line string that is no mapping was most likely meant as a path: say so rather than "not a mapping".
         if "\n" not in text.strip() and ":" not in text:
-            raise InvalidInput(f"{text}: no such file or directory (and not manifest text)") from None
+            shown = text if len(text) <= 80 else f"{text[:77]}..."
+            raise InvalidInput(f"{shown}: no such file or directory (and not manifest text)") from None
         raise
 
 

@@ -44,6 +44,7 @@ from typing import Any, Protocol, runtime_checkable
 from aks_windows_ops.errors import AksWindowsOpsError, BudgetExhausted, InvalidInput, NotFound
 from aks_windows_ops.runbooks.checkpoints import (
     CheckpointStore,
+    MemoryCheckpointStore,
     PlanStore,
     RecordState,
     StepRecord,
@@ -331,9 +332,12 @@ def _now() -> str:
 
 
 def _open_store(checkpoints: CheckpointStore | str | PathLike[str] | None) -> CheckpointStore:
+    from aks_windows_ops.runbooks.integrity import sign_store
+
     if checkpoints is None or isinstance(checkpoints, (str, PathLike)):
-        return checkpoint_store_from_url(checkpoints)
-    return checkpoints
+        checkpoints = checkpoint_store_from_url(checkpoints)
+    # Stores that outlive the process carry integrity tags (docs/security.md); memory stores need none.
+    return checkpoints if isinstance(checkpoints, MemoryCheckpointStore) else sign_store(checkpoints)
 
 
 def apply(

@@ -13,6 +13,8 @@ from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.core.utils import case_insensitive_dict
 
+from aks_windows_ops.limits import compile_path_pattern
+
 __all__ = ["FakeResponse", "Fault", "JournalEntry", "SimulatedCrash", "VirtualClock"]
 
 _REASONS = {
@@ -74,7 +76,8 @@ class Fault:
             ``crash_after`` (raise :class:`SimulatedCrash` before the request is processed, or after it was
             applied but before the caller hears back).
         method: HTTP method to match (any when ``None``).
-        path: regular expression searched in the URL path (any when ``None``).
+        path: regular expression searched in the URL path (any when ``None``), from the linear-time subset
+            that ``aks_windows_ops.limits.compile_path_pattern`` accepts.
         times: how many matching requests it affects (``0`` = every one).
         skip: let this many matching requests through first.
         status: the HTTP status for ``error``.
@@ -95,11 +98,17 @@ class Fault:
     hits: int = field(default=0, init=False)
     seen: int = field(default=0, init=False)
 
+    _pattern: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Refuses patterns that could backtrack for ever (docs/security.md).
+        self._pattern = None if self.path is None else compile_path_pattern(self.path)
+
     def matches(self, method: str, path: str) -> bool:
         """Whether a request matches; counts it and honours ``skip`` and ``times``."""
         if self.method and self.method.upper() != method.upper():
             return False
-        if self.path and not re.search(self.path, path, flags=re.IGNORECASE):
+        if self._pattern is not None and not self._pattern.search(path):
             return False
         self.seen += 1
         if self.seen <= self.skip:

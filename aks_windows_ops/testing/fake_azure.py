@@ -226,6 +226,8 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
         self.subnet_base_usage: dict[str, int] = {}
         self.operations: dict[str, _Operation] = {}
         self.throttle: Any = None
+        #: Azure Resource Graph's quota and paging (``testing.resource_graph.ResourceGraph``; a default one on use).
+        self.resource_graph: Any = None
         #: Kubernetes versions the simulated region offers (the catalog's by default).
         self.kubernetes_versions: list[str] = list(catalog.KUBERNETES_VERSIONS)
         #: The version a cluster gets when a create leaves ``kubernetesVersion`` empty.
@@ -384,8 +386,10 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
         low = path.lower()
         if "/operations/" in low or "/operationresults/" in low:
             return "poll"
-        if method == "GET" or (
-            method == "POST" and ("/listcluster" in low or low.endswith("/listcredential"))
+        if (
+            method == "GET"
+            or low.startswith("/providers/microsoft.resourcegraph/")
+            or (method == "POST" and ("/listcluster" in low or low.endswith("/listcredential")))
         ):
             return "read"
         return "write"
@@ -510,6 +514,10 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
     ) -> FakeResponse:
         parts = path.strip("/").split("/")
         low = [p.lower() for p in parts]
+        if low[:2] == ["providers", "microsoft.resourcegraph"]:
+            from aks_windows_ops.testing.resource_graph import answer
+
+            return answer(self, request, method, low[2:], body)
         if len(parts) < 2 or low[0] != "subscriptions":
             raise _ArmError(404, "InvalidResourceType", f"No route for {path}")
         sub = parts[1]

@@ -61,8 +61,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from aks_windows_ops import limits
 from aks_windows_ops.testing import catalog
 
 __all__ = ["BUILTIN_SCENARIOS", "load_scenario", "read_scenario", "scenario_path", "seed_cluster"]
@@ -87,9 +86,10 @@ def read_scenario(source: Any) -> dict[str, Any]:
             path = scenario_path(text_source)
         else:
             path = Path(text_source)
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = limits.read_text_limited(path, limits.SCENARIO_LIMITS, what="scenario file")
+        data = limits.load_yaml(text, limits.SCENARIO_LIMITS, source=str(path))
     else:
-        data = yaml.safe_load(str(source))
+        data = limits.load_yaml(str(source), limits.SCENARIO_LIMITS, source="scenario text")
     if not isinstance(data, dict):
         raise ValueError("a scenario must be a YAML mapping")
     return data
@@ -211,7 +211,12 @@ def seed_cluster(fake: Any, sub: str, rg: str, name: str, spec: dict[str, Any]) 
         props_in: dict[str, Any] = {
             "osType": os_type,
             "mode": pool_spec.get("mode", "User"),
-            "count": int(pool_spec.get("count", 1)),
+            "count": limits.bounded_int(
+                pool_spec.get("count", 1),
+                name=f"pool {pname} count",
+                minimum=0,
+                maximum=limits.MAX_POOL_NODES,
+            ),
             "orchestratorVersion": str(pool_spec.get("version", version)),
         }
         for src, dst in (

@@ -1,6 +1,6 @@
 """``ArmThrottle``: ARM's and AKS's request limits as token buckets, for ``FakeAzure.throttle``.
 
-REFERENCE section 4: ARM meters each subscription and principal with token buckets (reads 250 burst / 25 per
+Azure Resource Manager ("Understand how Azure Resource Manager throttles requests") meters each subscription and principal with token buckets (reads 250 burst / 25 per
 second, writes 200 / 10, deletes 200 / 10) and AKS adds its own: a PUT of one cluster or one agent pool gets 20
 burst then 1 per minute, a GET of one cluster 60 / 1 per second, operation status polls 200 / 2 per second per
 subscription. A request that finds a bucket empty is answered 429 with ``Retry-After`` (whole seconds, as ARM
@@ -19,20 +19,56 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
-from aks_windows_ops.fleet import (
-    AKS_CLUSTER_GETS,
-    AKS_OPERATION_STATUS,
-    AKS_RESOURCE_PUTS,
-    ARM_DELETES,
-    ARM_READS,
-    ARM_WRITES,
-    BucketSpec,
-    TokenBucket,
-)
+__all__ = ["ArmThrottle", "Limit"]
 
-__all__ = ["ArmThrottle"]
+
+class _Shape(Protocol):
+    @property
+    def burst(self) -> float: ...
+
+    @property
+    def rate(self) -> float: ...
+
+
+class Limit(NamedTuple):
+    """The service side of a limit: ``burst`` requests at once, refilled at ``rate`` per second."""
+
+    burst: float
+    rate: float
+
+
+# The service's own figures, written out here rather than taken from the client's limiter, so that a mistake
+# in one side does not cancel out in a test that uses both.
+_ARM_READS = Limit(250, 25)
+_ARM_WRITES = Limit(200, 10)
+_ARM_DELETES = Limit(200, 10)
+_AKS_RESOURCE_PUTS = Limit(20, 1 / 60)
+_AKS_CLUSTER_GETS = Limit(60, 1)
+_AKS_OPERATION_STATUS = Limit(200, 2)
+
+
+class _Bucket:
+    """The service's meter: a full bucket to start, refilled continuously, a request takes one whole token."""
+
+    def __init__(self, limit: _Shape, now: float) -> None:
+        if limit.burst <= 0 or limit.rate <= 0:
+            raise ValueError(f"a throttle limit needs a positive burst and rate, got {limit}")
+        self.burst = float(limit.burst)
+        self.rate = float(limit.rate)
+        self.level = self.burst
+        self.stamp = now
+
+    def at(self, now: float) -> float:
+        if now > self.stamp:
+            self.level = min(self.burst, self.level + (now - self.stamp) * self.rate)
+            self.stamp = now
+        return self.level
+
+    def wait(self, now: float) -> float:
+        return max((1.0 - self.at(now)) / self.rate, 0.0)
+
 
 _SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
 _CLUSTER = re.compile(
@@ -48,7 +84,7 @@ _AKS = "/providers/microsoft.containerservice/"
 
 
 class ArmThrottle:
-    """Token buckets that answer 429 like ARM and AKS do (REFERENCE section 4); the ``FakeAzure.throttle`` hook.
+    """Token buckets that answer 429 like ARM and AKS do (Azure Resource Manager throttling docs); the ``FakeAzure.throttle`` hook.
 
     Args:
         reads: per subscription, every GET (operation polls included).
@@ -68,15 +104,15 @@ class ArmThrottle:
     def __init__(
         self,
         *,
-        reads: BucketSpec = ARM_READS,
-        writes: BucketSpec = ARM_WRITES,
-        deletes: BucketSpec = ARM_DELETES,
-        resource_puts: BucketSpec = AKS_RESOURCE_PUTS,
-        cluster_gets: BucketSpec = AKS_CLUSTER_GETS,
-        operation_status: BucketSpec = AKS_OPERATION_STATUS,
+        reads: _Shape = _ARM_READS,
+        writes: _Shape = _ARM_WRITES,
+        deletes: _Shape = _ARM_DELETES,
+        resource_puts: _Shape = _AKS_RESOURCE_PUTS,
+        cluster_gets: _Shape = _AKS_CLUSTER_GETS,
+        operation_status: _Shape = _AKS_OPERATION_STATUS,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        self.specs: dict[str, BucketSpec] = {
+        self.specs: dict[str, _Shape] = {
             "reads": reads,
             "writes": writes,
             "deletes": deletes,
@@ -85,7 +121,7 @@ class ArmThrottle:
             "operation_status": operation_status,
         }
         self.clock: Callable[[], float] = clock or time.monotonic
-        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._lock = threading.Lock()
         self.checked = 0
         self.throttled = 0
@@ -123,10 +159,10 @@ class ArmThrottle:
             out.append(("resource_puts", low))
         return out
 
-    def _bucket(self, name: str, key: str) -> TokenBucket:
+    def _bucket(self, name: str, key: str) -> _Bucket:
         bucket = self._buckets.get((name, key))
         if bucket is None:
-            bucket = self._buckets[(name, key)] = TokenBucket(self.specs[name], clock=self.clock)
+            bucket = self._buckets[(name, key)] = _Bucket(self.specs[name], self.clock())
         return bucket
 
     def check(self, fake: Any, method: str, path: str, kind: str) -> float | None:
@@ -138,18 +174,19 @@ class ArmThrottle:
         pairs = self.buckets_for(method, path, kind)
         with self._lock:
             self.checked += 1
+            now = self.clock()
             buckets = [(name, self._bucket(name, key)) for name, key in pairs]
-            waits = [(bucket.wait_time(), name) for name, bucket in buckets]
+            waits = [(bucket.wait(now), name) for name, bucket in buckets]
             worst = max(waits, default=(0.0, ""))
             if worst[0] > 0:
                 self.throttled += 1
                 self.throttled_by[worst[1]] += 1
                 return worst[0]
             for _name, bucket in buckets:
-                bucket.take()
+                bucket.level -= 1.0
             return None
 
     def tokens(self, name: str, key: str) -> float:
         """Tokens left in one bucket (a full bucket if it was never used); for tests and reports."""
         with self._lock:
-            return self._bucket(name, key.lower()).tokens
+            return self._bucket(name, key.lower()).at(self.clock())
