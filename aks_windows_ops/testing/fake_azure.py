@@ -963,6 +963,8 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
             props["provisioningState"] = "Succeeded"
             if upgrade_cp:
                 props["currentKubernetesVersion"] = target
+                if self.kube is not None:
+                    self.kube.control_plane_version = target
                 cluster.windows_image_cutoff = self.now_date()
                 cluster.legacy_windows_image = False
             for pname in moving:
