@@ -191,12 +191,17 @@ class Throttled(AksWindowsOpsError):
 
     Args:
         retry_after: seconds the service asked to wait, when it said.
+        headers: the throttling headers of the refused response (``Retry-After`` and Resource Graph's
+            ``x-ms-user-quota-*``), the only part of it that is kept.
     """
 
     default_remediation = "Lower the concurrency or rate limit, or run again later."
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         self.retry_after = retry_after
+        self.headers: dict[str, str] = dict(headers or {})
         super().__init__(message)
 
 

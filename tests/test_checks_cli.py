@@ -96,7 +96,7 @@ def test_preflight_reads_workloads_through_kubernetes(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["preflight"], "--resource-group is required"),
-        (["preflight", "--simulate", "healthy", "-o", "xml"], "--output must be table or json"),
+        (["preflight", "--simulate", "healthy", "-o", "xml"], "'xml' is not one of"),
         (["preflight", "--simulate", "healthy", "-g", "rg-nope"], "no cluster matching"),
     ],
 )

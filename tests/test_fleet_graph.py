@@ -172,7 +172,11 @@ def test_cli_audit_reads_through_the_source_it_is_given() -> None:
     }
     assert rows["graph"] == rows["arm"]
     bad = runner.invoke(app, ["audit", "--simulate", "healthy", "--source", "cache"])
-    assert bad.exit_code != 0 and "unknown source 'cache'" in bad.output and "Traceback" not in bad.output
+    assert (
+        bad.exit_code == 4
+        and "'cache' is not one of 'graph', 'arm'" in bad.stderr
+        and "Traceback" not in bad.output
+    )
 
 
 def test_explicit_clusters_read_the_same_through_both_paths() -> None:

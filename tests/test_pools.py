@@ -84,9 +84,16 @@ def test_old_image_refusal_points_to_the_control_plane_upgrade() -> None:
 
 def test_cli_pool_add_plan_and_refusal() -> None:
     runner = CliRunner()
-    ok = runner.invoke(app, ["pool", "add", "--simulate", "healthy", "-p", "win3", "-c", "2"])
+    ok = runner.invoke(app, ["pool", "add", "--simulate", "healthy", "-n", "win3", "--node-count", "2"])
     assert ok.exit_code == 0, ok.output
-    assert "Create Windows2022 pool win3" in ok.output
-    bad = runner.invoke(app, ["pool", "add", "--simulate", "healthy", "-p", "windows7"])
+    assert "Create Windows2022 pool win3 (2 x" in ok.stdout
+    assert "deprecated" not in ok.stderr
+    # The old spelling (-p POOL, -c COUNT) still works, with a warning.
+    old = runner.invoke(app, ["pool", "add", "--simulate", "healthy", "-p", "win3", "-c", "2"])
+    assert old.exit_code == 0, old.output
+    assert "Create Windows2022 pool win3 (2 x" in old.stdout
+    assert "deprecated" in old.stderr
+    bad = runner.invoke(app, ["pool", "add", "--simulate", "healthy", "-n", "windows7"])
     assert bad.exit_code == 4
-    assert "error" in bad.output
+    assert bad.stdout == ""
+    assert "ERROR: --name must be a pool name" in bad.stderr

@@ -154,13 +154,21 @@ def _translate(err: BaseException, context: str) -> E.AksWindowsOpsError:
         return E.NotFound(text)
     if status == 429 or code in ("TooManyRequests", "Throttled"):
         retry_after = None
+        kept: dict[str, str] = {}
         response = getattr(err, "response", None)
         if response is not None:
+            kept = {
+                name: str(value)
+                for name, value in response.headers.items()
+                if name.lower() == "retry-after" or name.lower().startswith("x-ms-user-quota-")
+            }
             try:
                 retry_after = float(response.headers.get("Retry-After", ""))
             except (TypeError, ValueError):
                 retry_after = None
-        return E.Throttled(f"{prefix}Azure is throttling requests: {message}", retry_after=retry_after)
+        return E.Throttled(
+            f"{prefix}Azure is throttling requests: {message}", retry_after=retry_after, headers=kept
+        )
     if code in ("OperationCanceled", "Canceled") or "canceled" in message.lower():
         return E.OperationCanceled(text, code=code or "Canceled", status_code=status)
     if isinstance(err, (ServiceRequestError, ServiceResponseError)):

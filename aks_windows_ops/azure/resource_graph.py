@@ -212,9 +212,8 @@ class GraphReader:
             try:
                 return self._page(query, group, token)
             except Throttled as err:
-                failed: Any = getattr(err.__cause__, "response", None)
-                if failed is not None:
-                    self._note_quota(failed.headers)
+                if err.headers:
+                    self._note_quota({name.lower(): value for name, value in err.headers.items()})
                 if attempt > self.retries:
                     raise
                 pause = self._resets_at - self.clock() if self._resets_at is not None else None

@@ -1,42 +1,139 @@
-"""The ``aks-windows-ops`` command.
+"""The ``aks-windows-ops`` command: the root application and the cluster procedures.
 
-Conventions (like ``az``): ``--resource-group/-g``, ``--name/-n``, ``--subscription``; ``--output table|json``;
-``--simulate SCENARIO`` rehearses on the simulator (a built-in scenario name or a scenario file) instead of Azure.
-Procedures show their plan by default and change something only with ``--apply --yes``.
+Conventions (like ``az``): ``--resource-group/-g``, ``--name/-n``, ``--subscription``, ``--output/-o
+json|jsonc|yaml|table|tsv|none``, ``--query JMESPATH``, ``--debug``, ``--verbose``, ``--only-show-errors``;
+``--simulate SCENARIO`` rehearses on the simulator (a built-in scenario name or a scenario file) instead of
+Azure. Procedures show their plan by default and change something only with ``--apply`` (confirmed on a
+terminal, or with ``--yes``).
 
 Exit codes: 0 success (or a clean preflight), 1 warnings, 2 errors found or the operation failed, 3 paused by
-the time budget (run again to resume), 4 invalid input, 5 refused by a safety rail.
+the time budget (run again to resume), 4 invalid input, 5 refused by a safety rail, 130 interrupted (Ctrl-C),
+143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from aks_windows_ops import errors as E
+from aks_windows_ops.cli.options import (
+    DEFAULT_TIME_BUDGET,
+    GLOBAL_PANEL,
+    ClusterName,
+    Output,
+    OutputFormat,
+    Query,
+    ResourceGroup,
+    Simulate,
+    Subscription,
+    parse_duration,
+)
+from aks_windows_ops.cli.output import SESSION, emit, err_console, note, out_console, warn
+from aks_windows_ops.cli.render import plan_text, plan_warnings, result_text, snapshot_dict, snapshot_table
+from aks_windows_ops.cli.runtime import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_PAUSED,
+    EXIT_TERMINATED,
+    EXIT_UNSAFE,
+    EXIT_WARN,
+    AzGroup,
+    fail,
+    is_sigterm,
+)
 
-__all__ = ["app", "main"]
+__all__ = [
+    "COMMAND_MODULES",
+    "EXIT_ERROR",
+    "EXIT_INVALID",
+    "EXIT_OK",
+    "EXIT_PAUSED",
+    "EXIT_UNSAFE",
+    "EXIT_WARN",
+    "Target",
+    "app",
+    "check_run_options",
+    "cluster_kube",
+    "default_checkpoint",
+    "default_subscription",
+    "emit_json",
+    "fail",
+    "main",
+    "parse_duration",
+    "read_password",
+    "resolve_target",
+    "run_procedure",
+]
 
 app = typer.Typer(
     name="aks-windows-ops",
+    cls=AzGroup,
     help="Safe, plan-first operations for AKS Windows Server node pools (the Windows node pools FAQ as code).",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-EXIT_OK, EXIT_WARN, EXIT_ERROR, EXIT_PAUSED, EXIT_INVALID, EXIT_UNSAFE = 0, 1, 2, 3, 4, 5
 
-_STATE: dict[str, bool] = {"debug": False}
+def _version(value: bool) -> None:
+    if value:
+        from aks_windows_ops import __version__
+
+        typer.echo(f"aks-windows-ops {__version__}")
+        raise typer.Exit(EXIT_OK)
 
 
 @app.callback()
-def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors.")) -> None:
-    _STATE["debug"] = debug
+def _root(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            help="Show the full trace of an error (secrets masked); accepted anywhere.",
+            rich_help_panel=GLOBAL_PANEL,
+        ),
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            help="Print progress lines even when not on a terminal.",
+            rich_help_panel=GLOBAL_PANEL,
+        ),
+    ] = False,
+    only_show_errors: Annotated[
+        bool,
+        typer.Option(
+            "--only-show-errors",
+            help="Print errors only: no notes or warnings.",
+            rich_help_panel=GLOBAL_PANEL,
+        ),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Show the version and exit.",
+            rich_help_panel=GLOBAL_PANEL,
+        ),
+    ] = False,
+) -> None:
+    SESSION.debug = SESSION.debug or debug
+    SESSION.verbose = SESSION.verbose or verbose
+    SESSION.only_show_errors = SESSION.only_show_errors or only_show_errors
 
 
 @dataclass
@@ -50,14 +147,56 @@ class Target:
     kube: Any = None
 
 
-def _console() -> Any:
-    from rich.console import Console
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
-    console = Console()
-    if not console.is_terminal:
-        # Piped output (CI logs, notebooks) gets a wide fixed width instead of 80 columns.
-        console = Console(width=180)
-    return console
+
+def _az_profile() -> list[dict[str, Any]]:
+    config = os.environ.get("AZURE_CONFIG_DIR") or os.path.join(os.path.expanduser("~"), ".azure")
+    path = Path(config) / "azureProfile.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as err:
+        raise E.InvalidInput(
+            f"{path} cannot be read as the az profile ({type(err).__name__})",
+            remediation="Run `az login` again, or pass --subscription.",
+        ) from None
+    subs = data.get("subscriptions") if isinstance(data, dict) else None
+    return [s for s in subs or [] if isinstance(s, dict)]
+
+
+def default_subscription(given: str | None) -> str:
+    """Choose the subscription as ``az`` does.
+
+    In order: ``--subscription`` (an id, or a name from the ``az login`` profile), ``AZURE_SUBSCRIPTION_ID``,
+    else the default subscription of the ``az login`` profile (``$AZURE_CONFIG_DIR/azureProfile.json``,
+    ``~/.azure`` by default).
+
+    Raises:
+        InvalidInput: none of them names a subscription.
+    """
+    if given:
+        if _GUID.match(given):
+            return given
+        for sub in _az_profile():
+            if str(sub.get("name", "")).lower() == given.lower() and sub.get("id"):
+                return str(sub["id"])
+        raise E.InvalidInput(
+            f"--subscription {given!r} is neither a subscription id nor a subscription name of your az login",
+            remediation="Pass the subscription id (`az account list -o table` shows them).",
+        )
+    env = os.environ.get("AZURE_SUBSCRIPTION_ID")
+    if env:
+        return env
+    for sub in _az_profile():
+        if sub.get("isDefault") and sub.get("id"):
+            return str(sub["id"])
+    raise E.InvalidInput(
+        "no subscription: pass --subscription, set AZURE_SUBSCRIPTION_ID, or choose one with "
+        "`az account set --subscription ID`",
+        remediation="Choose the subscription of the cluster in one of those ways.",
+    )
 
 
 def resolve_target(
@@ -85,7 +224,16 @@ def resolve_target(
 
             kube = FakeKubernetes(ready_delay=0.0).start()
             atexit.register(kube.stop)
-        fake = load_scenario(simulate, kube=kube)
+        try:
+            fake = load_scenario(simulate, kube=kube)
+        except (OSError, KeyError) as err:
+            from aks_windows_ops.testing.scenario import BUILTIN_SCENARIOS
+
+            raise E.InvalidInput(
+                f"--simulate {simulate}: neither a built-in scenario ({', '.join(BUILTIN_SCENARIOS)}) nor a "
+                "readable scenario file",
+                remediation="Name a built-in scenario, or a file written by `aks-windows-ops snapshot`.",
+            ) from err
         for (sub, rg, cname), cluster in fake.clusters.items():
             if (resource_group is None or rg == resource_group.lower()) and (
                 name is None or cname == name.lower()
@@ -98,145 +246,60 @@ def resolve_target(
                         fake,
                         kube,
                     )
-        raise E.InvalidInput(f"scenario {simulate!r} has no cluster matching --resource-group/--name")
+        raise E.InvalidInput(
+            f"scenario {simulate!r} has no cluster matching --resource-group/--name",
+            remediation="Leave out --resource-group and --name to use the scenario's first cluster.",
+        )
     missing = [flag for flag, value in (("--resource-group", resource_group), ("--name", name)) if not value]
     if missing:
-        raise E.InvalidInput([f"{flag} is required (or use --simulate SCENARIO)" for flag in missing])
-    sub = subscription or _default_subscription()
+        raise E.InvalidInput(
+            [f"{flag} is required (or rehearse with --simulate SCENARIO)" for flag in missing],
+            remediation="Name the cluster with --resource-group and --name.",
+        )
+    sub = default_subscription(subscription)
     assert resource_group is not None and name is not None
     return Target(AzureClients(sub), resource_group, name)
-
-
-def _default_subscription() -> str:
-    import os
-
-    sub = os.environ.get("AZURE_SUBSCRIPTION_ID")
-    if not sub:
-        raise E.InvalidInput("--subscription is required (or set AZURE_SUBSCRIPTION_ID)")
-    return sub
-
-
-def fail(err: BaseException) -> typer.Exit:
-    """Print one clear line plus the remediation and return the matching exit code."""
-    console = _console()
-    if _STATE["debug"]:
-        from rich.traceback import Traceback
-
-        console.print(Traceback.from_exception(type(err), err, err.__traceback__))
-    if isinstance(err, E.AksWindowsOpsError):
-        console.print(f"[bold red]error[/]: {err}")
-        if err.remediation:
-            console.print(f"[yellow]what to do[/]: {err.remediation}")
-        if isinstance(err, E.InvalidInput):
-            return typer.Exit(EXIT_INVALID)
-        if isinstance(err, E.UnsafeOperation):
-            return typer.Exit(EXIT_UNSAFE)
-        if isinstance(err, E.BudgetExhausted):
-            return typer.Exit(EXIT_PAUSED)
-        return typer.Exit(EXIT_ERROR)
-    console.print(f"[bold red]error[/]: {type(err).__name__}: {err}")
-    return typer.Exit(EXIT_ERROR)
-
-
-def emit_json(data: Any) -> None:
-    """Print machine-readable output."""
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-def snapshot_table(snapshot: Any) -> Any:
-    """Render a cluster snapshot as a rich table of its pools."""
-    from rich.table import Table
-
-    table = Table(
-        title=f"{snapshot.ref} - Kubernetes {snapshot.current_kubernetes_version} ({snapshot.location})"
-    )
-    for column in (
-        "pool",
-        "mode",
-        "OS",
-        "version",
-        "nodes",
-        "max pods",
-        "node image",
-        "latest image",
-        "license",
-        "state",
-    ):
-        table.add_column(column)
-    for pool in snapshot.pools:
-        vmss = snapshot.scale_set_for(pool.name)
-        license_text = "-"
-        if pool.is_windows:
-            license_text = (vmss.license_type if vmss else None) or "None"
-        image = pool.node_image_version or "-"
-        latest = pool.latest_node_image_version or "-"
-        table.add_row(
-            pool.name,
-            pool.mode.value,
-            pool.os_sku or pool.os_type.value,
-            pool.current_orchestrator_version or "-",
-            str(pool.count),
-            str(pool.max_pods or "-"),
-            image,
-            "current" if latest == image else latest,
-            license_text,
-            pool.provisioning_state or "-",
-        )
-    return table
-
-
-def snapshot_dict(snapshot: Any) -> dict[str, Any]:
-    """A JSON-ready view of a snapshot."""
-    import dataclasses
-
-    data = dataclasses.asdict(snapshot)
-    result: dict[str, Any] = json.loads(json.dumps(data, default=str))
-    return result
-
-
-@app.command()
-def show(
-    resource_group: str | None = typer.Option(
-        None, "--resource-group", "-g", help="Resource group of the cluster."
-    ),
-    name: str | None = typer.Option(None, "--name", "-n", help="Cluster name."),
-    subscription: str | None = typer.Option(None, "--subscription", help="Subscription id."),
-    simulate: str | None = typer.Option(None, "--simulate", help="Built-in scenario name or scenario file."),
-    output: str = typer.Option("table", "--output", "-o", help="table or json."),
-) -> None:
-    """Show a cluster's pools, versions, node images and Windows license state (REFERENCE section 3: fewest reads)."""
-    from aks_windows_ops.azure.facts import read_snapshot
-
-    try:
-        target = resolve_target(
-            resource_group=resource_group, name=name, subscription=subscription, simulate=simulate
-        )
-        snap = read_snapshot(target.clients, target.resource_group, target.name)
-    except Exception as err:
-        raise fail(err) from err
-    if output == "json":
-        emit_json(snapshot_dict(snap))
-    else:
-        _console().print(snapshot_table(snap))
-
-
-def parse_duration(text: str | None) -> float | None:
-    """Parse ``90s``, ``5m``, ``2h`` or plain seconds."""
-    if text is None:
-        return None
-    units = {"s": 1, "m": 60, "h": 3600}
-    raw = text.strip().lower()
-    try:
-        if raw and raw[-1] in units:
-            return float(raw[:-1]) * units[raw[-1]]
-        return float(raw)
-    except ValueError as err:
-        raise E.InvalidInput(f"--time-budget must look like 90s, 5m or 2h, got {text!r}") from err
 
 
 def default_checkpoint(checkpoint: str | None, simulate: str | None) -> str | None:
     """A rehearsal keeps its checkpoints in memory unless told otherwise: its simulator lives in this process."""
     return checkpoint if not simulate else (checkpoint or "memory:")
+
+
+def _resume_command(plan_id: str, checkpoint: str | None, extra: str) -> str:
+    parts = ["aks-windows-ops", "resume", plan_id]
+    if checkpoint:
+        parts += ["--checkpoint", checkpoint]
+    return " ".join(parts) + (f" {extra}" if extra else "")
+
+
+class _Detach(KeyboardInterrupt):
+    """Raised by the ``--no-wait`` observer once the first change is under way."""
+
+
+def _observer(output: OutputFormat, no_wait: bool, state: dict[str, Any]) -> tuple[Any, Any]:
+    """The run's event observer: progress on a terminal (or ``--verbose``), and the ``--no-wait`` detach."""
+    from aks_windows_ops.runbooks.events import EventKind, RichProgress, TextRenderer
+
+    progress: Any = None
+    if not SESSION.only_show_errors and output is not OutputFormat.none:
+        if sys.stderr.isatty():
+            progress = RichProgress(err_console(), transient=True)
+        elif SESSION.verbose:
+            progress = TextRenderer(sys.stderr)
+
+    def observe(event: Any) -> None:
+        if progress is not None and event.kind not in (
+            EventKind.WARNING,
+            EventKind.PAUSED,
+            EventKind.PLAN_FINISHED,
+        ):
+            progress(event)
+        if no_wait and event.kind is EventKind.WAITING and event.step_id and not state.get("detached"):
+            state["detached"] = event.step_id
+            raise _Detach()
+
+    return observe, progress
 
 
 def run_procedure(
@@ -245,52 +308,143 @@ def run_procedure(
     *,
     do_apply: bool,
     yes: bool,
-    output: str,
+    output: OutputFormat,
+    query: str | None = None,
     checkpoint: str | None,
     time_budget: str | None,
+    no_wait: bool = False,
+    simulate: str | None = None,
+    resume_extra: str = "",
 ) -> None:
-    """Show a plan, and apply it only with ``--apply --yes`` (DESIGN principle 1); exit with the documented code."""
-    from aks_windows_ops.runbooks.events import RichProgress
+    """Show a plan, and apply it only with ``--apply`` (confirmed) then exit with the documented code.
 
-    console = _console()
-    budget = parse_duration(time_budget)
-    if output == "json" and not do_apply:
-        emit_json(plan.to_dict())
-    elif not do_apply:
-        console.print(plan.to_text(), markup=False, highlight=False)
-    if not do_apply:
-        if plan.steps:
-            console.print(
-                "[dim]This was the plan only. Run again with --apply --yes to change the cluster.[/]"
-            )
-        raise typer.Exit(EXIT_OK)
-    if not yes:
+    The plan is the document of a plan-only run; the run's result is the document of an apply (the plan is
+    also shown first with ``-o table``). A run can always be resumed from its checkpoint: after a pause, an
+    interruption or ``--no-wait`` the exact ``resume`` command is printed.
+    """
+    output = OutputFormat(output)
+    budget = parse_duration(time_budget, default=DEFAULT_TIME_BUDGET) if do_apply else None
+    if no_wait and simulate and not checkpoint:
         raise fail(
             E.InvalidInput(
-                "--apply changes the cluster: add --yes to confirm (or drop --apply to see the plan)"
+                "--no-wait with --simulate needs --checkpoint FILE: a rehearsal otherwise keeps its progress "
+                "in memory, and nothing could follow it",
+                remediation="Add --checkpoint FILE, or leave out --no-wait.",
             )
         )
-    if output != "json":
-        console.print(plan.to_text(), markup=False, highlight=False)
-    progress = RichProgress(console) if output != "json" else None
+    store: Any = default_checkpoint(checkpoint, simulate)
+    if do_apply:
+        store = _open_store(store)
+    for line in plan_warnings(plan):
+        warn(line)
+    if not do_apply or output is OutputFormat.table:
+        if output is OutputFormat.table and not query:
+            sys.stdout.write(plan_text(plan))
+        elif not do_apply:
+            emit(plan.to_dict(), output, query)
+    if not do_apply:
+        if plan.steps:
+            note("This was the plan only. Run again with --apply to change the cluster.")
+        raise typer.Exit(EXIT_OK)
+    if plan.steps and not yes:
+        if not sys.stdin.isatty():
+            raise fail(
+                E.InvalidInput(
+                    "--apply changes the cluster: add --yes to confirm (or drop --apply to see the plan)",
+                    remediation="Read the plan (run without --apply), then run again with --apply --yes.",
+                )
+            )
+        if output is not OutputFormat.table:
+            err_console().print(plan_text(plan), markup=False)
+        if not typer.confirm(f"Apply this plan to {plan.target}?", default=False, err=True):
+            err_console().print("Cancelled: nothing was changed.")
+            raise typer.Exit(EXIT_OK)
+    state: dict[str, Any] = {}
+    observe, progress = _observer(output, no_wait, state)
+    resume_cmd = _resume_command(plan.id, checkpoint, resume_extra)
+    in_memory = bool(simulate and not checkpoint)
+    result: Any = None
     try:
-        result = apply_plan(plan, checkpoints=checkpoint, time_budget=budget, on_event=progress)
+        result = apply_plan(plan, checkpoints=store, time_budget=budget, on_event=observe)
+    except KeyboardInterrupt as interrupt:
+        if not state.get("detached"):
+            _close(progress)
+            raise _report_interruption(plan, is_sigterm(interrupt), resume_cmd, in_memory, store) from None
+    except E.AksWindowsOpsError as err:
+        if not state.get("detached"):
+            _close(progress)
+            signal_name = getattr(err, "signal_name", None)
+            if signal_name:
+                raise _report_interruption(
+                    plan, signal_name == "SIGTERM", resume_cmd, in_memory, store, err
+                ) from err
+            raise fail(err) from err
     finally:
-        close = getattr(progress, "close", None)
-        if callable(close):
-            close()
-    if output == "json":
-        emit_json(result.to_dict())
-    else:
-        console.print(f"[bold]{result.status.value}[/]: {result.message}")
+        _close(progress)
+    if state.get("detached"):
+        emit(
+            {"plan_id": plan.id, "status": "started", "step": state["detached"], "resume": resume_cmd},
+            output,
+            query,
+            table=lambda d: f"started: plan {d['plan_id']}, step {d['step']} is running in Azure.\n",
+        )
+        note(
+            "Follow it with `aks-windows-ops status"
+            + (f" --checkpoint {checkpoint}" if checkpoint else "")
+            + f"`; continue (and wait) with `{resume_cmd}`."
+        )
+        raise typer.Exit(EXIT_OK)
+    error = result.error
+    signal_name = getattr(error, "signal_name", None)
+    if signal_name:
+        raise _report_interruption(plan, signal_name == "SIGTERM", resume_cmd, in_memory, store, error)
+    emit(result.to_dict(), output, query, table=lambda _: result_text(result))
     if result.status.value == "paused":
+        note(f"To continue: {resume_cmd}" if not in_memory else "Run the rehearsal again.")
         raise typer.Exit(EXIT_PAUSED)
     if result.error is not None:
         raise fail(result.error)
 
 
-def _patch_kube(target: Target) -> Any:
-    """The Kubernetes API for the PodDisruptionBudget check: the simulator's, or the cluster's user kubeconfig."""
+def check_run_options(
+    *, time_budget: str | None, checkpoint: str | None, simulate: str | None, do_apply: bool
+) -> None:
+    """Check the options every procedure shares before any request: the budget, and the store when applying.
+
+    Raises:
+        InvalidInput: a malformed duration, or a checkpoint store that cannot be opened or read.
+    """
+    parse_duration(time_budget)
+    if do_apply:
+        _open_store(default_checkpoint(checkpoint, simulate))
+
+
+def _open_store(url: str | None) -> Any:
+    """Open (and read) the checkpoint store before anything is shown or sent: a corrupt file is invalid input."""
+    from aks_windows_ops.runbooks.checkpoints import checkpoint_store_from_url
+
+    try:
+        store = checkpoint_store_from_url(url)
+        plan_ids = getattr(store, "plan_ids", None)
+        if callable(plan_ids):
+            plan_ids()
+    except E.AksWindowsOpsError as err:
+        raise fail(err) from err
+    return store
+
+
+def _close(progress: Any) -> None:
+    close = getattr(progress, "close", None)
+    if callable(close):
+        close()
+
+
+def cluster_kube(target: Target) -> Any:
+    """The cluster's Kubernetes API for plan-time checks: the simulator's, or the cluster's user kubeconfig.
+
+    ``None`` when it cannot be reached; the plan then says which checks (disruption budgets, image builds) were
+    not made.
+    """
     if target.kube is not None:
         return target.kube.api_client()
     if target.fake is not None:
@@ -303,290 +457,68 @@ def _patch_kube(target: Target) -> Any:
             get_user_kubeconfig(target.clients, target.resource_group, target.name)
         )
     except E.AksWindowsOpsError:
-        return None  # the plan then says the budgets were not checked
+        return None
 
 
-def _target_options(
-    resource_group: str | None, name: str | None, subscription: str | None, simulate: str | None
-) -> Target:
-    return resolve_target(
-        resource_group=resource_group, name=name, subscription=subscription, simulate=simulate
-    )
+def _report_interruption(
+    plan: Any, sigterm: bool, resume_cmd: str, in_memory: bool, store: Any = None, error: Any = None
+) -> typer.Exit:
+    """Say once what an interrupted run did and the exact command that continues it; return the exit."""
+    from aks_windows_ops.cli.runtime import report_error
 
-
-RG_OPT = typer.Option(None, "--resource-group", "-g", help="Resource group of the cluster.")
-NAME_OPT = typer.Option(None, "--name", "-n", help="Cluster name.")
-SUB_OPT = typer.Option(None, "--subscription", help="Subscription id (default: AZURE_SUBSCRIPTION_ID).")
-SIM_OPT = typer.Option(None, "--simulate", help="Rehearse on a built-in scenario name or scenario file.")
-OUT_OPT = typer.Option("table", "--output", "-o", help="table or json.")
-APPLY_OPT = typer.Option(False, "--apply", help="Apply the plan (default: show it only).")
-PLAN_OPT = typer.Option(False, "--plan", help="Show the plan only (the default).")
-YES_OPT = typer.Option(False, "--yes", "-y", help="Confirm --apply.")
-CHECKPOINT_OPT = typer.Option(
-    None, "--checkpoint", help="Checkpoint file or URL (default ~/.aks-windows-ops/checkpoints.json)."
-)
-BUDGET_OPT = typer.Option(
-    None, "--time-budget", help="Stop cleanly after this long (e.g. 5m); run again to resume."
-)
-
-
-@app.command()
-def patch(
-    resource_group: str | None = RG_OPT,
-    name: str | None = NAME_OPT,
-    subscription: str | None = SUB_OPT,
-    simulate: str | None = SIM_OPT,
-    kubernetes_version: str | None = typer.Option(
-        None, "--kubernetes-version", "-k", help="Target Kubernetes version."
-    ),
-    node_image_only: bool = typer.Option(False, "--node-image-only", help="Patch the node images only."),
-    windows_only: bool = typer.Option(False, "--windows-only", help="Only the Windows pools."),
-    pools: list[str] = typer.Option([], "--pool", help="Only these pools (repeat the option)."),
-    hops: bool = typer.Option(
-        False, "--hops", help="Plan intermediate minor versions instead of refusing a skip."
-    ),
-    max_surge: str | None = typer.Option(None, "--max-surge", help="Surge per pool, e.g. 1 or 33%."),
-    plan_only: bool = PLAN_OPT,
-    do_apply: bool = APPLY_OPT,
-    yes: bool = YES_OPT,
-    checkpoint: str | None = CHECKPOINT_OPT,
-    time_budget: str | None = BUDGET_OPT,
-    output: str = OUT_OPT,
-) -> None:
-    """Patch in the FAQ's order: control plane first, then the pools (FAQ "How do I patch my Windows nodes?")."""
-    from aks_windows_ops.runbooks.patch import apply_patch, plan_patch
-
-    try:
-        target = _target_options(resource_group, name, subscription, simulate)
-        selection: Any = list(pools) if pools else ("windows" if windows_only else "all")
-        plan, context = plan_patch(
-            target.clients,
-            target.resource_group,
-            target.name,
-            kubernetes_version=kubernetes_version,
-            node_image_only=node_image_only,
-            pools=selection,
-            max_surge=max_surge,
-            allow_hops=hops,
-            kube=_patch_kube(target),
-        )
-    except E.AksWindowsOpsError as err:
-        raise fail(err) from err
-    run_procedure(
-        plan,
-        lambda p, **kw: apply_patch(p, context, **kw),
-        do_apply=do_apply and not plan_only,
-        yes=yes,
-        output=output,
-        checkpoint=default_checkpoint(checkpoint, simulate),
-        time_budget=time_budget,
-    )
-
-
-def read_password(
-    *,
-    password_env: str | None,
-    password_fd: int | None,
-    key_vault_secret: str | None,
-    generate: bool,
-    prompt: bool,
-) -> Any:
-    """Get the new password as a Secret, never from a plain argument (issue: rotate-password sources)."""
-    import os
-
-    from aks_windows_ops.secrets import Secret, generate_password
-
-    chosen = [bool(password_env), password_fd is not None, bool(key_vault_secret) and not generate, generate]
-    if sum(chosen) > 1:
-        raise E.InvalidInput(
-            "choose one password source: --password-env, --password-fd, --key-vault-secret or --generate"
-        )
-    if password_env:
-        return Secret.from_env(password_env)
-    if password_fd is not None:
-        with os.fdopen(password_fd, "r", closefd=False) as stream:
-            value = stream.readline().rstrip("\r\n")
-        if not value:
-            raise E.InvalidInput(f"file descriptor {password_fd} gave an empty password")
-        return Secret(value, source=f"fd:{password_fd}")
-    if generate:
-        secret = generate_password()
-        if key_vault_secret:
-            from aks_windows_ops.azure.keyvault import set_secret
-
-            vault, name = _split_vault_ref(key_vault_secret)
-            set_secret(vault, name, secret.reveal())
-        return secret
-    if key_vault_secret:
-        from aks_windows_ops.azure.keyvault import secret_from_key_vault
-
-        vault, name = _split_vault_ref(key_vault_secret)
-        return secret_from_key_vault(vault, name)
-    if not prompt:
-        raise E.InvalidInput(
-            "no password source: use --password-env, --password-fd, --key-vault-secret or --generate"
-        )
-    value = typer.prompt("New Windows admin password", hide_input=True, confirmation_prompt=True)
-    return Secret(str(value), source="prompt")
-
-
-def _split_vault_ref(ref: str) -> tuple[str, str]:
-    # https://<vault>.vault.azure.net/secrets/<name>
-    if "/secrets/" not in ref:
-        raise E.InvalidInput(
-            "--key-vault-secret must look like https://<vault>.vault.azure.net/secrets/<name>"
-        )
-    vault, name = ref.split("/secrets/", 1)
-    return vault, name.strip("/").split("/")[0]
-
-
-@app.command("rotate-password")
-def rotate_password(
-    resource_group: str | None = RG_OPT,
-    name: str | None = NAME_OPT,
-    subscription: str | None = SUB_OPT,
-    simulate: str | None = SIM_OPT,
-    password_env: str | None = typer.Option(
-        None, "--password-env", help="Read the password from this environment variable."
-    ),
-    password_fd: int | None = typer.Option(
-        None, "--password-fd", help="Read the password from this file descriptor (first line)."
-    ),
-    key_vault_secret: str | None = typer.Option(
-        None, "--key-vault-secret", help="https://<vault>.vault.azure.net/secrets/<name>"
-    ),
-    generate: bool = typer.Option(
-        False, "--generate", help="Generate a compliant password (stored in --key-vault-secret)."
-    ),
-    plan_only: bool = PLAN_OPT,
-    do_apply: bool = APPLY_OPT,
-    yes: bool = YES_OPT,
-    checkpoint: str | None = CHECKPOINT_OPT,
-    time_budget: str | None = BUDGET_OPT,
-    output: str = OUT_OPT,
-) -> None:
-    """Rotate the Windows admin password; restarts the Windows pools (FAQ password question, REFERENCE section 2)."""
-    from aks_windows_ops.runbooks.password import apply_password_rotation, plan_password_rotation
-
-    try:
-        if generate and not key_vault_secret:
-            raise E.InvalidInput(
-                "--generate needs --key-vault-secret: a generated password must be stored before it is applied"
-            )
-        secret = read_password(
-            password_env=password_env,
-            password_fd=password_fd,
-            key_vault_secret=key_vault_secret,
-            generate=generate,
-            prompt=sys.stdin.isatty(),
-        )
-        target = _target_options(resource_group, name, subscription, simulate)
-        plan, context = plan_password_rotation(
-            target.clients, target.resource_group, target.name, new_password=secret
-        )
-    except E.AksWindowsOpsError as err:
-        raise fail(err) from err
-    run_procedure(
-        plan,
-        lambda p, **kw: apply_password_rotation(p, context, **kw),
-        do_apply=do_apply and not plan_only,
-        yes=yes,
-        output=output,
-        checkpoint=default_checkpoint(checkpoint, simulate),
-        time_budget=time_budget,
-    )
-
-
-@app.command()
-def ahub(
-    action: str = typer.Argument(..., help="enable, disable or verify"),
-    resource_group: str | None = RG_OPT,
-    name: str | None = NAME_OPT,
-    subscription: str | None = SUB_OPT,
-    simulate: str | None = SIM_OPT,
-    nodes: list[str] = typer.Option(
-        [], "--node", help="Only these instances (pool/instanceId); repeat the option."
-    ),
-    plan_only: bool = PLAN_OPT,
-    do_apply: bool = APPLY_OPT,
-    yes: bool = YES_OPT,
-    checkpoint: str | None = CHECKPOINT_OPT,
-    time_budget: str | None = BUDGET_OPT,
-    output: str = OUT_OPT,
-) -> None:
-    """Azure Hybrid Benefit: enable, disable, or verify licenseType on every Windows scale set (FAQ AHUB)."""
-    from aks_windows_ops.runbooks import ahub as runbook
-
-    try:
-        if action not in ("enable", "disable", "verify"):
-            raise E.InvalidInput(f"action must be enable, disable or verify, got {action!r}")
-        target = _target_options(resource_group, name, subscription, simulate)
-        if action == "verify":
-            report = runbook.verify_ahub(target.clients, target.resource_group, target.name)
-            if output == "json":
-                emit_json(report.to_dict())
-            else:
-                _console().print(report.to_text(), markup=False, highlight=False)
-            raise typer.Exit(EXIT_OK if report.ok else EXIT_WARN)
-        license_type = runbook.LICENSE_ON if action == "enable" else "None"
-        if nodes:
-            plan, context = runbook.plan_ahub_for_nodes(
-                target.clients, target.resource_group, target.name, instances=nodes, license_type=license_type
-            )
-        elif action == "enable":
-            plan, context = runbook.plan_enable_ahub(target.clients, target.resource_group, target.name)
-        else:
-            plan, context = runbook.plan_disable_ahub(target.clients, target.resource_group, target.name)
-    except E.AksWindowsOpsError as err:
-        raise fail(err) from err
-    run_procedure(
-        plan,
-        lambda p, **kw: runbook.apply_ahub(p, context, **kw),
-        do_apply=do_apply and not plan_only,
-        yes=yes,
-        output=output,
-        checkpoint=default_checkpoint(checkpoint, simulate),
-        time_budget=time_budget,
-    )
-
-
-@app.command()
-def demo(
-    scenario: str | None = typer.Option(None, "--scenario", help="Run one built-in scenario only."),
-) -> None:
-    """Rehearse every procedure on the built-in simulated clusters: no Azure account needed.
-
-    DESIGN "The simulator": the real SDK clients talk to the ARM emulator (and a Kubernetes API server on
-    loopback), on a virtual clock, so hours of operations take seconds.
-    """
-    from aks_windows_ops.azure.facts import read_snapshot
-    from aks_windows_ops.demo import run_scenario
-    from aks_windows_ops.testing.scenario import BUILTIN_SCENARIOS, read_scenario
-
-    console = _console()
-    names = [scenario] if scenario else list(BUILTIN_SCENARIOS)
-    for scenario_name in names:
+    done = list(getattr(error, "done", ()) or ())
+    left = list(getattr(error, "remaining", ()) or ())
+    if not done and not left and store is not None:
         try:
-            data = read_scenario(scenario_name)
-            target = resolve_target(
-                resource_group=None, name=None, subscription=None, simulate=scenario_name, with_kube=True
-            )
-        except (E.AksWindowsOpsError, KeyError, OSError) as err:
-            raise fail(E.InvalidInput(str(err))) from err
-        console.rule(f"[bold]{scenario_name}[/]: {data.get('description', '')}")
-        console.print(snapshot_table(read_snapshot(target.clients, target.resource_group, target.name)))
-        run_scenario(scenario_name, target, lambda line: console.print(line, markup=False, highlight=False))
-        console.print(snapshot_table(read_snapshot(target.clients, target.resource_group, target.name)))
-        fake = target.fake
-        console.print(
-            f"[dim]{len(fake.journal)} requests to the simulated ARM, {fake.clock.now() / 60:.0f} simulated minutes[/]"
+            from aks_windows_ops.runbooks.runner import get_plan_status
+
+            records = get_plan_status(plan, store)
+            done = [r.step_id for r in records if r.state.value == "succeeded"]
+            left = [r.step_id for r in records if r.state.value != "succeeded"]
+        except Exception:  # the report must not hide the interruption
+            left = [s.id for s in plan.steps]
+    parts = [f"interrupted ({'SIGTERM' if sigterm else 'Ctrl-C'}) while applying plan {plan.id}"]
+    parts.append(f"{len(done)} of {len(plan.steps)} steps done" + (f" ({', '.join(done)})" if done else ""))
+    if left:
+        parts.append(f"not finished: {', '.join(left)}")
+    changed = list(getattr(error, "changed", ()) or ())
+    if changed:
+        parts.append(f"sent to Azure in this run: {'; '.join(changed)}")
+    remediation = (
+        "This rehearsal kept its progress in memory: run it again to start over."
+        if in_memory
+        else f"Continue where it stopped: {resume_cmd}"
+    )
+    code = EXIT_TERMINATED if sigterm else EXIT_INTERRUPTED
+    report_error(E.AksWindowsOpsError("; ".join(parts), remediation=remediation), code=code)
+    return typer.Exit(code)
+
+
+@app.command()
+def show(
+    resource_group: ResourceGroup = None,
+    name: ClusterName = None,
+    subscription: Subscription = None,
+    simulate: Simulate = None,
+    output: Output = OutputFormat.table,
+    query: Query = None,
+) -> None:
+    """Show a cluster's pools, versions, node images and Windows license state (reads only)."""
+    from aks_windows_ops.azure.facts import read_snapshot
+
+    try:
+        target = resolve_target(
+            resource_group=resource_group, name=name, subscription=subscription, simulate=simulate
         )
-        if target.kube is not None:
-            target.kube.stop()
+        snap = read_snapshot(target.clients, target.resource_group, target.name)
+        emit(snapshot_dict(snap), output, query, table=lambda _: snapshot_table(snap, out_console().width))
+    except E.AksWindowsOpsError as err:
+        raise fail(err) from err
 
 
 #: Modules that add commands to :data:`app` through a ``register(app)`` function (one module per area).
 COMMAND_MODULES: tuple[str, ...] = (
+    "aks_windows_ops.cli.procedures",
     "aks_windows_ops.cli.fleet",
     "aks_windows_ops.cli.checks",
     "aks_windows_ops.cli.pools",
@@ -620,3 +552,47 @@ _register_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# Older names of the shared options and helpers, kept so that commands written against them still work; new
+# code uses the ``Annotated`` aliases of ``aks_windows_ops.cli.options`` and ``aks_windows_ops.cli.output``.
+RG_OPT = typer.Option(
+    None, "--resource-group", "-g", metavar="RESOURCE_GROUP", help="Resource group of the cluster."
+)
+NAME_OPT = typer.Option(None, "--name", "-n", metavar="CLUSTER", help="Name of the cluster.")
+SUB_OPT = typer.Option(None, "--subscription", metavar="SUBSCRIPTION", help="Subscription id or name.")
+SIM_OPT = typer.Option(
+    None, "--simulate", metavar="SCENARIO", help="Rehearse on a built-in scenario or file."
+)
+OUT_OPT = typer.Option(
+    "table", "--output", "-o", help="Output format: json, jsonc, yaml, table, tsv or none."
+)
+APPLY_OPT = typer.Option(False, "--apply", help="Apply the plan (default: show it only).")
+PLAN_OPT = typer.Option(False, "--plan", help="Show the plan only (the default).")
+YES_OPT = typer.Option(False, "--yes", "-y", help="Apply without asking for confirmation.")
+CHECKPOINT_OPT = typer.Option(None, "--checkpoint", metavar="FILE|URL", help="Where progress is recorded.")
+BUDGET_OPT = typer.Option(None, "--time-budget", metavar="DURATION", help="Stop cleanly after this long.")
+
+
+def emit_json(data: Any) -> None:
+    """Print a JSON document on standard output (same as ``emit(data, "json")``)."""
+    emit(data, OutputFormat.json)
+
+
+def _console() -> Any:
+    return out_console()
+
+
+def read_password(**kwargs: Any) -> Any:
+    """Get the new Windows admin password (see ``aks_windows_ops.cli.procedures.read_password``)."""
+    from aks_windows_ops.cli.procedures import read_password as read
+
+    return read(**kwargs)
+
+
+def _default_subscription() -> str:
+    return default_subscription(None)
+
+
+_patch_kube = cluster_kube
+_kube_client = cluster_kube

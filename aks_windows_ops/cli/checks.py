@@ -6,26 +6,28 @@ failed), 4 invalid input.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from aks_windows_ops import errors as E
-from aks_windows_ops.cli.app import (
-    NAME_OPT,
-    OUT_OPT,
-    RG_OPT,
-    SIM_OPT,
-    SUB_OPT,
-    Target,
-    _console,
-    emit_json,
-    fail,
-    resolve_target,
+from aks_windows_ops.cli.app import Target, resolve_target
+from aks_windows_ops.cli.options import (
+    ClusterName,
+    Output,
+    OutputFormat,
+    Query,
+    ResourceGroup,
+    Simulate,
+    Subscription,
+    check_kubernetes_version,
 )
+from aks_windows_ops.cli.output import emit, note, out_console
+from aks_windows_ops.cli.runtime import fail
 
 __all__ = ["findings_table", "open_target", "register"]
 
@@ -43,8 +45,8 @@ def open_target(
 ) -> Iterator[Target]:
     """Resolve the target cluster; a simulated Kubernetes API server (``with_kube``) is stopped afterwards.
 
-    With ``--simulate`` and ``with_kube`` the scenario's cluster gets a ``FakeKubernetes`` behind its kubeconfig
-    (DESIGN "The simulator"), so commands that read workloads or exec into pods work offline.
+    With ``--simulate`` and ``with_kube`` the scenario's cluster gets a simulated Kubernetes API server behind
+    its kubeconfig, so commands that read workloads or exec into pods work offline.
     """
     target = resolve_target(
         resource_group=resource_group,
@@ -61,25 +63,28 @@ def open_target(
             kube.stop()
 
 
-def findings_table(title: str, findings: Sequence[Any]) -> Any:
+def findings_table(title: str, findings: Sequence[Any], width: int | None = None) -> Any:
     """Render findings as a rich table: severity, code, resource, message and what to do (runbook named).
 
-    Used for preflight (REFERENCE sections 1-5) and lint (REFERENCE section 1) results.
+    Used for the results of preflight (every FAQ rule) and lint (the FAQ's workload rules). Below 100 columns
+    the resource column drops (the finding names it) so that the message and what to do stay readable.
     """
     from rich.table import Table
 
-    table = Table(title=title, show_lines=True)
+    table = Table(title=title, show_lines=True, title_justify="left")
     # Codes and severities stay whole so that they can be searched for in logs.
     table.add_column("severity", no_wrap=True)
     table.add_column("code", no_wrap=True)
-    for column in ("resource", "finding", "what to do"):
+    narrow = width is not None and width < 100
+    columns = ("finding", "what to do") if narrow else ("resource", "finding", "what to do")
+    for column in columns:
         table.add_column(column, overflow="fold")
     for f in findings:
         severity = f.severity.value
         fix = f.remediation + (f" (runbook: {f.runbook})" if f.runbook else "")
-        table.add_row(
-            f"[{_SEVERITY_STYLE.get(severity, '')}]{severity}[/]", f.code, f.resource or "-", f.message, fix
-        )
+        message = f"{f.message} ({f.resource})" if narrow and f.resource else f.message
+        cells = [message, fix] if narrow else [f.resource or "-", f.message, fix]
+        table.add_row(f"[{_SEVERITY_STYLE.get(severity, '')}]{severity}[/]", f.code, *cells)
     return table
 
 
@@ -96,21 +101,29 @@ def _summary(findings: Sequence[Any]) -> str:
 
 
 def preflight(
-    resource_group: str | None = RG_OPT,
-    name: str | None = NAME_OPT,
-    subscription: str | None = SUB_OPT,
-    simulate: str | None = SIM_OPT,
-    with_workloads: bool = typer.Option(
-        False,
-        "--with-workloads",
-        help="Also read the cluster's workloads through the Kubernetes API and lint them.",
-    ),
-    namespace: str | None = typer.Option(
-        None, "--namespace", help="With --with-workloads: only this namespace (default: all)."
-    ),
-    output: str = OUT_OPT,
+    resource_group: ResourceGroup = None,
+    name: ClusterName = None,
+    subscription: Subscription = None,
+    simulate: Simulate = None,
+    with_workloads: Annotated[
+        bool,
+        typer.Option(
+            "--with-workloads",
+            help="Also read the cluster's workloads through the Kubernetes API and lint them.",
+        ),
+    ] = False,
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace",
+            metavar="NAMESPACE",
+            help="With --with-workloads: only this namespace (default: all).",
+        ),
+    ] = None,
+    output: Output = OutputFormat.table,
+    query: Query = None,
 ) -> None:
-    """Check a cluster against every rule of the Windows node pools FAQ; reads only (REFERENCE sections 1-5).
+    """Check a cluster against every rule of the Windows node pools FAQ; reads only.
 
     Exit code 0 clean (info only), 1 warnings, 2 errors.
     """
@@ -118,8 +131,6 @@ def preflight(
     from aks_windows_ops.rules.preflight import preflight as run_preflight
 
     try:
-        if output not in ("table", "json"):
-            raise E.InvalidInput(f"--output must be table or json, got {output!r}")
         with open_target(
             resource_group=resource_group,
             name=name,
@@ -138,42 +149,56 @@ def preflight(
                 finally:
                     api.close()
         report = run_preflight(snap, workloads)
-    except Exception as err:
-        raise fail(err) from err
-    if output == "json":
         data = report.to_dict()
         if workloads is not None:
             data["workloads_read"] = len(workloads)
-        emit_json(data)
-    else:
-        console = _console()
         title = f"Preflight {report.cluster}: {_summary(report.findings)}"
-        if report.findings:
-            console.print(findings_table(title, report.findings))
-        else:
-            console.print(f"{title}: no findings")
+        emit(data, output, query, table=lambda _: _findings_view(title, report.findings))
+    except E.AksWindowsOpsError as err:
+        raise fail(err) from err
     raise typer.Exit(report.exit_code)
 
 
+def _findings_view(title: str, findings: Sequence[Any]) -> Any:
+    if not findings:
+        return f"{title}: no findings"
+    return findings_table(title, findings, out_console().width)
+
+
 def lint(
-    files: list[Path] = typer.Argument(..., help="Manifest files or directories (YAML or JSON)."),
-    kubernetes_version: str | None = typer.Option(
-        None, "--kubernetes-version", help="The cluster's version (for the session affinity minimum, 1.20)."
-    ),
-    windows_builds: list[str] = typer.Option(
-        [], "--windows-build", help="Windows builds of the cluster's pools, e.g. 10.0.20348 (repeat)."
-    ),
-    output: str = OUT_OPT,
+    files: Annotated[
+        list[Path], typer.Argument(metavar="FILES...", help="Manifest files or directories (YAML or JSON).")
+    ],
+    kubernetes_version: Annotated[
+        str | None,
+        typer.Option(
+            "--kubernetes-version",
+            metavar="VERSION",
+            help="The cluster's version (for the session affinity minimum, 1.20).",
+        ),
+    ] = None,
+    windows_builds: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--windows-build",
+            metavar="BUILD",
+            help="Windows builds of the cluster's pools, e.g. 10.0.20348 (repeat).",
+        ),
+    ] = None,
+    output: Output = OutputFormat.table,
+    query: Query = None,
 ) -> None:
-    """Lint Kubernetes manifests offline against the FAQ's Windows workload rules (REFERENCE section 1).
+    """Lint Kubernetes manifests offline against the FAQ's Windows workload rules.
 
     Exit code 0 clean (info only), 1 warnings, 2 errors.
     """
     from aks_windows_ops.rules.workloads import lint_workloads, load_manifests
 
     try:
-        if output not in ("table", "json"):
-            raise E.InvalidInput(f"--output must be table or json, got {output!r}")
+        bad_builds = [b for b in windows_builds or [] if not re.fullmatch(r"10\.0\.\d{5}(\.\d+)?", b)]
+        if bad_builds:
+            raise E.InvalidInput(f"--windows-build must look like 10.0.20348, got {bad_builds[0][:40]!r}")
+        check_kubernetes_version(kubernetes_version)
         missing = [str(f) for f in files if not f.exists()]
         if missing:
             raise E.InvalidInput([f"{m}: no such file or directory" for m in missing])
@@ -183,12 +208,10 @@ def lint(
             windows_builds=windows_builds or None,
             kubernetes_version=kubernetes_version,
         )
-    except Exception as err:
-        raise fail(err) from err
-    ordered = sorted(found, key=lambda f: -f.severity.rank)
-    code = _exit_code(ordered)
-    if output == "json":
-        emit_json(
+        ordered = sorted(found, key=lambda f: -f.severity.rank)
+        code = _exit_code(ordered)
+        title = f"Lint of {len(manifests)} manifest(s): {_summary(ordered)}"
+        emit(
             {
                 "files": [str(f) for f in files],
                 "manifests": len(manifests),
@@ -197,37 +220,45 @@ def lint(
                     s: sum(1 for f in ordered if f.severity.value == s) for s in ("error", "warning", "info")
                 },
                 "findings": [f.to_dict() for f in ordered],
-            }
+            },
+            output,
+            query,
+            table=lambda _: _findings_view(title, ordered),
         )
-    else:
-        console = _console()
-        title = f"Lint of {len(manifests)} manifest(s): {_summary(ordered)}"
-        if ordered:
-            console.print(findings_table(title, ordered))
-        else:
-            console.print(f"{title}: no findings")
+    except E.AksWindowsOpsError as err:
+        raise fail(err) from err
     raise typer.Exit(code)
 
 
 def snapshot(
-    resource_group: str | None = RG_OPT,
-    name: str | None = NAME_OPT,
-    subscription: str | None = SUB_OPT,
-    simulate: str | None = SIM_OPT,
-    out: Path = typer.Option(..., "--out", help="Scenario file to write (YAML); '-' for standard output."),
-    with_workloads: bool = typer.Option(
-        False, "--with-workloads", help="Include the workloads (sanitised manifests) read through Kubernetes."
-    ),
-    include_system: bool = typer.Option(
-        False,
-        "--include-system-namespaces",
-        help="Keep kube-system, kube-public and kube-node-lease objects.",
-    ),
+    out: Annotated[
+        Path,
+        typer.Option("--out", metavar="FILE", help="Scenario file to write (YAML); '-' for standard output."),
+    ],
+    resource_group: ResourceGroup = None,
+    name: ClusterName = None,
+    subscription: Subscription = None,
+    simulate: Simulate = None,
+    with_workloads: Annotated[
+        bool,
+        typer.Option(
+            "--with-workloads", help="Include the workloads (sanitised manifests) read through Kubernetes."
+        ),
+    ] = False,
+    include_system: Annotated[
+        bool,
+        typer.Option(
+            "--include-system-namespaces", help="Keep kube-system, kube-public and kube-node-lease objects."
+        ),
+    ] = False,
+    output: Output = OutputFormat.table,
+    query: Query = None,
 ) -> None:
     """Export a cluster's shape to a scenario file, to rehearse any procedure on it with --simulate FILE.
 
     Pools, versions, node images, subnets and their usage, the Windows profile (never a password) and, with
-    --with-workloads, sanitised workloads (DESIGN "Scenario files"). Reads only.
+    --with-workloads, sanitised workloads. Reads only. With --out - the scenario is the output document
+    (YAML by default, or the chosen --output); otherwise the output document describes the file written.
     """
     from aks_windows_ops.twin import (
         SYSTEM_NAMESPACES,
@@ -258,30 +289,36 @@ def snapshot(
                 finally:
                     api.close()
             scenario = export_twin(target.clients, target.resource_group, target.name, workloads=workloads)
-    except Exception as err:
+        for line in scenario.get("notes") or []:
+            note(line)
+        if to_stdout:
+            emit(scenario, OutputFormat.yaml if output is OutputFormat.table else output, query)
+            raise typer.Exit(0)
+        path = write_twin(scenario, out)
+        cluster = next(
+            c
+            for sub in scenario["subscriptions"]
+            for rg in sub["resource_groups"]
+            for c in rg.get("clusters") or []
+        )
+        document = {
+            "file": str(path),
+            "pools": len(cluster["pools"]),
+            "workloads": len(cluster.get("workloads") or []) if with_workloads else None,
+            "rehearse": f"--simulate {path}",
+        }
+        emit(
+            document,
+            output,
+            query,
+            table=lambda d: (
+                f"wrote {d['file']}: {d['pools']} pool(s)"
+                + (f", {d['workloads']} workload object(s)" if with_workloads else "")
+                + f". Rehearse on it with {d['rehearse']}"
+            ),
+        )
+    except E.AksWindowsOpsError as err:
         raise fail(err) from err
-    if to_stdout:
-        import yaml
-
-        typer.echo(yaml.safe_dump(scenario, sort_keys=False, width=120), nl=False)
-        raise typer.Exit(0)
-    path = write_twin(scenario, out)
-    cluster = next(
-        c
-        for sub in scenario["subscriptions"]
-        for rg in sub["resource_groups"]
-        for c in rg.get("clusters") or []
-    )
-    console = _console()
-    console.print(
-        f"wrote {path}: {len(cluster['pools'])} pool(s)"
-        + (f", {len(cluster.get('workloads') or [])} workload object(s)" if with_workloads else "")
-        + f". Rehearse on it with --simulate {path}",
-        soft_wrap=True,
-        highlight=False,
-    )
-    for note in scenario.get("notes") or []:
-        console.print(f"[yellow]note[/]: {note}", soft_wrap=True, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,29 +1,30 @@
-"""Plan commands: ``status`` lists the plans a checkpoint store holds; ``resume`` continues one (DESIGN 4)."""
+"""Plan commands: ``status`` lists the plans a checkpoint store holds; ``resume`` continues one.
+
+Every run records each step before and after it acts, so a paused, interrupted or failed run continues where it
+stopped (in this process, with the same checkpoint store).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from aks_windows_ops import errors as E
-from aks_windows_ops.cli.app import (
-    BUDGET_OPT,
-    EXIT_OK,
-    EXIT_PAUSED,
-    OUT_OPT,
-    _console,
-    emit_json,
-    fail,
+from aks_windows_ops.cli.options import (
+    DEFAULT_TIME_BUDGET,
+    Checkpoint,
+    Output,
+    OutputFormat,
+    Query,
+    TimeBudget,
     parse_duration,
-    read_password,
 )
+from aks_windows_ops.cli.output import emit, note
+from aks_windows_ops.cli.render import result_text
+from aks_windows_ops.cli.runtime import EXIT_PAUSED, fail
 
 __all__ = ["register"]
-
-STORE_OPT = typer.Option(
-    None, "--checkpoint", help="Checkpoint file or URL (default ~/.aks-windows-ops/checkpoints.json)."
-)
 
 
 def _store(checkpoint: str | None) -> Any:
@@ -32,12 +33,27 @@ def _store(checkpoint: str | None) -> Any:
 
     store = sign_store(checkpoint_store_from_url(checkpoint))  # integrity tags: docs/security.md
     if not isinstance(store, PlanStore):
-        raise E.InvalidInput("this checkpoint store keeps no plans")
+        raise E.InvalidInput(
+            "--checkpoint names a store that keeps no plans",
+            remediation="Use the same --checkpoint as the run that made the plan.",
+        )
     return store
 
 
-def status(checkpoint: str | None = STORE_OPT, output: str = OUT_OPT) -> None:
-    """List stored plans with each step's state: what finished, what runs, what is left (DESIGN principle 4)."""
+def _status_text(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no stored plans\n"
+    lines = []
+    for row in rows:
+        lines.append(
+            f"{row['plan_id']}  {row['procedure']} on {row['target']}: {row['done']}/{row['total']} steps done"
+        )
+        lines.extend(f"    [{step['state']}] {step['step']}: {step['message']}" for step in row["steps"])
+    return "\n".join(lines) + "\n"
+
+
+def status(checkpoint: Checkpoint = None, output: Output = OutputFormat.table, query: Query = None) -> None:
+    """List the stored plans with each step's state: what finished, what runs, what is left."""
     from aks_windows_ops.runbooks.runner import get_plan_status
 
     try:
@@ -53,51 +69,45 @@ def status(checkpoint: str | None = STORE_OPT, output: str = OUT_OPT) -> None:
                     "plan_id": plan.id,
                     "procedure": plan.procedure,
                     "target": plan.target,
+                    "done": sum(1 for r in records if r.state.value == "succeeded"),
+                    "total": len(records),
                     "steps": [
                         {"step": r.step_id, "state": r.state.value, "message": r.message} for r in records
                     ],
-                    "done": sum(1 for r in records if r.state.value == "succeeded"),
-                    "total": len(records),
                 }
             )
+        emit(rows, output, query, table=_status_text)
     except E.AksWindowsOpsError as err:
         raise fail(err) from err
-    if output == "json":
-        emit_json(rows)
-        raise typer.Exit(EXIT_OK)
-    console = _console()
-    if not rows:
-        console.print("no stored plans")
-    for row in rows:
-        console.print(
-            f"{row['plan_id']}  {row['procedure']} on {row['target']}: {row['done']}/{row['total']} steps done",
-            markup=False,
-        )
-        for step in row["steps"]:
-            console.print(
-                f"    [{step['state']}] {step['step']}: {step['message']}", markup=False, highlight=False
-            )
 
 
 def resume(
-    plan_id: str = typer.Argument(..., help="The plan id shown by `status` or by the run that paused."),
-    checkpoint: str | None = STORE_OPT,
-    time_budget: str | None = BUDGET_OPT,
-    password_env: str | None = typer.Option(
-        None, "--password-env", help="A password rotation: the new password's variable."
-    ),
-    key_vault_secret: str | None = typer.Option(
-        None, "--key-vault-secret", help="A password rotation: its Key Vault secret."
-    ),
-    output: str = OUT_OPT,
+    plan_id: Annotated[str, typer.Argument(help="The plan id shown by status or by the run that stopped.")],
+    checkpoint: Checkpoint = None,
+    time_budget: TimeBudget = None,
+    password_env: Annotated[
+        str | None,
+        typer.Option(
+            "--password-env", metavar="VARIABLE", help="A password rotation: the new password's variable."
+        ),
+    ] = None,
+    key_vault_secret: Annotated[
+        str | None,
+        typer.Option("--key-vault-secret", metavar="URL", help="A password rotation: its Key Vault secret."),
+    ] = None,
+    output: Output = OutputFormat.table,
+    query: Query = None,
 ) -> None:
-    """Continue a stored plan where it stopped, in this process (DESIGN principle 4; REFERENCE section 7)."""
+    """Continue a stored plan where it stopped: finished steps are checked again, the rest run."""
     from aks_windows_ops.azure.clients import AzureClients
-    from aks_windows_ops.runbooks.events import RichProgress
+    from aks_windows_ops.cli.app import _observer, _report_interruption, _resume_command
+    from aks_windows_ops.cli.procedures import read_password
+    from aks_windows_ops.cli.runtime import is_sigterm
     from aks_windows_ops.runbooks.registry import PROCEDURES, cluster_context
     from aks_windows_ops.runbooks.runner import resume as resume_plan
 
     try:
+        budget = parse_duration(time_budget, default=DEFAULT_TIME_BUDGET)
         store = _store(checkpoint)
         plan = store.load_plan(plan_id)
         if plan is None:
@@ -119,23 +129,37 @@ def resume(
             )
     except E.AksWindowsOpsError as err:
         raise fail(err) from err
-    console = _console()
-    progress = RichProgress(console) if output != "json" else None
-    result = resume_plan(
-        plan.id,
-        actions,
-        checkpoints=store,
-        time_budget=parse_duration(time_budget),
-        clock=clients.clock,
-        sleep=clients.sleep,
-        on_event=progress,
-        extras={"cluster": context},
-    )
-    if output == "json":
-        emit_json(result.to_dict())
-    else:
-        console.print(f"[bold]{result.status.value}[/]: {result.message}")
+    state: dict[str, Any] = {}
+    observe, progress = _observer(OutputFormat(output), False, state)
+    command = _resume_command(plan.id, checkpoint, f"--password-env {password_env}" if password_env else "")
+    try:
+        result = resume_plan(
+            plan.id,
+            actions,
+            checkpoints=store,
+            time_budget=budget,
+            clock=clients.clock,
+            sleep=clients.sleep,
+            on_event=observe,
+            extras={"cluster": context},
+        )
+    except KeyboardInterrupt as interrupt:
+        raise _report_interruption(plan, is_sigterm(interrupt), command, False, store) from None
+    except E.AksWindowsOpsError as err:
+        signal_name = getattr(err, "signal_name", None)
+        if signal_name:
+            raise _report_interruption(plan, signal_name == "SIGTERM", command, False, store, err) from err
+        raise fail(err) from err
+    finally:
+        close = getattr(progress, "close", None)
+        if callable(close):
+            close()
+    signal_name = getattr(result.error, "signal_name", None)
+    if signal_name:
+        raise _report_interruption(plan, signal_name == "SIGTERM", command, False, store, result.error)
+    emit(result.to_dict(), output, query, table=lambda _: result_text(result))
     if result.status.value == "paused":
+        note(f"To continue: {command}")
         raise typer.Exit(EXIT_PAUSED)
     if result.error is not None:
         raise fail(result.error)

@@ -6,19 +6,30 @@ the simulated cluster and adds two demo pods to act on: ``win-demo`` (Windows) a
 
 ``affinity`` prints a Deployment and its Service patched with the FAQ's session-affinity recipe (FAQ "Can I
 maintain session affinity from client connections to pods with Windows containers?"), ready for
-``kubectl apply -f -``; what changed goes to standard error.
+``kubectl apply -f -`` (a multi-document YAML stream with ``-o yaml``, a ``List`` document with ``-o json``);
+what changed goes to standard error.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from aks_windows_ops import errors as E
-from aks_windows_ops.cli.app import NAME_OPT, RG_OPT, SIM_OPT, SUB_OPT, _console, emit_json, fail
 from aks_windows_ops.cli.checks import open_target
+from aks_windows_ops.cli.options import (
+    ClusterName,
+    Output,
+    OutputFormat,
+    Query,
+    ResourceGroup,
+    Simulate,
+    Subscription,
+)
+from aks_windows_ops.cli.output import emit, note, warn
+from aks_windows_ops.cli.runtime import fail
 
 __all__ = ["DEMO_LINUX_POD", "DEMO_WINDOWS_POD", "register", "timezone_app"]
 
@@ -32,12 +43,17 @@ timezone_app = typer.Typer(
     no_args_is_help=True,
 )
 
-NS_OPT = typer.Option("default", "--namespace", help="The pod's namespace.")
-POD_OPT = typer.Option(None, "--pod", help=f"The pod (with --simulate: default {DEMO_WINDOWS_POD}).")
-CONTAINER_OPT = typer.Option(
-    None, "--container", "-c", help="The container (needed when the pod has several)."
-)
-TZ_OUT_OPT = typer.Option("table", "--output", "-o", help="table or json.")
+Namespace = Annotated[str, typer.Option("--namespace", metavar="NAMESPACE", help="The pod's namespace.")]
+Pod = Annotated[
+    str | None,
+    typer.Option("--pod", metavar="POD", help=f"The pod (with --simulate: default {DEMO_WINDOWS_POD})."),
+]
+Container = Annotated[
+    str | None,
+    typer.Option(
+        "--container", "-c", metavar="CONTAINER", help="The container (needed when the pod has several)."
+    ),
+]
 
 
 def _demo_pods(kube: Any, namespace: str) -> None:
@@ -94,15 +110,13 @@ def _run_timezone(
     container: str | None,
     zone: str | None,
     translate: bool,
-    output: str,
+    output: OutputFormat,
+    query: str | None,
 ) -> None:
     from aks_windows_ops.kube import timezone
     from aks_windows_ops.twin import cluster_api_client
 
-    console = _console()
     try:
-        if output not in ("table", "json"):
-            raise E.InvalidInput(f"--output must be table or json, got {output!r}")
         choice = None
         if action == "set":
             if not zone:
@@ -135,48 +149,47 @@ def _run_timezone(
                     result = timezone.list_time_zones(api, namespace, pod_name, container)
             finally:
                 api.close()
-    except Exception as err:
+    except E.AksWindowsOpsError as err:
         raise fail(err) from err
     where = f"{namespace}/{pod_name}" + (f" ({container})" if container else "")
-    if output == "json":
-        data: dict[str, Any] = {"pod": f"{namespace}/{pod_name}", "container": container}
-        if action == "list":
-            data["time_zones"] = result
-        else:
-            data["time_zone"] = result
-        if choice is not None and choice.translated_from:
-            data["translated_from"] = choice.translated_from
-        emit_json(data)
-        return
-    if choice is not None and choice.note:
-        console.print(f"[yellow]note[/]: {choice.note}", soft_wrap=True)
+    data: dict[str, Any] = {"pod": f"{namespace}/{pod_name}", "container": container}
     if action == "list":
-        for item in result:
-            typer.echo(item)
-        console.print(f"[dim]{len(result)} time zones available in {where}[/]", soft_wrap=True)
-    elif action == "set":
-        console.print(
-            f"{where}: time zone is now [bold]{result}[/] (lasts until the container restarts)",
-            soft_wrap=True,
-        )
+        data["time_zones"] = result
     else:
-        console.print(f"{where}: [bold]{result}[/]", soft_wrap=True)
+        data["time_zone"] = result
+    if choice is not None and choice.translated_from:
+        data["translated_from"] = choice.translated_from
+    if choice is not None and choice.note:
+        note(choice.note)
+
+    def table(_: Any) -> str:
+        if action == "list":
+            return "\n".join(result) + "\n"
+        if action == "set":
+            return f"{where}: time zone is now {result} (lasts until the container restarts)\n"
+        return f"{where}: {result}\n"
+
+    emit(data, output, query, table=table)
 
 
 @timezone_app.command("set")
 def timezone_set(
-    zone: str | None = typer.Option(None, "--id", help='Windows time zone id, e.g. "Russian Standard Time".'),
-    translate: bool = typer.Option(
-        False, "--translate", help="Accept an IANA name (Europe/Moscow) and use its Windows id."
-    ),
-    namespace: str = NS_OPT,
-    pod: str | None = POD_OPT,
-    container: str | None = CONTAINER_OPT,
-    resource_group: str | None = RG_OPT,
-    name: str | None = NAME_OPT,
-    subscription: str | None = SUB_OPT,
-    simulate: str | None = SIM_OPT,
-    output: str = TZ_OUT_OPT,
+    zone: Annotated[
+        str | None,
+        typer.Option("--id", metavar="TIME_ZONE", help='Windows time zone id, e.g. "Russian Standard Time".'),
+    ] = None,
+    translate: Annotated[
+        bool, typer.Option("--translate", help="Accept an IANA name (Europe/Moscow) and use its Windows id.")
+    ] = False,
+    namespace: Namespace = "default",
+    pod: Pod = None,
+    container: Container = None,
+    resource_group: ResourceGroup = None,
+    name: ClusterName = None,
+    subscription: Subscription = None,
+    simulate: Simulate = None,
+    output: Output = OutputFormat.table,
+    query: Query = None,
 ) -> None:
     """Set a running Windows container's time zone (Set-TimeZone -Id), then read it back (Get-TimeZone)."""
     _run_timezone(
@@ -191,19 +204,21 @@ def timezone_set(
         zone=zone,
         translate=translate,
         output=output,
+        query=query,
     )
 
 
 @timezone_app.command("get")
 def timezone_get(
-    namespace: str = NS_OPT,
-    pod: str | None = POD_OPT,
-    container: str | None = CONTAINER_OPT,
-    resource_group: str | None = RG_OPT,
-    name: str | None = NAME_OPT,
-    subscription: str | None = SUB_OPT,
-    simulate: str | None = SIM_OPT,
-    output: str = TZ_OUT_OPT,
+    namespace: Namespace = "default",
+    pod: Pod = None,
+    container: Container = None,
+    resource_group: ResourceGroup = None,
+    name: ClusterName = None,
+    subscription: Subscription = None,
+    simulate: Simulate = None,
+    output: Output = OutputFormat.table,
+    query: Query = None,
 ) -> None:
     """Show a running Windows container's time zone (Get-TimeZone)."""
     _run_timezone(
@@ -218,19 +233,21 @@ def timezone_get(
         zone=None,
         translate=False,
         output=output,
+        query=query,
     )
 
 
 @timezone_app.command("list")
 def timezone_list(
-    namespace: str = NS_OPT,
-    pod: str | None = POD_OPT,
-    container: str | None = CONTAINER_OPT,
-    resource_group: str | None = RG_OPT,
-    name: str | None = NAME_OPT,
-    subscription: str | None = SUB_OPT,
-    simulate: str | None = SIM_OPT,
-    output: str = TZ_OUT_OPT,
+    namespace: Namespace = "default",
+    pod: Pod = None,
+    container: Container = None,
+    resource_group: ResourceGroup = None,
+    name: ClusterName = None,
+    subscription: Subscription = None,
+    simulate: Simulate = None,
+    output: Output = OutputFormat.table,
+    query: Query = None,
 ) -> None:
     """List the time zone ids a running Windows container offers (Get-TimeZone -ListAvailable)."""
     _run_timezone(
@@ -245,6 +262,7 @@ def timezone_list(
         zone=None,
         translate=False,
         output=output,
+        query=query,
     )
 
 
@@ -291,17 +309,25 @@ def _pair(
 
 
 def affinity(
-    file: Path = typer.Argument(..., help="YAML/JSON file with the Deployment and its Service."),
-    kubernetes_version: str | None = typer.Option(
-        None, "--kubernetes-version", help="The cluster's version (the recipe needs 1.20 or later)."
-    ),
-    deployment: str | None = typer.Option(
-        None, "--deployment", help="The workload to patch, when there are several."
-    ),
-    service: str | None = typer.Option(
-        None, "--service", help="The Service to patch, when there are several."
-    ),
-    output: str = typer.Option("yaml", "--output", "-o", help="yaml (for kubectl apply -f -) or json."),
+    file: Annotated[Path, typer.Argument(help="YAML or JSON file with the Deployment and its Service.")],
+    kubernetes_version: Annotated[
+        str | None,
+        typer.Option(
+            "--kubernetes-version",
+            metavar="VERSION",
+            help="The cluster's version (the recipe needs 1.20 or later).",
+        ),
+    ] = None,
+    deployment: Annotated[
+        str | None,
+        typer.Option("--deployment", metavar="NAME", help="The workload to patch, when there are several."),
+    ] = None,
+    service: Annotated[
+        str | None,
+        typer.Option("--service", metavar="NAME", help="The Service to patch, when there are several."),
+    ] = None,
+    output: Output = OutputFormat.yaml,
+    query: Query = None,
 ) -> None:
     """Print the Deployment and Service patched for session affinity to Windows pods (FAQ session affinity).
 
@@ -313,27 +339,23 @@ def affinity(
     from aks_windows_ops.rules.workloads import load_manifests
 
     try:
-        if output not in ("yaml", "json"):
-            raise E.InvalidInput(f"--output must be yaml or json, got {output!r}")
         if not file.exists():
             raise E.InvalidInput(f"{file}: no such file")
         workload, svc = _pair(load_manifests(file), deployment, service)
         result = session_affinity_manifests(workload, svc, kubernetes_version=kubernetes_version)
-    except Exception as err:
+    except E.AksWindowsOpsError as err:
         raise fail(err) from err
-    from rich.console import Console
-
-    err_console = Console(stderr=True, soft_wrap=True)
     for line in result.changes:
-        err_console.print(f"[green]changed[/]: {line}", highlight=False)
+        note(f"changed: {line}")
     for line in result.warnings:
-        err_console.print(f"[yellow]warning[/]: {line}", highlight=False)
+        warn(line)
     for line in result.notes:
-        err_console.print(f"[dim]note[/]: {line}", highlight=False)
-    if output == "json":
-        emit_json({"items": result.manifests, "changes": result.changes, "warnings": result.warnings})
-    else:
+        note(line)
+    fmt = OutputFormat(output)
+    if fmt in (OutputFormat.yaml, OutputFormat.table) and not query:
         typer.echo(result.to_yaml(), nl=False)
+    else:
+        emit({"items": result.manifests, "changes": result.changes, "warnings": result.warnings}, fmt, query)
 
 
 def register(app: typer.Typer) -> None:

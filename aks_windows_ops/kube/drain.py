@@ -261,8 +261,8 @@ def _refusal(plan: DrainPlan) -> UnsafeOperation:
         f"cannot drain {', '.join(plan.nodes)}: {len(plan.blocked)} pod(s) would be lost: "
         + "; ".join(str(v) for v in plan.blocked),
         remediation=(
-            "Give the pods a controller (Deployment/StatefulSet) or pass force=True to delete them; move "
-            "emptyDir data elsewhere or pass delete_emptydir_data=True. Nothing was evicted."
+            "Give the pods a controller (Deployment/StatefulSet) or consent to deleting them (--force); move "
+            "emptyDir data elsewhere or consent to losing it (--delete-emptydir-data). Nothing was evicted."
         ),
     )
 

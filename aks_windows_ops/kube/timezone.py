@@ -137,7 +137,7 @@ def resolve_time_zone_id(time_zone_id: str, *, translate: bool = False) -> TimeZ
         raise InvalidInput(
             f"{text!r} is an IANA time zone name; Windows containers use Windows ids: {text!r} is "
             f"{windows_id!r}",
-            remediation=f"Pass --id {windows_id!r} (or translate=True / --translate to accept the mapping).",
+            remediation=f"Pass --id {windows_id!r} (or add --translate to accept the mapping).",
         )
     close = _suggestions(text, win_tz, tz_win)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""

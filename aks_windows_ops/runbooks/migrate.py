@@ -359,7 +359,7 @@ def plan_migration(
     if reason not in REASONS:
         problems.append(f"reason must be one of {', '.join(REASONS)}, got {reason!r}")
     if reason == "max-pods" and max_pods is None:
-        problems.append("reason max-pods needs max_pods=<new value>")
+        problems.append("reason max-pods needs the new pods-per-node value (--max-pods)")
     if isinstance(drain_concurrency, bool) or not isinstance(drain_concurrency, int) or drain_concurrency < 1:
         problems.append(f"drain concurrency must be a whole number >= 1, got {drain_concurrency!r}")
     for label, value in (("drain timeout", drain_timeout), ("verify timeout", verify_timeout)):
@@ -429,7 +429,9 @@ def plan_migration(
         else:
             sku = old.os_sku or OsSku.WINDOWS2022.value
     if reason == "os-upgrade" and sku == old.os_sku:
-        raise InvalidInput(f"reason os-upgrade but the new pool would keep {sku}; pass another os_sku")
+        raise InvalidInput(
+            f"reason os-upgrade but the new pool would keep {sku}; choose another OS SKU (--os-sku)"
+        )
     name_new = new_pool or new_pool_name(old, snapshot)
     properties, differences = _replacement(
         get_pool_settable(clients, resource_group, name, pool),

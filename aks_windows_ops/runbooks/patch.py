@@ -75,9 +75,13 @@ def _validate_options(
 ) -> None:
     problems: list[str] = []
     if node_image_only and kubernetes_version:
-        problems.append("give either kubernetes_version or node_image_only, not both")
+        problems.append(
+            "give either a Kubernetes version or node images only (--kubernetes-version or --node-image-only), not both"
+        )
     if not node_image_only and not kubernetes_version:
-        problems.append("give kubernetes_version=... or node_image_only=True")
+        problems.append(
+            "give a target Kubernetes version or ask for node images only (--kubernetes-version or --node-image-only)"
+        )
     if kubernetes_version:
         try:
             V.parse_version(kubernetes_version)
@@ -85,16 +89,16 @@ def _validate_options(
             problems.extend(err.problems)
     if max_surge is not None and not _SURGE.match(str(max_surge)):
         problems.append(
-            f"max_surge must be a node count (e.g. 1) or a percentage (e.g. 33%), got {max_surge!r}"
+            f"max surge (--max-surge) must be a node count (e.g. 1) or a percentage (e.g. 33%), got {max_surge!r}"
         )
     if node_image_only and (max_surge or drain_timeout or node_soak):
         problems.append(
-            "upgrade settings (max_surge, drain_timeout, node_soak) cannot ride on a node image upgrade"
+            "upgrade settings (max surge, drain timeout, node soak) cannot ride on a node image upgrade"
         )
     if drain_timeout is not None and not 1 <= drain_timeout <= 1440:
-        problems.append("drain_timeout must be 1-1440 minutes")
+        problems.append("the drain timeout must be 1-1440 minutes")
     if node_soak is not None and not 0 <= node_soak <= 30:
-        problems.append("node_soak must be 0-30 minutes")
+        problems.append("the node soak time must be 0-30 minutes")
     if not isinstance(pools, str) and not list(pools):
         problems.append("pools must name at least one pool")
     if problems:
@@ -204,7 +208,8 @@ def _hops(clients: AzureClients, snapshot: ClusterSnapshot, target: str, allow_h
         offered = available_versions(clients, snapshot.location)
         return V.plan_version_hops(current, target, offered)
     raise InvalidInput(
-        problems, remediation="Upgrade one minor version at a time, or pass allow_hops=True (--hops)."
+        problems,
+        remediation="Upgrade one minor version at a time, or let the intermediate versions be planned (--hops).",
     )
 
 

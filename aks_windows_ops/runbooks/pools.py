@@ -478,7 +478,7 @@ def new_pool_name(old: PoolSnapshot, snapshot: ClusterSnapshot) -> str:
         candidate = (stem[:5] + suffix)[:6]
         if _unused(candidate, snapshot) and candidate != old.name:
             return candidate
-    raise InvalidInput("could not derive an unused pool name; pass new_pool=")
+    raise InvalidInput("could not derive an unused pool name; name the new pool (--new-pool)")
 
 
 def _show(value: Any) -> str:
