@@ -115,4 +115,28 @@ def test_twin_serve_runs_until_sigterm_and_serves_kubectl(tmp_path: Path) -> Non
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
-    assert "az login --identity" in out and "Stopped." in out
+    assert "az login --identity" in out and "Stopped." in err
+
+
+def test_twin_serve_check_prints_the_connection_document_and_refuses_an_unknown_twin(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from aks_windows_ops.cli import app
+
+    runner = CliRunner()
+    kubeconfig = tmp_path / "kc"
+    result = runner.invoke(
+        app, ["twin", "serve", "healthy", "--check", "--kubeconfig", str(kubeconfig), "-o", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["arm_url"].startswith("https://127.0.0.1:") and document["kube_url"].startswith(
+        "https://"
+    )
+    assert "az login --identity" in document["az_commands"]
+    assert yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["certificate-authority-data"]
+    bad = runner.invoke(app, ["twin", "serve", "no-such-twin", "-o", "json"])
+    assert bad.exit_code == 4 and bad.stdout == ""
+    assert json.loads(bad.stderr)["error"]["exit_code"] == 4

@@ -8,6 +8,7 @@ cluster's Kubernetes API behaves like the simulated cluster (drains honour PodDi
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -15,7 +16,10 @@ from typing import Any
 
 import typer
 
-from aks_windows_ops.cli.app import EXIT_INVALID, _console
+from aks_windows_ops import errors as E
+from aks_windows_ops.cli.options import Output, OutputFormat, Query
+from aks_windows_ops.cli.output import emit, note
+from aks_windows_ops.cli.runtime import fail
 
 __all__ = ["register", "serve", "twin_app"]
 
@@ -44,6 +48,31 @@ def _az_commands(arm_url: str, subscription: str | None) -> list[str]:
     return lines
 
 
+def _document(
+    endpoints: Any, env: dict[str, str], commands: list[str], kubeconfig: Path | None
+) -> dict[str, Any]:
+    return {
+        "arm_url": endpoints.arm_url,
+        "kube_url": endpoints.kube_url,
+        "ca_file": endpoints.ca_file,
+        "environment": env,
+        "az_commands": commands,
+        "kubeconfig": str(kubeconfig) if kubeconfig is not None else None,
+    }
+
+
+def _text(document: dict[str, Any]) -> str:
+    lines = [
+        f"Serving the twin: ARM {document['arm_url']}, Kubernetes {document['kube_url']}",
+        "Point az at it (a custom cloud, offline managed-identity login):",
+        *(f"  export {key}={value}" for key, value in document["environment"].items()),
+        *(f"  {line}" for line in document["az_commands"]),
+    ]
+    if document["kubeconfig"]:
+        lines.append(f"Point kubectl at it:\n  export KUBECONFIG={document['kubeconfig']}")
+    return "\n".join(lines)
+
+
 @twin_app.command("serve")
 def serve(
     target: str = typer.Argument(..., help="A built-in scenario name or a scenario YAML file."),
@@ -59,6 +88,13 @@ def serve(
     arm_port: int = typer.Option(
         0, "--arm-port", min=0, max=65535, help="Port of the ARM endpoint (0: any)."
     ),
+    check: bool = typer.Option(
+        False,
+        "--check",
+        help="Start the servers, print how to reach them, then stop (checks that TARGET serves).",
+    ),
+    output: Output = OutputFormat.table,
+    query: Query = None,
 ) -> None:
     """Serve a twin on loopback over HTTPS: an ARM endpoint for az and the cluster's Kubernetes API for kubectl.
 
@@ -69,24 +105,21 @@ def serve(
     from aks_windows_ops.testing.scenario import load_scenario
     from aks_windows_ops.testing.serve import TwinServer
 
-    console = _console()
     try:
         kube = FakeKubernetes(ready_delay=0.0)
         fake = load_scenario(target, kube=kube)
-    except (KeyError, ValueError, OSError) as err:
-        console.print(f"[red]error:[/] cannot load the twin {target!r}: {err}", markup=True, highlight=False)
-        raise typer.Exit(EXIT_INVALID) from err
+    except (KeyError, ValueError, OSError, TypeError) as err:
+        raise fail(E.InvalidInput(f"cannot load the twin {target!r}: {err}")) from err
     if not fake.clusters:
-        console.print(f"[red]error:[/] the twin {target!r} has no cluster", highlight=False)
-        raise typer.Exit(EXIT_INVALID)
+        raise fail(E.InvalidInput(f"the twin {target!r} has no cluster"))
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    previous: dict[int, Any] = {
-        sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
+    previous: dict[int, Any] = {}
+    if not check:
+        previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     server = TwinServer(fake, time_rate=time_rate, arm_port=arm_port)
     try:
         endpoints = server.start()
@@ -98,32 +131,24 @@ def serve(
             import yaml
 
             _write_private(kubeconfig, yaml.safe_dump(kube.kubeconfig(cluster.name)))
-        console.print(
-            f"Serving the twin {target!r}: ARM {endpoints.arm_url}, Kubernetes {endpoints.kube_url}"
-        )
-        console.print("Point az at it (a custom cloud, offline managed-identity login):", highlight=False)
-        for key, value in env.items():
-            console.print(f"  export {key}={value}", markup=False, highlight=False)
-        for line in _az_commands(endpoints.arm_url, sub):
-            console.print(f"  {line}", markup=False, highlight=False)
-        console.print(
-            f"  az aks get-credentials --resource-group {cluster.resource_group} --name {cluster.name} "
+        commands = [
+            *_az_commands(endpoints.arm_url, sub),
+            f"az aks get-credentials --resource-group {cluster.resource_group} --name {cluster.name} "
             "--file twin.kubeconfig",
-            markup=False,
-            highlight=False,
-        )
-        if kubeconfig is not None:
-            console.print(
-                f"Point kubectl at it:\n  export KUBECONFIG={kubeconfig}", markup=False, highlight=False
-            )
-        console.print("Serving until Ctrl-C or SIGTERM.", highlight=False)
-        while not stop.wait(0.2):
-            pass
+        ]
+        document = _document(endpoints, env, commands, kubeconfig)
+        emit(document, output, query, table=_text)
+        sys.stdout.flush()
+        if not check:
+            note("Serving until Ctrl-C or SIGTERM.")
+            while not stop.wait(0.2):
+                pass
     finally:
         server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    console.print("Stopped.", highlight=False)
+    if not check:
+        note("Stopped.")
 
 
 def register(app: typer.Typer) -> None:
