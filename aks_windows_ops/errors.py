@@ -38,13 +38,16 @@ __all__ = [
     "DrainBlocked",
     "EtagMismatch",
     "InvalidInput",
+    "LeaseHeld",
     "NotFound",
     "OldWindowsImage",
     "OperationCanceled",
     "OperationConflict",
+    "OperationLost",
     "PdbBlockedUpgrade",
     "PreflightFailed",
     "QuotaExceeded",
+    "RunInterrupted",
     "SubnetFull",
     "Throttled",
     "UnsafeOperation",
@@ -298,3 +301,100 @@ class OperationCanceled(AzureOperationFailed):
     """The long-running operation ended Canceled (for example after an abort)."""
 
     default_remediation = "Run the procedure again to resume from its checkpoint."
+
+
+class LeaseHeld(AksWindowsOpsError):
+    """Another apply holds the lease on this cluster or plan; this one stopped before any write.
+
+    Two runs on one cluster at once could each send the same write (DESIGN principle 4). The lease names its
+    holder so that the operator can tell a live run from one that died.
+
+    Args:
+        message: what is held, and by whom.
+        holder: the holder's id (``user@host:pid``).
+        host: the holder's host name.
+        started_at: when the holder took the lease (UTC, ISO 8601).
+        lease: the lease's name (``cluster:<target>`` or ``plan:<id>``).
+    """
+
+    default_remediation = (
+        "Wait for the other run to finish. A lease whose holder died expires on its own two minutes after "
+        "its last renewal; to break it at once (only when that host or process is surely gone), delete the "
+        "lease from the checkpoint store as the Safety page of the documentation shows, then run again."
+    )
+
+    def __init__(
+        self, message: str, *, holder: str, host: str, started_at: str, lease: str, **kwargs: Any
+    ) -> None:
+        self.holder = holder
+        self.host = host
+        self.started_at = started_at
+        self.lease = lease
+        super().__init__(message, **kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready description, with the holder, its host, start time and the lease's name."""
+        return {
+            **super().to_dict(),
+            "holder": self.holder,
+            "host": self.host,
+            "started_at": self.started_at,
+            "lease": self.lease,
+        }
+
+
+class RunInterrupted(AksWindowsOpsError):
+    """The run was interrupted (Ctrl-C or SIGTERM) after the step in flight was recorded (DESIGN principle 4).
+
+    Args:
+        message: one line for people.
+        plan_id: the plan to resume.
+        done: steps that have succeeded.
+        remaining: steps that have not, in plan order.
+        changed: one line per write sent to Azure during this run.
+        signal_name: ``SIGINT`` or ``SIGTERM``.
+    """
+
+    default_remediation = "Run `aks-windows-ops resume PLAN_ID` to continue where it stopped."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        plan_id: str,
+        done: tuple[str, ...] = (),
+        remaining: tuple[str, ...] = (),
+        changed: tuple[str, ...] = (),
+        signal_name: str = "SIGINT",
+        **kwargs: Any,
+    ) -> None:
+        self.plan_id = plan_id
+        self.done = done
+        self.remaining = remaining
+        self.changed = changed
+        self.signal_name = signal_name
+        kwargs.setdefault(
+            "remediation", f"Run `aks-windows-ops resume {plan_id}` to continue where it stopped."
+        )
+        super().__init__(message, **kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready description with the plan id, the steps done and left, and the writes sent."""
+        return {
+            **super().to_dict(),
+            "plan_id": self.plan_id,
+            "done": list(self.done),
+            "remaining": list(self.remaining),
+            "changed": list(self.changed),
+            "signal": self.signal_name,
+        }
+
+
+class OperationLost(AksWindowsOpsError):
+    """Azure no longer knows a recorded operation (its status URL answers 404 or 400).
+
+    Operation records expire; the runner then reads the resource again and decides from its current state
+    (DESIGN principle 4), so this error is handled there and never ends a run.
+    """
+
+    default_remediation = "Run again: the step re-reads the resource and continues from what is there."

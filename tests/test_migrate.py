@@ -238,7 +238,7 @@ CRASHES: list[tuple[str, Any]] = [
     *[
         (f"arm:{kind}:{k}", ("arm", kind, k))
         for kind in ("crash_before", "crash_after")
-        for k in (1, 3, 6, 9, 12, 15)
+        for k in (1, 3, 6, 9, 12)
     ],
 ]
 
@@ -265,7 +265,7 @@ def test_crash_anywhere_then_resume_reaches_the_same_end_state(
             fake.clear_faults()
             result = _resume(fake, kube, plan.id, store)
         assert result.ok, (label, result.message)
-        assert crashed or crash[0] == "arm", label
+        assert crashed, f"{label}: the crash point was never reached"
         state = _end_state(fake, kube)
         assert [p[0] for p in state["pools"]] == ["system", "win192"], label
         assert state["nodes"] == ["akswin192"], label

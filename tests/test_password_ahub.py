@@ -21,6 +21,7 @@ from aks_windows_ops.runbooks.ahub import (
 )
 from aks_windows_ops.runbooks.checkpoints import JsonFileCheckpointStore, MemoryCheckpointStore
 from aks_windows_ops.runbooks.password import (
+    MARKER_TAG,
     PASSWORD_ACTIONS,
     apply_password_rotation,
     plan_password_rotation,
@@ -48,11 +49,20 @@ def test_rotation_restarts_only_windows_pools_and_verifies() -> None:
     result = apply_password_rotation(plan, ctx, checkpoints=MemoryCheckpointStore())
     assert result.ok, result.message
     put = fake.requests(method="PUT")
-    assert len(put) == 1
+    assert len(put) == 1 and result.sent == ("windows-password",)
     profile = put[0].body["properties"]["windowsProfile"]
-    assert profile["adminPassword"] == "***" and profile["adminUsername"] == "winadmin"
+    # What the library sent: the password field, the username and license type kept as read.
+    assert "adminPassword" in profile and profile["adminUsername"] == "winadmin"
     assert profile["licenseType"] == "Windows_Server"
-    assert len([e for e in fake.journal if e.kind != "poll"]) <= 3  # az aks update: GET, PUT, final GET
+    # What Azure now holds: the password was applied, and the cluster carries this write's marker tag.
+    assert fake.clusters[(SUB, RG, NAME)].admin_password_set
+    tags = _clients(fake).containerservice.managed_clusters.get(RG, NAME).tags or {}
+    assert tags[MARKER_TAG] == f"{plan.id}/windows-password"
+    windows = [p for p in fake.clusters[(SUB, RG, NAME)].pools.values() if p.get("osType") == "Windows"]
+    assert windows and all(p["provisioningState"] == "Succeeded" for p in windows)
+    assert (
+        len([e for e in fake.journal if e.kind != "poll"]) <= 4
+    )  # GET, PUT, final GET (+ the tag read above)
 
 
 @pytest.mark.parametrize(

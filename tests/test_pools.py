@@ -68,6 +68,7 @@ def test_add_windows_pool_end_to_end_with_ready_nodes() -> None:
 )
 def test_bad_pools_are_refused_before_any_write(scenario: str, kwargs: dict[str, Any], needle: str) -> None:
     fake, clients, rg, name = _setup(scenario)
+    kwargs = dict(kwargs)  # the parameters are shared by every run of the test: never change them
     pool = kwargs.pop("pool")
     with pytest.raises(E.InvalidInput) as info:
         plan_add_windows_pool(clients, rg, name, pool, **kwargs)

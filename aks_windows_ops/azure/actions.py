@@ -17,7 +17,7 @@ from azure.core import MatchConditions
 from aks_windows_ops.azure import lro
 from aks_windows_ops.azure.clients import AzureClients
 from aks_windows_ops.azure.errors import translating
-from aks_windows_ops.errors import EtagMismatch, InvalidInput
+from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.secrets import Secret
 
 __all__ = [
@@ -88,21 +88,25 @@ def _put_cluster(
     cached: Mapping[str, Any] | None,
     context: str,
 ) -> str:
-    """GET-modify-PUT the cluster with its eTag (REFERENCE section 8); if it changed meanwhile, re-read once."""
-    begin = clients.containerservice.managed_clusters.begin_create_or_update
-    for attempt in range(2):
-        model = _cluster_model(clients, rg, name, cached if attempt == 0 else None)
-        mutate(model)
-        kwargs: dict[str, Any] = {}
-        etag = getattr(model, "e_tag", None)
-        if etag:
-            kwargs = {"etag": etag, "match_condition": MatchConditions.IfNotModified}
-        try:
-            return lro.start(begin, rg, name, model, context=context, **kwargs)
-        except EtagMismatch:
-            if attempt == 1:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    """GET-modify-PUT the cluster with ``If-Match`` on the eTag read (REFERENCE section 8).
+
+    Sent once: a 412 (:class:`~aks_windows_ops.errors.EtagMismatch`) means the cluster changed since it was
+    read, and the caller reads it again and decides (``runbooks.steps.send_write``); it is never re-sent here.
+    """
+    model = _cluster_model(clients, rg, name, cached)
+    mutate(model)
+    kwargs: dict[str, Any] = {}
+    etag = getattr(model, "e_tag", None)
+    if etag:
+        kwargs = {"etag": etag, "match_condition": MatchConditions.IfNotModified}
+    return lro.start(
+        clients.containerservice.managed_clusters.begin_create_or_update,
+        rg,
+        name,
+        model,
+        context=context,
+        **kwargs,
+    )
 
 
 def begin_control_plane_upgrade(
@@ -132,11 +136,16 @@ def begin_windows_profile_update(
     password: Secret | None = None,
     license_type: str | None = None,
     cached: Mapping[str, Any] | None = None,
+    marker: tuple[str, str] | None = None,
 ) -> str:
     """Update ``windowsProfile`` (password and/or ``licenseType``) with one cluster PUT (REFERENCE section 3).
 
     Everything else in ``windowsProfile`` (username, gMSA, CSI proxy) is kept as read; the password is written
     only into the request body and never returned by ARM (REFERENCE section 2).
+
+    Args:
+        marker: a ``(tag name, value)`` set on the cluster in the same PUT. ARM returns tags but never the
+            password, so the tag is the proof, read back later, that this very write landed.
 
     Raises:
         InvalidInput: the cluster has no Windows profile, or nothing to change.
@@ -154,6 +163,8 @@ def begin_windows_profile_update(
             profile.admin_password = password.reveal()
         if license_type is not None:
             profile.license_type = license_type
+        if marker is not None:
+            model.tags = {**(model.tags or {}), marker[0]: marker[1]}
         model.properties.service_principal_profile = None
 
     return _put_cluster(clients, rg, name, mutate, cached, f"updating the Windows profile of {rg}/{name}")
@@ -198,6 +209,8 @@ def begin_pool_upgrade(
     if node_soak_minutes is not None:
         settings.node_soak_duration_in_minutes = node_soak_minutes
     model.properties.upgrade_settings = settings
+    # No If-Match here: the pool reading often comes from the cluster's, taken before the previous pool's
+    # upgrade; after a lost answer the step reads the pool back instead (runbooks.steps.send_write).
     return _start(
         clients.containerservice.agent_pools.begin_create_or_update,
         rg,
@@ -211,7 +224,11 @@ def begin_pool_upgrade(
 def begin_pool_create(
     clients: AzureClients, rg: str, name: str, pool: str, properties: Mapping[str, Any]
 ) -> str:
-    """Create an agent pool from wire properties (``osType``, ``osSKU``, ``mode``, ``count`` ...; REFERENCE section 3)."""
+    """Create an agent pool from wire properties (``osType``, ``osSKU``, ``mode``, ``count`` ...; REFERENCE section 3).
+
+    Sent with ``If-None-Match: *``: if the pool exists already (an earlier send landed and its answer was lost),
+    Azure refuses with 412 instead of updating it.
+    """
     from azure.mgmt.containerservice import models
 
     model = models.AgentPool({"properties": dict(properties)})
@@ -222,6 +239,7 @@ def begin_pool_create(
         pool,
         model,
         context=f"creating pool {pool}",
+        match_condition=MatchConditions.IfMissing,
     )
 
 

@@ -19,8 +19,8 @@ Connection strings, account keys and SAS tokens are never kept in attributes or 
 
 from __future__ import annotations
 
+import contextlib
 import json
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -69,7 +69,7 @@ class BlobJsonStore:
         credential: Any = None,
         connection_string: str | None = None,
         prefix: str = "",
-        max_attempts: int = 10,
+        max_attempts: int = 30,
         sleep: Callable[[float], None] = time.sleep,
         **client_options: Any,
     ) -> None:
@@ -165,14 +165,17 @@ class BlobJsonStore:
         )
         from azure.storage.blob import ContentSettings
 
+        from aks_windows_ops.azure.retry import retrying
+
         blob_name = self._blob_name(name)
         blob = self.client.get_blob_client(blob_name)
         settings = ContentSettings(content_type="application/json")
         with self._lock:
-            current: tuple[str, Document] | None = self._cache.get(name)
-        if current is None:
-            current = self._download(name)
-        for attempt in range(1, self.max_attempts + 1):
+            cached: tuple[str, Document] | None = self._cache.get(name)
+        state = {"current": cached if cached is not None else self._download(name)}
+
+        def attempt() -> Document:
+            current = state["current"]
             before = None if current is None else json.loads(json.dumps(current[1]))
             document = change(before)
             data = json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False).encode(
@@ -192,25 +195,35 @@ class BlobJsonStore:
             except (ResourceModifiedError, ResourceExistsError, ResourceNotFoundError) as err:
                 if isinstance(err, ResourceNotFoundError) and current is None:
                     raise _translate(err, "write", blob_name) from err
-                # Someone else wrote (412), created the blob first (409), or deleted it (404 with an etag).
+                # Someone else wrote (412), created the blob first (409), or deleted it (404 with an etag):
+                # nothing of ours landed; read the blob again and re-apply the change to it.
                 with self._lock:
                     self.conflicts += 1
-                if attempt == self.max_attempts:
-                    raise EtagMismatch(
-                        f"blob {blob_name} kept changing during {self.max_attempts} attempts to update it",
-                        code="ConditionNotMet",
-                        remediation="Another process writes the same checkpoint; run one runner per plan.",
-                    ) from err
-                self.sleep(min(0.05 * 2 ** (attempt - 1), 1.0) * (0.5 + random.random()))
-                current = self._download(name)
-                continue
+                state["current"] = self._download(name)
+                raise _Conflict() from err
             except AzureError as err:
                 raise _translate(err, "write", blob_name) from err
             with self._lock:
                 self._cache[name] = (str(result["etag"]), document)
             stored: Document = json.loads(data)
             return stored
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        retry = retrying(
+            attempts=self.max_attempts,
+            sleep=self.sleep,
+            base=0.05,
+            cap=1.0,
+            retry_on=lambda err: isinstance(err, _Conflict),
+            jitter=True,
+        )
+        try:
+            return retry(attempt)
+        except _Conflict as err:
+            raise EtagMismatch(
+                f"blob {blob_name} kept changing during {self.max_attempts} attempts to update it",
+                code="ConditionNotMet",
+                remediation="Another process writes the same checkpoint; run one runner per plan.",
+            ) from err.__cause__
 
     def _create(self, blob: Any, data: bytes, settings: Any) -> dict[str, Any]:
         from azure.core.exceptions import ResourceNotFoundError
@@ -265,6 +278,95 @@ class BlobJsonStore:
         except AzureError as err:
             raise _translate(err, "list", f"{self.prefix}*") from err
         return sorted(n[len(self.prefix) :] for n in found)
+
+    def acquire_lease(self, name: str, lease_id: str, seconds: int, document: Document) -> Document | None:
+        """Take (or renew) a Blob lease on the blob ``name`` and store ``document`` in it.
+
+        The blob service expires the lease ``seconds`` (15-60) after the last renewal, so a holder that died
+        frees it on its own. ``lease_id`` is the holder's GUID: taking the lease again with it renews it.
+
+        Returns:
+            ``None`` when the lease is ours; the stored document of the current holder when another has it.
+
+        Raises:
+            AzureOperationFailed: the service refused the request.
+        """
+        from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
+        from azure.storage.blob import BlobLeaseClient, ContentSettings
+
+        blob_name = self._blob_name(name)
+        blob = self.client.get_blob_client(blob_name)
+        settings = ContentSettings(content_type="application/json")
+        try:
+            with contextlib.suppress(ResourceExistsError):  # the lease blob outlives its leases
+                self._create(blob, b"{}", settings)
+            lease = BlobLeaseClient(blob, lease_id=lease_id)
+            try:
+                lease.acquire(lease_duration=seconds)
+            except ResourceExistsError:
+                return self.read(name) or {}
+            except AzureError as err:
+                if getattr(err, "status_code", None) == 409:
+                    return self.read(name) or {}
+                raise
+            data = json.dumps(document, sort_keys=True).encode("utf-8")
+            blob.upload_blob(data, overwrite=True, lease=lease, content_settings=settings)
+        except ResourceNotFoundError as err:
+            raise _translate(err, "lease", blob_name) from err
+        except AzureError as err:
+            raise _translate(err, "lease", blob_name) from err
+        return None
+
+    def release_lease(self, name: str, lease_id: str) -> None:
+        """Release the Blob lease ``lease_id`` on ``name`` (nothing happens if it is not held with that id)."""
+        from azure.core.exceptions import AzureError
+        from azure.storage.blob import BlobLeaseClient
+
+        blob = self.client.get_blob_client(self._blob_name(name))
+        try:
+            lease = BlobLeaseClient(blob, lease_id=lease_id)
+            blob.upload_blob(b"{}", overwrite=True, lease=lease)
+            lease.release()
+        except AzureError:
+            return  # not ours any more (expired or broken): nothing to give back
+
+    def break_lease(self, name: str) -> None:
+        """Break the Blob lease on ``name`` at once, whoever holds it.
+
+        Raises:
+            AzureOperationFailed: the service refused the request.
+        """
+        from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
+        from azure.storage.blob import BlobLeaseClient
+
+        blob = self.client.get_blob_client(self._blob_name(name))
+        try:
+            BlobLeaseClient(blob).break_lease(lease_break_period=0)
+        except ResourceNotFoundError:
+            return
+        except HttpResponseError as err:
+            if err.status_code == 409:  # no lease to break
+                return
+            raise _translate(err, "break the lease of", self._blob_name(name)) from err
+        except AzureError as err:
+            raise _translate(err, "break the lease of", self._blob_name(name)) from err
+
+    def lease_state(self, name: str) -> str:
+        """Return the blob's lease state (``available``, ``leased``, ``expired``, ``breaking``, ``broken``)."""
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+        blob = self.client.get_blob_client(self._blob_name(name))
+        try:
+            props = blob.get_blob_properties()
+        except ResourceNotFoundError:
+            return "available"
+        except AzureError as err:
+            raise _translate(err, "read", self._blob_name(name)) from err
+        return str(getattr(props.lease, "state", "available"))
+
+
+class _Conflict(Exception):
+    """A conditional write lost to another writer (412/409/404): re-applied to a fresh read."""
 
 
 def _build_client(

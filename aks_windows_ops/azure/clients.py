@@ -67,6 +67,17 @@ class AzureClients:
         #: Absolute deadline on :attr:`clock` (set by the runner); ``None`` = no budget.
         self.deadline: float | None = None
 
+    @property
+    def mode(self) -> str:
+        """Where requests go: ``azure``, or ``twin`` / ``twin:<name>`` for a simulated transport.
+
+        Plans record it, and a rehearsal plan is never sent to Azure (``Plan.refusal``).
+        """
+        if not getattr(self.transport, "simulated", False):
+            return "azure"
+        name = getattr(self.transport, "twin_name", None)
+        return f"twin:{name}" if name else "twin"
+
     def remaining(self) -> float | None:
         """Seconds left before :attr:`deadline`, or ``None`` without a budget."""
         if self.deadline is None:

@@ -9,15 +9,17 @@ through the client's clock and sleep (virtual in the simulator), raising
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
-from azure.core.exceptions import AzureError, ResourceNotModifiedError
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotModifiedError
+from azure.core.polling.base_polling import BadResponse, BadStatus
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 
 from aks_windows_ops.azure.errors import translate
 from aks_windows_ops.azure.urls import check_resume, reduce_continuation_token
-from aks_windows_ops.errors import BudgetExhausted
+from aks_windows_ops.errors import AksWindowsOpsError, AzureOperationFailed, BudgetExhausted, OperationLost
 
 __all__ = ["NOT_MODIFIED", "start", "wait"]
 
@@ -86,6 +88,8 @@ def wait(
 
     Raises:
         BudgetExhausted: the deadline passed before the operation finished; resume with the same token.
+        OperationLost: Azure no longer knows the operation (404/400 on its status URL, or an unreadable
+            token): read the resource and decide again.
         AksWindowsOpsError: the operation ended Failed or Canceled (translated, with the ARM code).
         UntrustedCheckpoint: a URL in the token is not on this client's Resource Manager endpoint and path.
     """
@@ -95,19 +99,44 @@ def wait(
         begin, token
     )  # the token's URLs must be this client's Resource Manager paths (docs/security.md)
     started = clock()
+    what = context or "operation"
     try:
-        poller = begin(*args, continuation_token=token, polling=_CallerDrivenPolling(timeout=interval))
+        try:
+            poller = begin(*args, continuation_token=token, polling=_CallerDrivenPolling(timeout=interval))
+        except (ValueError, TypeError, KeyError) as err:
+            raise OperationLost(
+                f"{what}: the recorded operation handle cannot be read ({type(err).__name__})"
+            ) from None
         method = poller.polling_method()
         while not method.finished():
             if deadline is not None and clock() + min(interval, 1.0) > deadline:
                 raise BudgetExhausted(
-                    f"{context or 'operation'} still running after {clock() - started:.0f} s; time budget used up",
+                    f"{what} still running after {clock() - started:.0f} s; time budget used up",
                 )
             sleep(interval)
-            method.update_status()
+            try:
+                method.update_status()
+            except (BadStatus, BadResponse) as err:
+                raise _lost_or_failed(err, what) from err
             if on_status is not None:
                 on_status(str(method.status()), clock() - started)
         method.finish()
         return method.resource()
+    except HttpResponseError as err:
+        if isinstance(getattr(err, "error", None), BadStatus) or _LOST.search(str(err)):
+            raise _lost_or_failed(err, what) from err
+        raise translate(err, context=context) from err
     except AzureError as err:
         raise translate(err, context=context) from err
+
+
+_LOST = re.compile(r"Invalid return status '?(\d{3})'?")
+
+
+def _lost_or_failed(err: BaseException, what: str) -> AksWindowsOpsError:
+    """A poll that Azure answered 404/400 means the operation is no longer known; anything else failed."""
+    found = _LOST.search(str(err))
+    status = int(found.group(1)) if found else getattr(err, "status_code", None)
+    if status in (400, 404, 410):
+        return OperationLost(f"{what}: Azure no longer knows the operation (HTTP {status} on its status URL)")
+    return AzureOperationFailed(f"{what}: polling the operation failed: {err}", status_code=status)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.models import ClusterSnapshot, NetworkPlugin, OsSku, OsType, PoolMode
@@ -41,8 +41,11 @@ __all__ = [
     "check_pool_mode",
     "check_pool_name",
     "check_pool_spec",
+    "check_subnet_id",
     "default_max_pods",
     "default_os_sku",
+    "normalize_os_sku",
+    "resolve_kubernetes_version",
     "validate_admin_password",
     "validate_admin_username",
     "validate_cluster_totals",
@@ -53,6 +56,7 @@ __all__ = [
     "validate_pool_mode",
     "validate_pool_name",
     "validate_pool_spec",
+    "validate_subnet_id",
 ]
 
 
@@ -822,3 +826,90 @@ def validate_pool_spec(
             cluster=cluster,
         )
     )
+
+
+def resolve_kubernetes_version(requested: str, offered: Sequence[str], *, current: str | None = None) -> str:
+    """Resolve a requested Kubernetes version against what the region offers, before any write.
+
+    FAQ "How do I patch my Windows nodes?" and the AKS supported-versions page: a cluster moves to a version
+    the region lists (``az aks get-versions``). ``v1.34.2`` is read as ``1.34.2``; a minor-only ``1.34``
+    means the newest offered ``1.34`` patch (as ``az aks upgrade -k 1.34`` does); a patch the region does
+    not offer is refused, listing those it does. The cluster's ``current`` version is always accepted.
+
+    Args:
+        requested: what the operator typed.
+        offered: every patch version the region offers.
+        current: the cluster's current version, if known.
+
+    Returns:
+        The exact ``MAJOR.MINOR.PATCH`` to send.
+
+    Raises:
+        InvalidInput: not a version, or not offered.
+    """
+    parsed = versions.parse_version(requested)
+    known: list[versions.KubernetesVersion] = []
+    for text in [*offered, *([current] if current else [])]:
+        try:
+            version = versions.parse_version(text)
+        except InvalidInput:
+            continue
+        if version.patch is not None:
+            known.append(version)
+    same_minor = sorted((v for v in known if v.minor_key == parsed.minor_key), key=lambda v: v.sort_key)
+    if parsed.patch is None:
+        if same_minor:
+            return str(same_minor[-1])
+    elif any(v == parsed for v in same_minor):
+        return str(parsed)
+    listed = ", ".join(str(v) for v in same_minor) or "none"
+    minors = sorted(
+        {f"{v.major}.{v.minor}" for v in known}, key=lambda m: tuple(int(x) for x in m.split("."))
+    )
+    raise InvalidInput(
+        f"Kubernetes version {requested.strip()!r} is not offered in this region "
+        f"(offered {parsed.major}.{parsed.minor} patches: {listed}; minors: {', '.join(minors) or 'none'})",
+        remediation="Pick an offered version (az aks get-versions), or give only MAJOR.MINOR for its newest patch.",
+    )
+
+
+_SUBNET_ID = re.compile(
+    r"^/subscriptions/[0-9A-Fa-f-]{36}/resourceGroups/[-\w._()]{1,90}/providers/Microsoft\.Network/"
+    r"virtualNetworks/[-\w.]{2,64}/subnets/[-\w.]{1,80}$",
+    re.IGNORECASE,
+)
+
+
+def check_subnet_id(subnet_id: str) -> list[str]:
+    """Check that a subnet is named by its full ARM resource id (FAQ network questions; Azure CNI pools).
+
+    The id has the form ``/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Network/
+    virtualNetworks/<vnet>/subnets/<subnet>`` (the Azure resource id format).
+    """
+    if not isinstance(subnet_id, str) or not _SUBNET_ID.fullmatch(subnet_id.strip()):
+        return [
+            f"subnet id {str(subnet_id)[:200]!r} is not a subnet resource id: expected "
+            "/subscriptions/<subscription id>/resourceGroups/<group>/providers/Microsoft.Network/"
+            "virtualNetworks/<vnet>/subnets/<subnet>"
+        ]
+    return []
+
+
+def validate_subnet_id(subnet_id: str) -> str:
+    """Return the subnet id stripped, or raise :class:`InvalidInput` (see :func:`check_subnet_id`)."""
+    _raise_if(check_subnet_id(subnet_id))
+    return subnet_id.strip()
+
+
+def normalize_os_sku(os_sku: OsSku | str) -> str:
+    """Return an OS SKU in the service's spelling: ``windows2022`` -> ``Windows2022`` (FAQ supported OSes).
+
+    Raises:
+        InvalidInput: not an OS SKU AKS knows.
+    """
+    member = _as_os_sku(os_sku) if isinstance(os_sku, (OsSku, str)) else None
+    if member is None:
+        raise InvalidInput(
+            f"unknown OS SKU {str(os_sku)[:60]!r}; expected one of {', '.join(m.value for m in OsSku)}"
+        )
+    return member.value

@@ -33,6 +33,7 @@ from aks_windows_ops.runbooks.steps import (
     apply_to_cluster,
     cluster_of,
     operation_handle,
+    send_write,
     wait_for_operation,
 )
 
@@ -226,6 +227,9 @@ def verify_ahub(clients: AzureClients, resource_group: str, name: str) -> Licens
 class VerifyLicenses:
     """The last step of an AHUB plan: every Windows scale set and instance carries the cluster's license."""
 
+    #: Verification runs on every apply, even after it succeeded once (the runner never skips it).
+    always_run = True
+
     def check(self, step: Step, ctx: RunContext) -> StepState:
         return StepState.READY
 
@@ -289,13 +293,24 @@ class InstanceLicense:
 
     def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
         cc = cluster_of(ctx)
-        token = az.begin_instance_license(
-            cc.clients,
-            str(step.params["node_resource_group"]),
-            str(step.params["scale_set"]),
-            str(step.params["instance"]),
-            str(step.params["license_type"]),
-        )
+
+        def send() -> str:
+            return az.begin_instance_license(
+                cc.clients,
+                str(step.params["node_resource_group"]),
+                str(step.params["scale_set"]),
+                str(step.params["instance"]),
+                str(step.params["license_type"]),
+            )
+
+        def props() -> dict[str, Any]:
+            found: dict[str, Any] = self._read(ctx, step).get("properties") or {}
+            return found
+
+        def landed() -> bool:
+            return _norm(props().get("licenseType")) == _norm(str(step.params["license_type"]))
+
+        token = send_write(ctx, step, send, lambda: props().get("provisioningState"), landed)
         return operation_handle(token, "vm")
 
     def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:

@@ -7,26 +7,31 @@ Azure operation it started (a continuation token, never a secret: DESIGN princip
 Stores implement :class:`CheckpointStore` (records) and, optionally, :class:`PlanStore` (the plan document, so
 that ``resume(plan_id)`` works without planning again):
 
-- :class:`JsonFileCheckpointStore`: the default, one JSON file holding every plan. Each write goes to a
-  temporary file in the same directory that then replaces the old file (``os.replace``), so a crash mid-write
-  leaves the previous complete file. One writer per file at a time.
+- :class:`SqliteCheckpointStore`: the default, one SQLite database (WAL, one transaction per record) in the
+  user's state directory, shared safely by several processes.
+- :class:`JsonFileCheckpointStore`: one JSON file holding every plan, for a single user on one machine. Each
+  write goes to a temporary file that then replaces the old file (``os.replace``) under an OS file lock.
 - :class:`MemoryCheckpointStore`: for tests and notebooks; lost with the process.
 - :class:`BlobCheckpointStore`: one blob per plan with optimistic concurrency, for Azure Functions, where the
   local disk does not outlive the instance (REFERENCE section 7). Its Azure half is
   ``aks_windows_ops.azure.blob_store.BlobJsonStore``, imported only when such a store is built.
 
 :func:`checkpoint_store_from_url` picks one from a URL or path; :func:`default_checkpoint_url` says where the
-default store lives (``$AKS_WINDOWS_OPS_CHECKPOINTS``, else ``~/.aks-windows-ops/checkpoints.json``).
+default store lives (``$AKS_WINDOWS_OPS_CHECKPOINTS``, else ``checkpoints.sqlite`` in the state directory).
+Every store shipped here also keeps leases (:mod:`aks_windows_ops.runbooks.leases`): one apply at a time per
+cluster and per plan.
 """
 
 from __future__ import annotations
 
 import contextlib
 import enum
+import hashlib
 import json
 import os
 import tempfile
 import threading
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,7 +39,10 @@ from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qs, urlparse
 
 from aks_windows_ops.errors import InvalidInput
+from aks_windows_ops.paths import state_dir
+from aks_windows_ops.runbooks.leases import LEASE_SECONDS, LeaseHolder, acquire_in, expired, held_message
 from aks_windows_ops.runbooks.plan import JsonValue, Plan, check_json_safe
+from aks_windows_ops.runbooks.sqlite_store import SqliteCheckpointStore
 
 __all__ = [
     "CHECKPOINTS_ENV",
@@ -45,6 +53,7 @@ __all__ = [
     "MemoryCheckpointStore",
     "PlanStore",
     "RecordState",
+    "SqliteCheckpointStore",
     "StepRecord",
     "checkpoint_store_from_url",
     "default_checkpoint_path",
@@ -127,6 +136,10 @@ class StepRecord:
         Raises:
             InvalidInput: the document is malformed.
         """
+        if not isinstance(data, Mapping):
+            raise InvalidInput(
+                f"malformed checkpoint record: a JSON object was expected, got {type(data).__name__}"
+            )
         try:
             return cls(
                 plan_id=str(data["plan_id"]),
@@ -199,6 +212,7 @@ class MemoryCheckpointStore:
         self._lock = threading.Lock()
         self._records: dict[str, dict[str, StepRecord]] = {}
         self._plans: dict[str, dict[str, Any]] = {}
+        self._leases: dict[str, dict[str, Any]] = {}
 
     def __repr__(self) -> str:
         return f"MemoryCheckpointStore(plans={len(self.plan_ids())})"
@@ -240,13 +254,36 @@ class MemoryCheckpointStore:
         with self._lock:
             return sorted(set(self._records) | set(self._plans))
 
+    def acquire_lease(self, name: str, holder: LeaseHolder, seconds: float = LEASE_SECONDS) -> None:
+        """Take or renew a lease (see :mod:`aks_windows_ops.runbooks.leases`)."""
+        with self._lock:
+            acquire_in(self._leases, name, holder, seconds)
+
+    def release_lease(self, name: str, holder: LeaseHolder) -> None:
+        """Give the lease back if ``holder`` holds it."""
+        with self._lock:
+            if (self._leases.get(name) or {}).get("holder") == holder.id:
+                del self._leases[name]
+
+    def break_lease(self, name: str) -> None:
+        """Remove the lease whoever holds it."""
+        with self._lock:
+            self._leases.pop(name, None)
+
+    def lease_holder(self, name: str) -> dict[str, Any] | None:
+        """Return the current holder's record, or ``None``."""
+        with self._lock:
+            current = self._leases.get(name)
+        return None if current is None or expired(float(current["expires"])) else dict(current)
+
 
 def default_checkpoint_path() -> Path:
-    """Return the default checkpoint file, ``~/.aks-windows-ops/checkpoints.json`` (DESIGN principle 4).
+    """Return the default checkpoint store: ``checkpoints.sqlite`` in the user's state directory (0700).
 
-    ``$AKS_WINDOWS_OPS_CHECKPOINTS`` overrides it (see :func:`default_checkpoint_url`).
+    DESIGN principle 4: a SQLite database (:class:`SqliteCheckpointStore`) that several processes share
+    safely. ``$AKS_WINDOWS_OPS_CHECKPOINTS`` overrides it (see :func:`default_checkpoint_url`).
     """
-    return Path.home() / ".aks-windows-ops" / "checkpoints.json"
+    return state_dir() / "checkpoints.sqlite"
 
 
 def default_checkpoint_url() -> str:
@@ -260,12 +297,14 @@ def default_checkpoint_url() -> str:
 
 
 class JsonFileCheckpointStore:
-    """The default store: one JSON file holding the records (and documents) of every plan.
+    """One JSON file holding the records (and documents, and leases) of every plan; for a single user.
 
     Every change rewrites the file through a temporary file in the same directory and ``os.replace``, so the
-    file on disk is always a complete JSON document, even after a crash mid-write (DESIGN principle 4). The
-    file is created with mode 0600 because continuation tokens name the cluster's resources. Safe across
-    threads of one process; run one writer process per file (one runner per plan is the expected use).
+    file on disk is always a complete JSON document, even after a crash mid-write (DESIGN principle 4). Each
+    read-modify-write holds an exclusive OS lock on ``<file>.lock`` (``fcntl.flock`` on POSIX), so processes
+    of one user on one machine never lose each other's records; the lock does not work across machines or on
+    network file systems, which is why the default store is SQLite and Azure Functions use Blob. The file is
+    created with mode 0600 because continuation tokens name the cluster's resources.
 
     Args:
         path: the JSON file; parent directories are created on first write.
@@ -273,10 +312,29 @@ class JsonFileCheckpointStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path).expanduser()
-        self._lock = threading.Lock()
+        self._thread_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"JsonFileCheckpointStore({str(self.path)!r})"
+
+    @property
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        # One thread of this process at a time, then one process at a time (the OS lock).
+        with self._thread_lock:
+            lock_path = self.path.with_name(self.path.name + ".lock")
+            try:
+                lock_path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+            except OSError:
+                yield  # a read-only location: reads still work, writes fail on their own
+                return
+            try:
+                _os_lock(fd)
+                yield
+            finally:
+                _os_unlock(fd)
+                os.close(fd)
 
     def _read(self) -> dict[str, Any]:
         try:
@@ -294,6 +352,14 @@ class JsonFileCheckpointStore:
             ) from None
         if not isinstance(data, dict) or not isinstance(data.get("plans"), dict):
             raise InvalidInput(f"checkpoint file {self.path} does not hold aks-windows-ops checkpoints")
+        plans = data["plans"]
+        if not all(isinstance(e, dict) and isinstance(e.get("steps", {}), dict) for e in plans.values()):
+            raise InvalidInput(f"checkpoint file {self.path} has a plan entry of the wrong shape")
+        leases = data.get("leases", {})
+        if not isinstance(leases, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get("expires"), (int, float)) for v in leases.values()
+        ):
+            raise InvalidInput(f"checkpoint file {self.path} has leases of the wrong shape")
         if data.get("format", _FILE_FORMAT) != _FILE_FORMAT:
             raise InvalidInput(f"checkpoint file {self.path} has format {data.get('format')!r}, expected 1")
         return data
@@ -374,6 +440,29 @@ class JsonFileCheckpointStore:
         """Return the ids of every plan in the file."""
         with self._lock:
             return sorted(self._read()["plans"])
+
+    def acquire_lease(self, name: str, holder: LeaseHolder, seconds: float = LEASE_SECONDS) -> None:
+        """Take or renew a lease, under the file lock (see :mod:`aks_windows_ops.runbooks.leases`)."""
+        with self._update() as data:
+            acquire_in(data.setdefault("leases", {}), name, holder, seconds)
+
+    def release_lease(self, name: str, holder: LeaseHolder) -> None:
+        """Give the lease back if ``holder`` holds it."""
+        with self._update() as data:
+            leases = data.setdefault("leases", {})
+            if (leases.get(name) or {}).get("holder") == holder.id:
+                del leases[name]
+
+    def break_lease(self, name: str) -> None:
+        """Remove the lease whoever holds it."""
+        with self._update() as data:
+            data.setdefault("leases", {}).pop(name, None)
+
+    def lease_holder(self, name: str) -> dict[str, Any] | None:
+        """Return the current holder's record, or ``None``."""
+        with self._lock:
+            current = self._read().get("leases", {}).get(name)
+        return None if current is None or expired(float(current["expires"])) else dict(current)
 
 
 class BlobCheckpointStore:
@@ -483,7 +572,76 @@ class BlobCheckpointStore:
 
     def plan_ids(self) -> list[str]:
         """Return the ids of every plan stored under the prefix."""
-        return [name[: -len(".json")] for name in self.documents.names() if name.endswith(".json")]
+        return [
+            name[: -len(".json")]
+            for name in self.documents.names()
+            if name.endswith(".json") and "/" not in name
+        ]
+
+    @staticmethod
+    def _lease_blob(name: str) -> str:
+        return f"leases/{hashlib.sha256(name.encode('utf-8')).hexdigest()[:32]}.lease"
+
+    @staticmethod
+    def _lease_id(holder: LeaseHolder) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"aks-windows-ops:{holder.id}"))
+
+    def acquire_lease(self, name: str, holder: LeaseHolder, seconds: float = LEASE_SECONDS) -> None:
+        """Take or renew a Blob lease (60 s, renewed by the holder every 30 s; the service expires it).
+
+        Raises:
+            LeaseHeld: another holder has it.
+        """
+        document = {**holder.to_dict(), "name": name}
+        current = self.documents.acquire_lease(self._lease_blob(name), self._lease_id(holder), 60, document)
+        if current is not None:
+            raise held_message(name, current)
+
+    def release_lease(self, name: str, holder: LeaseHolder) -> None:
+        """Release the Blob lease if ``holder`` holds it."""
+        self.documents.release_lease(self._lease_blob(name), self._lease_id(holder))
+
+    def break_lease(self, name: str) -> None:
+        """Break the Blob lease at once, whoever holds it."""
+        self.documents.break_lease(self._lease_blob(name))
+
+    def lease_holder(self, name: str) -> dict[str, Any] | None:
+        """Return the current holder's record, or ``None`` when the lease is free."""
+        if self.documents.lease_state(self._lease_blob(name)) != "leased":
+            return None
+        return self.documents.read(self._lease_blob(name)) or {}
+
+
+#: File suffixes that name a SQLite checkpoint store; other paths are JSON files.
+SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+
+
+def _file_store(path: str) -> CheckpointStore:
+    if path.lower().endswith(SQLITE_SUFFIXES):
+        return SqliteCheckpointStore(path)
+    return JsonFileCheckpointStore(path)
+
+
+def _os_lock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: msvcrt locks the first byte instead
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def _os_unlock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+        return
+    fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _is_windows_drive_path(text: str) -> bool:
@@ -498,8 +656,10 @@ def checkpoint_store_from_url(
     Accepted forms:
 
     - ``None`` or ``""``: the default, :func:`default_checkpoint_url`.
-    - a path (``./cp.json``, ``~/x.json``, ``C:\ops\cp.json``) or ``file:///abs/path.json``:
-      :class:`JsonFileCheckpointStore`.
+    - a path ending ``.sqlite``, ``.sqlite3`` or ``.db``, or ``sqlite:///abs/path.sqlite``:
+      :class:`SqliteCheckpointStore` (the default kind).
+    - any other path (``./cp.json``, ``~/x.json``, ``C:\ops\cp.json``) or ``file:///abs/path.json``:
+      :class:`JsonFileCheckpointStore` (single user, one machine).
     - ``memory:``: a new :class:`MemoryCheckpointStore`.
     - ``blob://<container>[/<prefix>]``: Blob storage with a connection string read from the environment
       variable named by ``?connection_string_env=`` (default ``AZURE_STORAGE_CONNECTION_STRING``), or, with
@@ -521,13 +681,17 @@ def checkpoint_store_from_url(
     if text in ("memory:", "memory://"):
         return MemoryCheckpointStore()
     if _is_windows_drive_path(text):
-        return JsonFileCheckpointStore(text)
+        return _file_store(text)
     parsed = urlparse(text)
     scheme = parsed.scheme.lower()
     if scheme == "":
-        return JsonFileCheckpointStore(text)
+        return _file_store(text)
     if scheme == "file":
-        return JsonFileCheckpointStore(parsed.path)
+        return _file_store(parsed.path)
+    if scheme == "sqlite":
+        if not parsed.path:
+            raise InvalidInput("a sqlite: checkpoint URL needs a path: sqlite:///path/to/checkpoints.sqlite")
+        return SqliteCheckpointStore(parsed.path)
     if scheme == "blob":
         return _blob_store_from_blob_url(parsed.netloc, parsed.path, parsed.query, credential)
     if scheme in ("http", "https"):

@@ -39,6 +39,7 @@ from aks_windows_ops.errors import (
 from aks_windows_ops.models import ClusterRef, Finding, OsSku, PoolMode, Severity
 from aks_windows_ops.rules import versions as V
 from aks_windows_ops.rules.image_builds import Compatibility, host_build_of_sku
+from aks_windows_ops.rules.validation import normalize_os_sku
 from aks_windows_ops.runbooks.checkpoints import CheckpointStore
 from aks_windows_ops.runbooks.events import Event
 from aks_windows_ops.runbooks.image_check import check_workload_images, summarize
@@ -169,6 +170,8 @@ class DrainPool:
         nodes = _old_nodes(cc, str(step.params["pool"]))
         if nodes and not movable_pods(cc.kube, nodes) and all(is_cordoned(cc.kube, n) for n in nodes):
             return StepState.DONE
+        if not nodes and cc.pool(str(step.params["pool"])) is None:
+            return StepState.DONE  # the old pool is gone (a later step deleted it): nothing is left to drain
         return StepState.READY
 
     def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
@@ -225,6 +228,9 @@ class VerifyReplacements:
     DESIGN principle 3. Params: ``old_pool``, ``new_pool``, ``pods`` (the old pool's pods when planned),
     ``timeout``.
     """
+
+    #: Verification runs on every apply, even after it succeeded once (the runner never skips it).
+    always_run = True
 
     def check(self, step: Step, ctx: RunContext) -> StepState:
         return StepState.READY
@@ -420,7 +426,7 @@ def plan_migration(
                 params={"version": target},
             )
         )
-    sku = os_sku
+    sku = None if os_sku is None else normalize_os_sku(os_sku)  # windows2022 -> Windows2022
     if sku is None:
         if reason == "os-upgrade" or (
             old.os_sku == OsSku.WINDOWS2019.value and version_tuple(version) >= (1, 33, 0)

@@ -10,8 +10,9 @@ checkpoint, an event or an error (DESIGN principle 6).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from os import PathLike
+from typing import Any
 
 from aks_windows_ops.azure import actions as az
 from aks_windows_ops.azure.clients import AzureClients
@@ -37,35 +38,63 @@ from aks_windows_ops.runbooks.steps import (
 )
 from aks_windows_ops.secrets import Secret
 
-__all__ = ["PASSWORD_ACTIONS", "WindowsProfileUpdate", "apply_password_rotation", "plan_password_rotation"]
+__all__ = [
+    "MARKER_TAG",
+    "PASSWORD_ACTIONS",
+    "WindowsProfileUpdate",
+    "apply_password_rotation",
+    "plan_password_rotation",
+    "write_marker",
+]
 
 #: REFERENCE section 2: 12-14 minutes for one node; each further Windows node adds about 2.
+#: The cluster tag whose value names the plan and step of the last password write (see :func:`write_marker`).
+MARKER_TAG = "aks-windows-ops-write"
 BASE_SECONDS = 13 * 60
 PER_NODE_SECONDS = 2 * 60
 SECRET_NAME = "admin_password"
 
 
+def write_marker(ctx: RunContext, step: Step) -> tuple[str, str]:
+    """The tag that proves this step's password write landed: ``(MARKER_TAG, "<plan id>/<step id>")``.
+
+    The admin password is write-only (ARM never returns it, FAQ password question), so the same cluster PUT
+    also sets this tag, which ARM does return; no other write carries this plan's id.
+    """
+    return MARKER_TAG, f"{ctx.plan.id}/{step.id}"
+
+
+def _marked(wire: Mapping[str, Any], marker: tuple[str, str]) -> bool:
+    tags = wire.get("tags") or {}
+    return isinstance(tags, Mapping) and tags.get(marker[0]) == marker[1]
+
+
 class WindowsProfileUpdate:
     """One cluster PUT that changes ``windowsProfile`` (password or license type) and reimages Windows pools.
 
-    Params: ``password`` (the name of a secret in the context, never the value) and/or ``license_type``,
-    ``etag`` (the cluster's eTag when planned: a later change means this step's write already landed).
+    Params: ``password`` (the name of a secret in the context, never the value) and/or ``license_type``.
+    A license type is read back; a password is not (ARM never returns it), so its PUT also sets the
+    :func:`write_marker` tag, and "done" means that tag is on the cluster now. Without it the write is sent
+    (again): an eTag that changed since the plan proves nothing about which write landed.
     """
+
+    def _landed(self, step: Step, ctx: RunContext, wire: Mapping[str, Any]) -> bool:
+        wanted = step.params.get("license_type")
+        if (
+            wanted is not None
+            and (properties_of(wire).get("windowsProfile") or {}).get("licenseType", "None") != wanted
+        ):
+            return False
+        if step.params.get("password"):
+            return _marked(wire, write_marker(ctx, step))
+        return wanted is not None
 
     def check(self, step: Step, ctx: RunContext) -> StepState:
         cc = cluster_of(ctx)
         wire = cc.cluster()
-        props = properties_of(wire)
         if az.is_busy(cluster_busy_state(cc, wire)):
             return StepState.IN_FLIGHT
-        wanted = step.params.get("license_type")
-        if wanted is not None and (props.get("windowsProfile") or {}).get("licenseType", "None") == wanted:
-            return StepState.DONE
-        if step.params.get("password") and ctx.attempts > 0 and wire.get("eTag") != step.params.get("etag"):
-            # A write was sent by an earlier run and the cluster changed since the plan: that write landed
-            # (a password is write-only, so this is the only trace; re-sending would restart the nodes twice).
-            return StepState.DONE
-        return StepState.READY
+        return StepState.DONE if self._landed(step, ctx, wire) else StepState.READY
 
     def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
         cc = cluster_of(ctx)
@@ -91,9 +120,15 @@ class WindowsProfileUpdate:
                 password=password,
                 license_type=None if license_type is None else str(license_type),
                 cached=c,
+                marker=write_marker(ctx, step) if password is not None else None,
             )
 
-        return operation_handle(send_write(ctx, step, send, lambda: cluster_busy_state(cc)), "cluster")
+        def landed() -> bool:
+            return self._landed(step, ctx, cc.cluster(fresh_ok=False))
+
+        return operation_handle(
+            send_write(ctx, step, send, lambda: cluster_busy_state(cc), landed), "cluster"
+        )
 
     def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
         cc = cluster_of(ctx)
@@ -103,7 +138,8 @@ class WindowsProfileUpdate:
         cc = cluster_of(ctx)
         result = cc.results.pop(step.id, None)
         cc.remember(result)
-        props = properties_of(result) or properties_of(cc.cluster(fresh_ok=False))
+        wire: Mapping[str, Any] = result if result and properties_of(result) else cc.cluster(fresh_ok=False)
+        props = properties_of(wire)
         windows = [p for p in props.get("agentPoolProfiles") or [] if str(p.get("osType")) == "Windows"]
         bad = [
             f"{p.get('name')} is {p.get('provisioningState')}"
@@ -120,7 +156,14 @@ class WindowsProfileUpdate:
             raise AzureOperationFailed(
                 f"windowsProfile.licenseType is not {wanted}", code="VerificationFailed"
             )
-        return f"{len(windows)} Windows pools back to Succeeded"
+        if step.params.get("password") and not _marked(wire, write_marker(ctx, step)):
+            raise AzureOperationFailed(
+                "the cluster does not carry the tag the password write sets, so the new password cannot be "
+                "shown to have been sent; run again to send it",
+                code="VerificationFailed",
+            )
+        done = "new admin password set; " if step.params.get("password") else ""
+        return f"{done}{len(windows)} Windows pools back to Succeeded"
 
 
 PASSWORD_ACTIONS = {**AZURE_ACTIONS, "update_windows_profile": WindowsProfileUpdate()}

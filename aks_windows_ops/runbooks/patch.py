@@ -27,6 +27,7 @@ from aks_windows_ops.errors import InvalidInput, PreflightFailed, UnsafeOperatio
 from aks_windows_ops.models import ClusterRef, ClusterSnapshot, Finding, PoolMode, PoolSnapshot, Severity
 from aks_windows_ops.rules import versions as V
 from aks_windows_ops.rules.preflight import preflight
+from aks_windows_ops.rules.validation import resolve_kubernetes_version
 from aks_windows_ops.runbooks.checkpoints import CheckpointStore
 from aks_windows_ops.runbooks.events import Event
 from aks_windows_ops.runbooks.plan import NoOp, Plan, Step
@@ -153,6 +154,13 @@ def plan_patch(
     wire = az.get_cluster(clients, resource_group, name)
     snapshot = snapshot_from_wire(ClusterRef(clients.subscription_id, resource_group, name), wire)
     selected = _select(snapshot, pools)
+    if kubernetes_version:
+        # v-prefix, minor-only alias and unknown patches are settled here, before any write.
+        kubernetes_version = resolve_kubernetes_version(
+            kubernetes_version,
+            available_versions(clients, snapshot.location),
+            current=snapshot.current_kubernetes_version,
+        )
     context = ClusterContext(clients, resource_group, name, cluster_wire=wire)
     report = preflight(snapshot)
     target = f"{clients.subscription_id}/{resource_group}/{name}"

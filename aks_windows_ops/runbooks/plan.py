@@ -6,9 +6,11 @@ findings and warnings met on the way. Nothing is sent to Azure until the plan is
 (``aks_windows_ops.runbooks.runner.apply``), so a dry run is "stop after the plan".
 
 A plan's :attr:`Plan.id` is a hash of the work it describes (procedure, target, and each step's id, kind,
-resource and parameters), so planning the same work twice maps to the same checkpoint records (DESIGN
-principle 4). Step parameters are JSON and never hold a secret: a :class:`~aks_windows_ops.secrets.Secret`
-anywhere in them is refused (DESIGN principle 6); actions fetch secrets from their run context instead.
+resource and parameters) and of a random nonce, so every plan made has its own id and its own checkpoint
+records (DESIGN principle 4); a document whose steps were edited no longer matches its id. A plan records its
+target and its mode (Azure or a twin) and is refused elsewhere. Step parameters are JSON and never hold a
+secret: a :class:`~aks_windows_ops.secrets.Secret` anywhere in them is refused (DESIGN principle 6); actions
+fetch secrets from their run context instead.
 
 The renderers (:func:`render_text`, :func:`render_markdown`, :func:`render_html`, :func:`render_json`) are
 also methods of :class:`Plan`; ``Plan._repr_html_`` makes a plan display as a table in Jupyter.
@@ -21,8 +23,9 @@ import html
 import json
 import math
 import re
+import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Union
 
@@ -252,9 +255,13 @@ class Plan:
         findings: preflight findings met while planning (errors stop planning before a plan exists).
         warnings: notes for the operator, e.g. ``the Windows nodes will be reimaged``.
         created_at: when the plan was made (UTC); not part of the id.
-        id: ``<procedure>-<hash>``, derived from the procedure, the target and the steps' ids, kinds,
-            resources and parameters. The same work planned again gets the same id, and so resumes from the
-            same checkpoint records; wording and durations do not change it.
+        mode: where the plan runs: ``azure``, ``twin`` or ``twin:<name>`` (a rehearsal on a simulated twin),
+            or empty until the first apply records it. A plan is refused elsewhere (see
+            :meth:`refusal`).
+        nonce: random text that makes each plan made unique; part of the id.
+        id: ``<procedure>-<hash>``, derived from the procedure, the target, the steps' ids, kinds, resources
+            and parameters, and the nonce. Every plan made gets its own id (so its own checkpoint records and
+            its own write markers); wording and durations do not change it.
     """
 
     procedure: str
@@ -264,6 +271,8 @@ class Plan:
     findings: tuple[Finding, ...] = ()
     warnings: tuple[str, ...] = ()
     created_at: datetime = field(default_factory=_utcnow, compare=False)
+    mode: str = field(default="", compare=False)
+    nonce: str = field(default_factory=lambda: secrets.token_hex(6))
     id: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -294,7 +303,7 @@ class Plan:
         object.__setattr__(self, "id", self._compute_id())
 
     def _compute_id(self) -> str:
-        work = {
+        work: dict[str, Any] = {
             "schema": PLAN_SCHEMA_VERSION,
             "procedure": self.procedure,
             "target": self.target,
@@ -302,8 +311,46 @@ class Plan:
                 {"id": s.id, "kind": s.kind, "resource": s.resource, "params": s.params} for s in self.steps
             ],
         }
+        if self.nonce:
+            work["nonce"] = self.nonce
         digest = hashlib.sha256(_canonical(work).encode("utf-8")).hexdigest()
         return f"{self.procedure}-{digest[:20]}"
+
+    @property
+    def target_parts(self) -> tuple[str, str, str] | None:
+        """``(subscription, resource group, cluster)`` when the target has that shape, else ``None``."""
+        parts = self.target.split("/")
+        if len(parts) != 3 or not all(parts):
+            return None
+        return parts[0], parts[1], parts[2]
+
+    @property
+    def is_rehearsal(self) -> bool:
+        """Whether the plan was made for (or first applied on) a simulated twin."""
+        return self.mode.startswith("twin")
+
+    def with_mode(self, mode: str) -> Plan:
+        """Return the same plan (same id) recording where it runs (``azure``, ``twin``, ``twin:<name>``)."""
+        return replace(self, mode=mode)
+
+    def refusal(self, *, target: str | None = None, mode: str | None = None) -> str | None:
+        """Why this plan must not run on ``target`` in ``mode``, or ``None`` when it may.
+
+        DESIGN principle 4: a plan carries its target and its mode; it never acts on another cluster, a
+        rehearsal plan is never sent to Azure, and a real plan never runs on a twin.
+        """
+        if target is not None and target.lower() != self.target.lower():
+            return f"plan {self.id} was made for {self.target}, not {target}; plan again for {target}"
+        if mode is None or not self.mode or mode == self.mode:
+            return None
+        if self.is_rehearsal and mode == "azure":
+            return (
+                f"plan {self.id} is a rehearsal made on the twin {self.mode.partition(':')[2] or '(unnamed)'}; "
+                "it is never sent to Azure: plan again without --simulate to change the real cluster"
+            )
+        if not self.is_rehearsal and mode.startswith("twin"):
+            return f"plan {self.id} was made for Azure; it does not run on a twin: plan again with --simulate"
+        return f"plan {self.id} was made on {self.mode}, not {mode}; plan again there"
 
     @property
     def expected_seconds(self) -> float:
@@ -338,6 +385,8 @@ class Plan:
             "id": self.id,
             "procedure": self.procedure,
             "target": self.target,
+            "mode": self.mode,
+            "nonce": self.nonce,
             "created_at": self.created_at.isoformat(),
             "expected_seconds": self.expected_seconds,
             "restarts_nodes": self.restarts_nodes,
@@ -355,6 +404,8 @@ class Plan:
             InvalidInput: the document is malformed, comes from another schema version, or its id does not
                 match its steps (it was edited, or hashed by an incompatible version).
         """
+        if not isinstance(data, Mapping):
+            raise InvalidInput(f"a plan document must be a JSON object, got {type(data).__name__}")
         schema = data.get("schema", PLAN_SCHEMA_VERSION)
         if schema != PLAN_SCHEMA_VERSION:
             raise InvalidInput(
@@ -370,8 +421,10 @@ class Plan:
                 findings=tuple(_finding_from_dict(f) for f in data.get("findings", ())),
                 warnings=tuple(str(w) for w in data.get("warnings", ())),
                 created_at=datetime.fromisoformat(created) if created else _utcnow(),
+                mode=str(data.get("mode") or ""),
+                nonce=str(data.get("nonce") or ""),
             )
-        except (KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
             if isinstance(err, InvalidInput):
                 raise
             raise InvalidInput(f"malformed plan document: {type(err).__name__}: {err}") from None

@@ -21,7 +21,12 @@ from aks_windows_ops.azure.registry import registry_reader_for
 from aks_windows_ops.errors import AzureOperationFailed, InvalidInput, NotFound, UnsafeOperation
 from aks_windows_ops.models import ClusterRef, ClusterSnapshot, OsType, PoolSnapshot
 from aks_windows_ops.rules.image_builds import host_build_of_sku
-from aks_windows_ops.rules.validation import check_pool_spec, default_os_sku
+from aks_windows_ops.rules.validation import (
+    check_pool_spec,
+    check_subnet_id,
+    default_os_sku,
+    normalize_os_sku,
+)
 from aks_windows_ops.runbooks.checkpoints import CheckpointStore
 from aks_windows_ops.runbooks.events import Event
 from aks_windows_ops.runbooks.image_check import check_workload_images
@@ -146,8 +151,9 @@ class CreatePool:
         assert isinstance(properties, Mapping)
         cc.forget(pool)
         send = lambda: az.begin_pool_create(cc.clients, cc.resource_group, cc.name, pool, dict(properties))  # noqa: E731
+        state = lambda: (self._get(ctx, pool) or {}).get("provisioningState")  # noqa: E731
         return operation_handle(
-            send_write(ctx, step, send, lambda: (self._get(ctx, pool) or {}).get("provisioningState")), "pool"
+            send_write(ctx, step, send, state, lambda: self._get(ctx, pool) is not None), "pool"
         )
 
     def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
@@ -221,9 +227,12 @@ class DeletePool:
                     remediation="Drain the pool first (the migrate runbook does it), then run again.",
                 )
         send = lambda: az.begin_pool_delete(cc.clients, cc.resource_group, cc.name, pool)  # noqa: E731
+
+        def state() -> str | None:
+            return (self._get(ctx, pool) or {}).get("provisioningState")
+
         return operation_handle(
-            send_write(ctx, step, send, lambda: (self._get(ctx, pool) or {}).get("provisioningState")),
-            "pool_delete",
+            send_write(ctx, step, send, state, lambda: state() in (None, "Deleting")), "pool_delete"
         )
 
     def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
@@ -340,6 +349,16 @@ def plan_add_windows_pool(
         UnsafeOperation: a workload that would land on the pool has an image its build cannot run.
     """
     # Rules that need no cluster are checked before the first request (bad input sends nothing).
+    early: list[str] = []
+    if os_sku is not None:
+        try:
+            os_sku = normalize_os_sku(os_sku)  # the service's spelling: windows2022 -> Windows2022
+        except InvalidInput as err:
+            early.extend(err.problems)
+    if subnet is not None:
+        early.extend(check_subnet_id(subnet))
+    if early:
+        raise InvalidInput(early)
     static = check_pool_spec(
         name=pool,
         os_type=OsType.WINDOWS,

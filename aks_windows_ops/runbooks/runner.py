@@ -31,8 +31,10 @@ its timeout and continue on the next tick (REFERENCE section 7).
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -41,7 +43,15 @@ from datetime import datetime, timezone
 from os import PathLike
 from typing import Any, Protocol, runtime_checkable
 
-from aks_windows_ops.errors import AksWindowsOpsError, BudgetExhausted, InvalidInput, NotFound
+from aks_windows_ops.errors import (
+    AksWindowsOpsError,
+    BudgetExhausted,
+    InvalidInput,
+    NotFound,
+    OperationConflict,
+    OperationLost,
+    RunInterrupted,
+)
 from aks_windows_ops.runbooks.checkpoints import (
     CheckpointStore,
     MemoryCheckpointStore,
@@ -51,6 +61,8 @@ from aks_windows_ops.runbooks.checkpoints import (
     checkpoint_store_from_url,
 )
 from aks_windows_ops.runbooks.events import Event, EventKind
+from aks_windows_ops.runbooks.leases import holding, lease_names
+from aks_windows_ops.runbooks.outcomes import Terminated, changes_summary, sigterm_as_interrupt
 from aks_windows_ops.runbooks.plan import JsonValue, Plan, Step, format_duration
 
 __all__ = [
@@ -59,12 +71,16 @@ __all__ = [
     "RunContext",
     "RunStatus",
     "StepState",
+    "Terminated",
     "apply",
+    "changes_summary",
     "get_plan_status",
     "resume",
 ]
 
 _log = logging.getLogger(__name__)
+#: How many times a step waits for an operation it did not start before giving up (each wait re-reads).
+_MAX_CHECKS = 5
 
 
 class StepState(str, enum.Enum):
@@ -111,6 +127,8 @@ class RunContext:
     #: Writes an earlier run already attempted for the current step (from its checkpoint record): an action
     #: whose target state cannot be read back (a password) uses it to tell "not sent" from "sent, then lost".
     attempts: int = 0
+    #: Steps whose write this run sent (or tried to send), in order.
+    sent: list[str] = field(default_factory=list)
 
     def remaining(self) -> float | None:
         """Seconds left in the budget (never negative), or ``None`` without a budget."""
@@ -250,6 +268,8 @@ class ApplyResult:
         elapsed: seconds on the run's clock.
         error: the library error that failed a step, or the ``BudgetExhausted`` that paused the run.
         failed_step: the id of the failed step.
+        sent: steps whose write this run sent (or tried to send), in order: what it may have changed.
+        drift: finished steps whose effect was gone when checked again, and that this run applied again.
     """
 
     plan_id: str
@@ -262,6 +282,8 @@ class ApplyResult:
     elapsed: float = 0.0
     error: AksWindowsOpsError | None = None
     failed_step: str | None = None
+    sent: tuple[str, ...] = ()
+    drift: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -300,6 +322,8 @@ class ApplyResult:
             "elapsed": self.elapsed,
             "error": None if self.error is None else self.error.to_dict(),
             "failed_step": self.failed_step,
+            "sent": list(self.sent),
+            "drift": list(self.drift),
             "resumable": self.resumable,
         }
 
@@ -351,15 +375,23 @@ def apply(
     on_event: Callable[[Event], None] | None = None,
     extras: Mapping[str, Any] | None = None,
     stop_after: str | None = None,
+    target: str | None = None,
+    mode: str | None = None,
+    lease: bool = True,
 ) -> ApplyResult:
     """Apply ``plan``, resuming from its checkpoint records (DESIGN principles 1 and 4; REFERENCE section 7).
+
+    Before the first step the run takes the leases of its cluster and its plan in the store
+    (:mod:`aks_windows_ops.runbooks.leases`), so a second apply on the same cluster stops before any write.
+    A step that succeeded in an earlier run is checked again (its effect read from Azure) before it is
+    skipped; an effect that is gone is applied again and reported as drift. Verification steps always run.
 
     Args:
         plan: the plan to apply.
         actions: the action for each step kind in the plan.
         checkpoints: a store, or a path or URL that ``checkpoint_store_from_url`` understands.
-            ``None`` means the default JSON file (``$AKS_WINDOWS_OPS_CHECKPOINTS``, else
-            ``~/.aks-windows-ops/checkpoints.json``), so every run is resumable.
+            ``None`` means the default store (``$AKS_WINDOWS_OPS_CHECKPOINTS``, else a SQLite database in
+            the user's state directory), so every run is resumable.
         time_budget: seconds this call may take on ``clock``; ``None`` for no limit. Steps do not start once
             it has run out, and actions stop waiting (their operations keep running in Azure and are resumed
             by the next call).
@@ -369,23 +401,82 @@ def apply(
         extras: procedure-specific objects handed to actions as ``ctx.extras``.
         stop_after: run no step after this one (status ``paused`` once it has succeeded), to apply a plan a
             step at a time; repeating the same call never goes further.
+        target: what this run acts on (``subscription/resource_group/cluster``); defaults to the
+            ``run_target`` of an object in ``extras`` that has one. A plan made for another target is refused.
+        mode: where this run's writes go (``azure`` or ``twin[:name]``); defaults to the ``run_mode`` of an
+            object in ``extras``. A rehearsal plan is refused on Azure and a real plan on a twin.
+        lease: take the cluster and plan leases (stores that keep none run unguarded).
 
     Returns:
         The outcome. A failed step does not raise: call :meth:`ApplyResult.raise_for_status`.
 
     Raises:
-        InvalidInput: a step kind has no action, or ``stop_after`` names no step; nothing was sent.
+        InvalidInput: a step kind has no action, ``stop_after`` names no step, the budget is not a finite
+            number >= 0, or the plan belongs to another target or mode; nothing was sent.
+        LeaseHeld: another run holds the cluster's or the plan's lease; nothing was sent.
+        RunInterrupted: Ctrl-C or SIGTERM; the step in flight was recorded first.
     """
     missing = sorted({s.kind for s in plan.steps} - set(actions))
     problems = [f"no action for step kind {kind!r}" for kind in missing]
     if stop_after is not None and stop_after not in {s.id for s in plan.steps}:
         problems.append(f"stop_after names no step of the plan: {stop_after!r}")
-    if time_budget is not None and time_budget < 0:
-        problems.append("time_budget must be >= 0")
+    if time_budget is not None and (
+        isinstance(time_budget, bool) or not math.isfinite(float(time_budget)) or time_budget < 0
+    ):
+        problems.append("time_budget must be a finite number of seconds >= 0")
     if problems:
         raise InvalidInput(problems)
+    target, mode = _where(extras, target, mode)
+    refusal = plan.refusal(target=target, mode=mode)
+    if refusal:
+        raise InvalidInput(refusal)
 
     store = _open_store(checkpoints)
+    if isinstance(store, PlanStore):
+        stored = store.load_plan(plan.id)
+        if stored is not None:
+            refusal = stored.refusal(target=target, mode=mode)
+            if refusal:
+                raise InvalidInput(refusal)
+            if stored.mode:
+                plan = stored
+    if mode and not plan.mode:
+        plan = plan.with_mode(mode)
+    guard = holding(store, lease_names(plan.id, plan.target)) if lease else contextlib.nullcontext()
+    with guard:
+        if isinstance(store, PlanStore):
+            stored = store.load_plan(plan.id)
+            if stored is None or (plan.mode and not stored.mode):
+                store.save_plan(plan)
+        return _apply_steps(plan, actions, store, time_budget, clock, sleep, on_event, extras, stop_after)
+
+
+def _where(
+    extras: Mapping[str, Any] | None, target: str | None, mode: str | None
+) -> tuple[str | None, str | None]:
+    for value in (extras or {}).values():
+        if target is None and isinstance(getattr(value, "run_target", None), str):
+            target = value.run_target
+        if mode is None and isinstance(getattr(value, "run_mode", None), str):
+            mode = value.run_mode
+    return target, mode
+
+
+def _always_runs(action: Action) -> bool:
+    return bool(getattr(action, "always_run", False))
+
+
+def _apply_steps(
+    plan: Plan,
+    actions: Mapping[str, Action],
+    store: CheckpointStore,
+    time_budget: float | None,
+    clock: Callable[[], float] | None,
+    sleep: Callable[[float], None] | None,
+    on_event: Callable[[Event], None] | None,
+    extras: Mapping[str, Any] | None,
+    stop_after: str | None,
+) -> ApplyResult:
     run_clock = clock or time.monotonic
     started = run_clock()
     ctx = RunContext(
@@ -412,14 +503,13 @@ def apply(
             )
         )
 
-    if isinstance(store, PlanStore) and store.load_plan(plan.id) is None:
-        store.save_plan(plan)
     plan_event(EventKind.PLAN_STARTED, f"{plan.procedure} on {plan.target}: {total} steps")
     for warning in plan.warnings:
         plan_event(EventKind.WARNING, warning)
 
     done: list[str] = []
     skipped: list[str] = []
+    drift: list[str] = []
     status = RunStatus.SUCCEEDED
     error: AksWindowsOpsError | None = None
     failed_step: str | None = None
@@ -428,44 +518,64 @@ def apply(
     # Steps past ``stop_after`` never run in this call, even when it had already succeeded earlier: running
     # the same command twice must not go further than the operator asked.
     stop_index = next((i for i, s in enumerate(plan.steps, 1) if s.id == stop_after), None)
-    for index, step in enumerate(plan.steps, 1):
-        if stop_index is not None and index > stop_index:
-            status = RunStatus.PAUSED
-            message = f"stopped after step {stop_after!r} as asked; run without stop_after to continue"
-            break
-        ctx.step, ctx.step_index, ctx.step_started = step, index, run_clock()
-
-        record = store.load(plan.id, step.id) or StepRecord(plan.id, step.id)
-        if record.state is RecordState.SUCCEEDED:
-            skipped.append(step.id)
-            _emit_step(ctx, EventKind.STEP_SKIPPED, f"already succeeded: {record.message}".rstrip(": "))
-            continue
-        if ctx.expired():
-            status = RunStatus.PAUSED
-            message = f"time budget exhausted before step {step.id!r}; run again to resume"
-            error = BudgetExhausted(message)
-            break
-
-        _emit_step(ctx, EventKind.STEP_STARTED, step.title or step.id)
-        action = actions[step.kind]
-        try:
-            record = _run_step(step, action, ctx, store, record)
-        except _ActionPaused as paused:
-            status, error = RunStatus.PAUSED, paused.error
-            message = f"paused in step {step.id!r}: {paused.error}"
-            break
-        except _ActionFailed as failed:
-            error, failed_step, status = failed.error, step.id, RunStatus.FAILED
-            store.save(
-                (store.load(plan.id, step.id) or record).evolve(
-                    state=RecordState.FAILED, finished_at=_now(), message=str(failed.error), operation=None
+    with sigterm_as_interrupt():
+        for index, step in enumerate(plan.steps, 1):
+            if stop_index is not None and index > stop_index:
+                status = RunStatus.PAUSED
+                message = f"stopped after step {stop_after!r} as asked; run without stop_after to continue"
+                break
+            ctx.step, ctx.step_index, ctx.step_started = step, index, run_clock()
+            action = actions[step.kind]
+            record = store.load(plan.id, step.id) or StepRecord(plan.id, step.id)
+            try:
+                found: StepState | None = None
+                if record.state is RecordState.SUCCEEDED and not _always_runs(action):
+                    # "Already done" is a fact read now, not the memory of an earlier run.
+                    with _action_call():
+                        found = StepState(action.check(step, ctx))
+                    if found is not StepState.READY:
+                        # DONE, or an operation runs on the resource (a later step's, typically): not gone.
+                        skipped.append(step.id)
+                        _emit_step(
+                            ctx,
+                            EventKind.STEP_SKIPPED,
+                            f"already succeeded, and checked again now: {record.message}".rstrip(": "),
+                        )
+                        continue
+                    drift.append(step.id)
+                    _emit_step(
+                        ctx,
+                        EventKind.WARNING,
+                        f"drift: step {step.id!r} had succeeded but its effect is gone; applying it again",
+                    )
+                if ctx.expired():
+                    status = RunStatus.PAUSED
+                    message = f"time budget exhausted before step {step.id!r}; run again to resume"
+                    error = BudgetExhausted(message)
+                    break
+                _emit_step(ctx, EventKind.STEP_STARTED, step.title or step.id)
+                record = _run_step(step, action, ctx, store, record, found)
+            except _ActionPaused as paused:
+                status, error = RunStatus.PAUSED, paused.error
+                message = f"paused in step {step.id!r}: {paused.error}"
+                break
+            except _ActionFailed as failed:
+                error, failed_step, status = failed.error, step.id, RunStatus.FAILED
+                store.save(
+                    (store.load(plan.id, step.id) or record).evolve(
+                        state=RecordState.FAILED,
+                        finished_at=_now(),
+                        message=str(failed.error),
+                        operation=None,
+                    )
                 )
-            )
-            message = f"step {step.id!r} failed: {failed.error}"
-            _emit_step(ctx, EventKind.STEP_FAILED, str(failed.error))
-            break
-        done.append(step.id)
-        _emit_step(ctx, EventKind.STEP_SUCCEEDED, record.message)
+                message = f"step {step.id!r} failed: {failed.error}"
+                _emit_step(ctx, EventKind.STEP_FAILED, str(failed.error))
+                break
+            except KeyboardInterrupt as interrupt:
+                raise _interrupted(plan, store, step, ctx, done, interrupt) from None
+            done.append(step.id)
+            _emit_step(ctx, EventKind.STEP_SUCCEEDED, record.message)
 
     ctx.step = None
     records = _final_records(plan, store)
@@ -478,8 +588,12 @@ def apply(
             else f"{len(done)} step{'' if len(done) == 1 else 's'} done, {len(skipped)} already done, "
             f"in {format_duration(elapsed)}"
         )
-    elif status is RunStatus.PAUSED:
-        plan_event(EventKind.PAUSED, message)
+        if drift:
+            message += f"; drift put right in {', '.join(drift)}"
+    else:
+        message = f"{message}. {changes_summary(ctx.sent, records)}"
+        if status is RunStatus.PAUSED:
+            plan_event(EventKind.PAUSED, message)
     plan_event(EventKind.PLAN_FINISHED, f"{status.value}: {message}")
     return ApplyResult(
         plan_id=plan.id,
@@ -492,6 +606,34 @@ def apply(
         elapsed=elapsed,
         error=error,
         failed_step=failed_step,
+        sent=tuple(ctx.sent),
+        drift=tuple(drift),
+    )
+
+
+def _interrupted(
+    plan: Plan,
+    store: CheckpointStore,
+    step: Step,
+    ctx: RunContext,
+    done: list[str],
+    interrupt: KeyboardInterrupt,
+) -> RunInterrupted:
+    record = store.load(plan.id, step.id)
+    if record is not None and record.state is RecordState.IN_PROGRESS:
+        # Keep its state and handle: the next run resumes the operation or re-reads the resource.
+        store.save(record.evolve(message=f"interrupted: {record.message}"))
+    records = _final_records(plan, store)
+    remaining = tuple(r.step_id for r in records if r.state is not RecordState.SUCCEEDED)
+    name = "SIGTERM" if isinstance(interrupt, Terminated) else "SIGINT"
+    return RunInterrupted(
+        f"interrupted ({name}) in step {step.id!r} of plan {plan.id}; "
+        f"{len(done)} step{'' if len(done) == 1 else 's'} done in this run. {changes_summary(ctx.sent, records)}",
+        plan_id=plan.id,
+        done=tuple(r.step_id for r in records if r.state is RecordState.SUCCEEDED),
+        remaining=remaining,
+        changed=tuple(ctx.sent),
+        signal_name=name,
     )
 
 
@@ -519,49 +661,73 @@ def _run_step(
     ctx: RunContext,
     store: CheckpointStore,
     record: StepRecord,
+    found: StepState | None = None,
 ) -> StepRecord:
     if record.state is RecordState.IN_PROGRESS and record.operation is not None:
         _emit_step(ctx, EventKind.WAITING, "resuming the operation started by an earlier run")
+        try:
+            with _action_call():
+                action.wait(step, ctx, record.operation)
+        except _ActionFailed as failed:
+            if not isinstance(failed.error, OperationLost):
+                raise
+            # The service no longer knows the token: read the resource and decide from what is there now.
+            _emit_step(ctx, EventKind.WARNING, f"{failed.error}; reading the resource again")
+            record = record.evolve(operation=None, message="operation handle lost; re-read the resource")
+            store.save(record)
+            return _run_step(step, action, ctx, store, record)
         with _action_call():
-            action.wait(step, ctx, record.operation)
-    else:
-        ctx.attempts = record.attempts
-        with _action_call():
-            found = StepState(action.check(step, ctx))
+            verified = action.verify(step, ctx)
+        return _succeed(store, record, verified)
+    ctx.attempts = record.attempts
+    for _round in range(_MAX_CHECKS):
+        if found is None:
+            with _action_call():
+                found = StepState(action.check(step, ctx))
         if found is StepState.DONE:
             with _action_call():
                 verified = action.verify(step, ctx)
             return _succeed(store, record, f"already done: {verified}")
-        if found is StepState.IN_FLIGHT:
-            record = record.evolve(
-                state=RecordState.IN_PROGRESS,
-                started_at=record.started_at or _now(),
-                message="waiting for an operation already running on the resource",
+        if found is StepState.READY:
+            break
+        record = record.evolve(
+            state=RecordState.IN_PROGRESS,
+            started_at=record.started_at or _now(),
+            message="waiting for an operation already running on the resource",
+        )
+        store.save(record)
+        _emit_step(ctx, EventKind.WAITING, record.message)
+        with _action_call():
+            action.wait(step, ctx, None)
+        # Whose operation was it? Read again: done, or still to send.
+        found = None
+    else:
+        raise _ActionFailed(
+            OperationConflict(
+                f"{step.title or step.id}: the resource stayed busy; nothing was sent for this step"
             )
-            store.save(record)
-            _emit_step(ctx, EventKind.WAITING, record.message)
-            with _action_call():
-                action.wait(step, ctx, None)
-        else:
-            # Recorded before sending: a crash after the write leaves a trace that makes the next run re-read
-            # the resource (check) instead of sending the write again.
-            record = record.evolve(
-                state=RecordState.IN_PROGRESS,
-                attempts=record.attempts + 1,
-                started_at=_now(),
-                finished_at=None,
-                message="sending the write",
-                operation=None,
-            )
-            store.save(record)
-            with _action_call():
-                operation = action.start(step, ctx)
-            if operation is not None:
-                record = record.evolve(operation=operation, message="operation started")
-                store.save(record)
-            _emit_step(ctx, EventKind.WAITING, "write sent; waiting for it to finish")
-            with _action_call():
-                action.wait(step, ctx, operation)
+        )
+    # Recorded before sending: a crash after the write leaves a trace that makes the next run re-read the
+    # resource (check) instead of sending the write again.
+    record = record.evolve(
+        state=RecordState.IN_PROGRESS,
+        attempts=record.attempts + 1,
+        started_at=_now(),
+        finished_at=None,
+        message="sending the write",
+        operation=None,
+    )
+    store.save(record)
+    if not _always_runs(action):  # verification steps read; they send nothing
+        ctx.sent.append(step.id)
+    with _action_call():
+        operation = action.start(step, ctx)
+    if operation is not None:
+        record = record.evolve(operation=operation, message="operation started")
+        store.save(record)
+    _emit_step(ctx, EventKind.WAITING, "write sent; waiting for it to finish")
+    with _action_call():
+        action.wait(step, ctx, operation)
     with _action_call():
         verified = action.verify(step, ctx)
     return _succeed(store, record, verified)
@@ -616,6 +782,6 @@ def resume(
     if plan is None:
         raise NotFound(
             f"no stored plan {plan_id!r} in {store!r}",
-            remediation="Plan the procedure again; a re-plan of the same work has the same id.",
+            remediation="Check the checkpoint store named, or plan the procedure again: a new plan re-reads the cluster.",
         )
     return apply(plan, actions, checkpoints=store, **options)

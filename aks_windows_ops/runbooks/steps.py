@@ -17,7 +17,13 @@ from typing import Any
 
 from aks_windows_ops.azure import actions as az
 from aks_windows_ops.azure.clients import AzureClients
-from aks_windows_ops.errors import AksWindowsOpsError, AzureOperationFailed, OperationConflict
+from aks_windows_ops.errors import (
+    AksWindowsOpsError,
+    AzureOperationFailed,
+    EtagMismatch,
+    OperationConflict,
+    Throttled,
+)
 from aks_windows_ops.runbooks.checkpoints import CheckpointStore
 from aks_windows_ops.runbooks.events import Event
 from aks_windows_ops.runbooks.plan import Plan, Step
@@ -30,6 +36,7 @@ __all__ = [
     "apply_to_cluster",
     "cluster_busy_state",
     "cluster_of",
+    "is_ambiguous",
     "operation_handle",
     "param_number",
     "properties_of",
@@ -81,6 +88,16 @@ class ClusterContext:
         self.pool_cache: dict[str, dict[str, Any]] = {}
         if self.cluster_wire is not None:
             self.remember(self.cluster_wire)
+
+    @property
+    def run_target(self) -> str:
+        """``subscription/resource_group/name``: what a plan applied with this context must target."""
+        return f"{self.clients.subscription_id}/{self.resource_group}/{self.name}"
+
+    @property
+    def run_mode(self) -> str:
+        """``azure`` or ``twin[:name]``: where this context's writes go (``AzureClients.mode``)."""
+        return self.clients.mode
 
     def remember(self, wire: Mapping[str, Any] | None) -> None:
         """Keep the pools of a cluster reading, so the next step need not GET them again."""
@@ -147,22 +164,94 @@ def _status_reporter(ctx: RunContext, step: Step) -> Callable[[str, float], None
     return report
 
 
-def send_write(ctx: RunContext, step: Step, send: Callable[[], str], state: Callable[[], str | None]) -> str:
-    """Send a write; on 409 wait for (or abort) the running operation, then send it (it was never accepted)."""
+#: How many times :func:`send_write` may send one step's write in one run (each after reading the resource).
+MAX_SENDS = 6
+
+
+def is_ambiguous(err: AksWindowsOpsError) -> bool:
+    """Whether a failed write may still have landed: a lost connection, a timeout or a 5xx (DESIGN "Retries").
+
+    A 4xx answer (400, 404, 409, 412, 429) means Azure refused the write; anything else leaves the outcome
+    unknown until the resource is read back.
+    """
+    if not isinstance(err, AzureOperationFailed):
+        return False
+    if err.code == "ConnectionError":
+        return True
+    return err.status_code is not None and err.status_code >= 500
+
+
+def send_write(
+    ctx: RunContext,
+    step: Step,
+    send: Callable[[], str],
+    state: Callable[[], str | None],
+    landed: Callable[[], bool] | None = None,
+) -> str | None:
+    """Send a step's one write; after any outcome that is not a clear answer, read the resource and decide.
+
+    DESIGN "Retries" and REFERENCE section 4: azure-core never repeats a write (see
+    ``aks_windows_ops.azure.retry.BudgetRetryPolicy``), so every repetition is decided here, after a read:
+
+    - a lost response, a timeout or a 5xx (the write may have landed), and a 412 or 409 that follows one: read
+      ``landed()``; when it proves the write landed, nothing more is sent and ``None`` is returned (the caller
+      then polls the resource); otherwise the write is sent again.
+    - 409 ``OperationNotAllowed`` (refused: another operation runs): wait for it (or abort it when asked),
+      then send.
+    - 412 (the eTag read before the write is stale: someone else changed the resource): read it again and
+      send with the new eTag.
+    - 429 (refused): wait ``Retry-After`` within the budget, then send.
+
+    Args:
+        ctx: the run's context.
+        step: the step whose write this is.
+        send: sends the write once and returns its continuation token.
+        state: reads the resource's provisioning state.
+        landed: reads the resource and tells whether this step's write is in it (``None``: an operation
+            running on the resource counts as the write having landed).
+
+    Returns:
+        The continuation token, or ``None`` when a read proved that an earlier send of this call landed.
+
+    Raises:
+        OperationConflict: the resource stayed busy and no write was accepted.
+        Throttled: Azure asked for a longer wait than the run may spend; nothing was accepted.
+    """
     cc = cluster_of(ctx)
-    for _attempt in range(4):
+    check_landed = landed or (lambda: az.is_busy(state()))
+    maybe_landed = False
+    for _attempt in range(MAX_SENDS):
+        if maybe_landed:
+            cc.forget(_pool_param(step))
+            if check_landed():
+                ctx.report("a read shows the write landed although its answer was lost; not sending it again")
+                return None
         try:
             return send()
-        except OperationConflict as err:
-            if type(err).__name__ == "EtagMismatch":
+        except Throttled as err:
+            wait = err.retry_after if err.retry_after is not None else cc.clients.polling_interval
+            left = ctx.remaining()
+            limit = cc.clients.max_retry_after if left is None else min(cc.clients.max_retry_after, left)
+            if wait > limit:
                 raise
-            ctx.report(f"another operation is running ({err.code}); waiting for it before sending")
+            ctx.report(f"Azure is throttling; sending again in {wait:.0f} s")
+            ctx.sleep(wait)
+        except EtagMismatch:
+            # The resource changed since it was read: perhaps by this very write, if an earlier answer was lost.
+            maybe_landed = True
+        except OperationConflict as err:
+            if maybe_landed:
+                cc.forget(_pool_param(step))
+                if check_landed():
+                    return None
+            ctx.report(
+                f"another operation is running ({getattr(err, 'code', '')}); waiting for it before sending"
+            )
             if cc.abort_conflicting:
                 try:
-                    token = az.abort(cc.clients, cc.resource_group, cc.name, step.params.get("pool"))  # type: ignore[arg-type]
-                    az.wait(
-                        cc.clients, "cluster", token, deadline=ctx.deadline
-                    ) if token != az.NOT_MODIFIED else None
+                    token = az.abort(cc.clients, cc.resource_group, cc.name, _pool_param(step))
+                    if token != az.NOT_MODIFIED:
+                        az.wait(cc.clients, "cluster", token, deadline=ctx.deadline)
                 except OperationConflict:
                     pass  # it finished before the abort arrived
             ctx.sleep(ctx.capped(cc.clients.polling_interval))
@@ -171,7 +260,24 @@ def send_write(ctx: RunContext, step: Step, send: Callable[[], str], state: Call
                 interval=cc.clients.polling_interval,
                 what="the running operation to finish",
             )
-    raise OperationConflict(f"{step.title}: the resource stayed busy; no write was accepted")
+        except AksWindowsOpsError as err:
+            if not is_ambiguous(err):
+                raise
+            maybe_landed = True
+            ctx.report(
+                f"the answer to the write was lost ({getattr(err, 'code', '')}); reading it back before deciding"
+            )
+            ctx.ensure_time("reading back an unanswered write")
+    if maybe_landed:
+        cc.forget(_pool_param(step))
+        if check_landed():
+            return None
+    raise OperationConflict(f"{step.title}: no write was accepted after {MAX_SENDS} tries; nothing changed")
+
+
+def _pool_param(step: Step) -> str | None:
+    pool = step.params.get("pool")
+    return None if pool is None else str(pool)
 
 
 def wait_for_operation(
@@ -179,6 +285,18 @@ def wait_for_operation(
 ) -> None:
     """Wait for a step's operation: resume its token, or poll the resource until no operation runs (DESIGN 4)."""
     cc = cluster_of(ctx)
+    try:
+        _wait(ctx, cc, step, operation, state)
+    finally:
+        # Whatever happened while waiting, earlier readings of this resource are stale now.
+        results = dict(cc.results)
+        cc.forget(_pool_param(step))
+        cc.results.update(results)
+
+
+def _wait(
+    ctx: RunContext, cc: ClusterContext, step: Step, operation: JsonOp | None, state: Callable[[], str | None]
+) -> None:
     if operation is not None and operation.get("kind") == "lro":
         result = az.wait(
             cc.clients,
@@ -213,8 +331,14 @@ def cluster_busy_state(cc: ClusterContext, wire: Mapping[str, Any] | None = None
     return None if state is None else str(state)
 
 
-def operation_handle(token: str, resume: str) -> dict[str, Any]:
-    """The checkpointed handle of a started operation (a continuation token; REFERENCE section 11)."""
+def operation_handle(token: str | None, resume: str) -> dict[str, Any] | None:
+    """The checkpointed handle of a started operation (a continuation token; REFERENCE section 11).
+
+    ``None`` (the write landed but its answer was lost; :func:`send_write`) has no handle: the step polls the
+    resource instead.
+    """
+    if token is None:
+        return None
     if token == az.NOT_MODIFIED:
         return {"kind": "not-modified"}
     return {"kind": "lro", "resume": resume, "token": token}
@@ -252,14 +376,18 @@ class ControlPlaneUpgrade:
                 cc.clients, cc.resource_group, cc.name, str(step.params["version"]), cached=c
             )
 
-        token = send_write(ctx, step, send, lambda: cluster_busy_state(cc))
+        def landed() -> bool:
+            props = properties_of(cc.cluster(fresh_ok=False))
+            return az.is_busy(props.get("provisioningState")) or version_tuple(
+                props.get("kubernetesVersion")
+            ) >= version_tuple(str(step.params["version"]))
+
+        token = send_write(ctx, step, send, lambda: cluster_busy_state(cc), landed)
         return operation_handle(token, "cluster")
 
     def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
         cc = cluster_of(ctx)
-        wait_for_operation(
-            ctx, step, operation, lambda: properties_of(cc.cluster(fresh_ok=False)).get("provisioningState")
-        )
+        wait_for_operation(ctx, step, operation, lambda: cluster_busy_state(cc))
 
     def verify(self, step: Step, ctx: RunContext) -> str:
         cc = cluster_of(ctx)
@@ -319,7 +447,14 @@ class PoolUpgrade(_PoolAction):
                 cached=c,
             )
 
-        return operation_handle(send_write(ctx, step, send, lambda: self._state(ctx, pool)), "pool")
+        def landed() -> bool:
+            cc.forget(pool)
+            props = cc.pool(pool) or {}
+            return az.is_busy(props.get("provisioningState")) or version_tuple(
+                props.get("orchestratorVersion")
+            ) >= version_tuple(str(step.params["version"]))
+
+        return operation_handle(send_write(ctx, step, send, lambda: self._state(ctx, pool), landed), "pool")
 
     def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
         wait_for_operation(ctx, step, operation, lambda: self._state(ctx, str(step.params["pool"])))
@@ -389,6 +524,9 @@ class VerifyCluster:
 
     Params: ``control_plane`` (version or null), ``pools`` ({name: {"version": v, "image": i, "image_before": b}}).
     """
+
+    #: Verification runs on every apply, even after it succeeded once (the runner never skips it).
+    always_run = True
 
     def check(self, step: Step, ctx: RunContext) -> StepState:
         return StepState.READY

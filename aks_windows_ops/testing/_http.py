@@ -74,7 +74,8 @@ class Fault:
             reset), ``fail_operation`` (the next operation started by a matching request ends Failed with
             ``code``/``message``), ``stuck`` (that operation never finishes until aborted), ``crash_before`` /
             ``crash_after`` (raise :class:`SimulatedCrash` before the request is processed, or after it was
-            applied but before the caller hears back).
+            applied but before the caller hears back), ``reset_after`` (the request is applied, then the
+            connection resets before the response arrives: a lost response).
         method: HTTP method to match (any when ``None``).
         path: regular expression searched in the URL path (any when ``None``), from the linear-time subset
             that ``aks_windows_ops.limits.compile_path_pattern`` accepts.

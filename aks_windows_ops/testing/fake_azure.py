@@ -195,6 +195,11 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
         real_sleep: make :meth:`sleep` also sleep for real (benchmarks with real pacing).
     """
 
+    #: Marks a simulated transport: plans applied through it are rehearsals (``Plan.mode`` ``twin``).
+    simulated = True
+    #: The twin's name (a built-in scenario or a scenario file), recorded in the mode of its plans.
+    twin_name: str | None = None
+
     def __init__(
         self,
         *,
@@ -271,6 +276,7 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
             body = canonical_enums(body)
         kind = self._classify(method, path)
         crash_after = False
+        reset_after = False
         with self._lock:
             self._advance()
             response: FakeResponse
@@ -285,6 +291,9 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
                         raise SimulatedCrash(f"simulated crash before {method} {path}")
                     if fault.kind == "crash_after":
                         crash_after = True
+                        continue
+                    if fault.kind == "reset_after":
+                        reset_after = True
                         continue
                     if fault.kind == "reset":
                         self._record(method, path, 0, kind, body)
@@ -323,6 +332,8 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
             self._record(method, path, response.status_code, kind, body)
         if crash_after:
             raise SimulatedCrash(f"simulated crash after {method} {path}")
+        if reset_after:
+            raise ServiceResponseError("Connection reset by peer after the request was applied (simulated)")
         return response
 
     # ------------------------------------------------------------------ journal helpers
@@ -1246,6 +1257,19 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
             raise _ArmError(400, "InvalidRequestContent", "The request content was invalid.")
         props_in = dict(body.get("properties") or {})
         existing_name = next((p for p in cluster.pools if p.lower() == name.lower()), None)
+        if existing_name is not None and request.headers.get("If-None-Match") == "*":
+            raise _ArmError(
+                412, "PreconditionFailed", f"Agent pool {name} already exists (If-None-Match: *)."
+            )
+        pool_match = (request.headers.get("If-Match") or "").removeprefix("W/").strip('"')
+        if (
+            pool_match
+            and pool_match != "*"
+            and (existing_name is None or pool_match != cluster.pool_etags.get(existing_name))
+        ):
+            raise _ArmError(
+                412, "PreconditionFailed", f"The eTag '{pool_match}' of agent pool {name} is stale."
+            )
         self._ensure_idle(cluster, name)
         sub = cluster.subscription
         if existing_name is None:

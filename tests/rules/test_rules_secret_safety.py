@@ -22,9 +22,12 @@ _FIXED_TEXT = " ".join(
     for p in v.check_admin_password(sample, username="azureuser")
 )
 
+# Drawn passwords carry a character no message contains, so "the password is in the text" can only mean a
+# leak, never a password that happens to spell a word of the message ("admin", "must n").
+_CANARY = "\u27e6"
 passwords = st.one_of(
-    st.text(min_size=5, max_size=40),
-    st.text(alphabet=string.printable, min_size=5, max_size=130),
+    st.text(min_size=4, max_size=40).map(lambda p: _CANARY + p),
+    st.text(alphabet=string.printable, min_size=4, max_size=129).map(lambda p: _CANARY + p),
     st.sampled_from(sorted(v.DISALLOWED_PASSWORDS)),
 )
 

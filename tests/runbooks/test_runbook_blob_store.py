@@ -147,3 +147,23 @@ def test_construction_is_checked(azurite: str) -> None:
         BlobJsonStore(connection_string=azurite)
     with pytest.raises(InvalidInput, match="malformed"):
         BlobJsonStore(connection_string="not a connection string", container="c")
+
+
+def test_blob_lease_names_its_holder_and_can_be_released_or_broken(azurite: str, container_name: str) -> None:
+    from aks_windows_ops.errors import LeaseHeld
+    from aks_windows_ops.runbooks.leases import LeaseHolder
+
+    first, second = blob_store(azurite, container_name), blob_store(azurite, container_name)
+    a, b = LeaseHolder(), LeaseHolder()
+    first.acquire_lease("cluster:sub/rg/aks", a)
+    first.acquire_lease("cluster:sub/rg/aks", a)  # renewal
+    with pytest.raises(LeaseHeld) as caught:
+        second.acquire_lease("cluster:sub/rg/aks", b)
+    assert (caught.value.holder, caught.value.host, caught.value.started_at) == (a.id, a.host, a.started_at)
+    assert (second.lease_holder("cluster:sub/rg/aks") or {}).get("holder") == a.id
+    first.release_lease("cluster:sub/rg/aks", a)
+    assert second.lease_holder("cluster:sub/rg/aks") is None
+    second.acquire_lease("cluster:sub/rg/aks", b)
+    first.break_lease("cluster:sub/rg/aks")
+    first.acquire_lease("cluster:sub/rg/aks", a)
+    assert first.plan_ids() == []  # lease blobs are not plans

@@ -65,17 +65,28 @@ def _plan(**overrides: object) -> Plan:
         ),
         "warnings": ("Windows nodes are reimaged one at a time",),
         "created_at": datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        "nonce": "0123456789ab",
     }
     fields.update(overrides)
     return Plan(**fields)  # type: ignore[arg-type]
 
 
-def test_plan_id_is_deterministic_and_ignores_wording_and_time() -> None:
+def test_plan_id_hashes_the_work_and_its_nonce_not_wording_time_or_mode() -> None:
     first = _plan()
     again = _plan(created_at=datetime(2030, 1, 1, tzinfo=timezone.utc), warnings=(), noops=(), findings=())
     reworded = _plan(steps=tuple(Step(**{**s.__dict__, "title": "other", "reason": "x"}) for s in _steps()))
     assert re.fullmatch(r"patch-[0-9a-f]{20}", first.id)
-    assert first.id == again.id == reworded.id
+    assert first.id == again.id == reworded.id == first.with_mode("twin:x").id
+
+
+def test_every_plan_made_has_its_own_id_and_keeps_it_through_a_document_round_trip() -> None:
+    made = [_plan(nonce=n) for n in ("a", "b")]
+    assert made[0].id != made[1].id
+    fresh = [Plan(procedure="patch", target="sub/rg/cluster", steps=_steps()) for _ in range(3)]
+    assert len({p.id for p in fresh}) == 3
+    for plan in fresh:
+        back = Plan.from_dict(plan.to_dict())
+        assert back.id == plan.id and back.nonce == plan.nonce
 
 
 @pytest.mark.parametrize(
@@ -83,6 +94,7 @@ def test_plan_id_is_deterministic_and_ignores_wording_and_time() -> None:
     [
         {"target": "sub/rg/other"},
         {"procedure": "ahub"},
+        {"nonce": "another"},
         {"steps": _steps()[:1]},
         {"steps": tuple(reversed(_steps()))},
         {"steps": (_steps()[0], Step(**{**_steps()[1].__dict__, "params": {"version": "1.31.3"}}))},

@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 from runbook_fakes import KIND, FakeCloud, SetValueAction, SimulatedCrash, VirtualClock, make_plan
 
-from aks_windows_ops.errors import AzureOperationFailed, BudgetExhausted, InvalidInput, NotFound
+from aks_windows_ops.errors import (
+    AzureOperationFailed,
+    BudgetExhausted,
+    InvalidInput,
+    LeaseHeld,
+    NotFound,
+    RunInterrupted,
+)
 from aks_windows_ops.runbooks.checkpoints import (
     CHECKPOINTS_ENV,
     JsonFileCheckpointStore,
@@ -16,12 +23,14 @@ from aks_windows_ops.runbooks.checkpoints import (
     StepRecord,
 )
 from aks_windows_ops.runbooks.events import Event, EventKind
+from aks_windows_ops.runbooks.leases import LeaseHolder, lease_names
 from aks_windows_ops.runbooks.plan import Plan
 from aks_windows_ops.runbooks.runner import (
     ApplyResult,
     RunContext,
     RunStatus,
     StepState,
+    Terminated,
     apply,
     get_plan_status,
     resume,
@@ -84,7 +93,7 @@ def test_apply_runs_each_step_once_and_reports_events(
     assert events[-1].message.startswith("succeeded: 3 steps done, 0 already done")
 
 
-def test_rerun_skips_finished_steps_without_reading_anything(
+def test_rerun_checks_finished_steps_again_before_skipping_and_sends_nothing(
     cloud: FakeCloud, action: SetValueAction, clock: VirtualClock
 ) -> None:
     plan, store = make_plan(3), MemoryCheckpointStore()
@@ -93,10 +102,26 @@ def test_rerun_skips_finished_steps_without_reading_anything(
     events: list[Event] = []
     again = run(plan, action, clock, store, events)
     assert again.status is RunStatus.SUCCEEDED
-    assert again.skipped == tuple(s.id for s in plan.steps) and again.done == ()
-    assert action.calls == [] and len(cloud.writes) == 3
+    assert again.skipped == tuple(s.id for s in plan.steps) and again.done == () and again.drift == ()
+    assert action.calls == [("check", s.id) for s in plan.steps] and len(cloud.writes) == 3
     skipped = [e.message for e in events if e.kind is EventKind.STEP_SKIPPED]
-    assert skipped[0] == "already succeeded: rg/cluster/pool0 = v2" and len(skipped) == 3
+    assert (
+        skipped[0] == "already succeeded, and checked again now: rg/cluster/pool0 = v2" and len(skipped) == 3
+    )
+
+
+def test_a_finished_step_whose_effect_is_gone_is_applied_again_and_reported_as_drift(
+    cloud: FakeCloud, action: SetValueAction, clock: VirtualClock
+) -> None:
+    plan, store = make_plan(3), MemoryCheckpointStore()
+    assert run(plan, action, clock, store).ok
+    cloud.values["rg/cluster/pool1"] = "v1"  # someone put it back
+    events: list[Event] = []
+    again = run(plan, action, clock, store, events)
+    assert again.ok and again.drift == ("set:pool1",) and again.done == ("set:pool1",)
+    assert again.skipped == ("set:pool0", "set:pool2") and "drift put right in set:pool1" in again.message
+    assert cloud.values["rg/cluster/pool1"] == "v2" and cloud.writes_to("rg/cluster/pool1") == 2
+    assert any(e.kind is EventKind.WARNING and "drift" in e.message for e in events)
 
 
 def test_step_already_at_target_sends_no_write(
@@ -217,7 +242,8 @@ def test_crash_then_rerun_reaches_the_same_end_state_with_each_write_sent_once(
     crashed = result.records[step_index]
     if point == "in_wait" or point == "before_verify":
         assert survivor.count("start") == len(plan.steps) - step_index - 1  # resumed, never re-sent
-        assert survivor.count("check") == len(plan.steps) - step_index - 1
+        # Every step but the resumed one is checked: the finished ones again, before they are skipped.
+        assert survivor.count("check") == len(plan.steps) - 1
     if point == "before_send":
         assert crashed.attempts == 2  # marked before the crash, re-sent after re-reading (nothing was sent)
     else:
@@ -265,7 +291,7 @@ def test_failed_step_stops_the_plan_and_a_rerun_starts_from_check(
     action.calls.clear()
     again = run(plan, action, clock, store)
     assert again.ok and again.skipped == ("set:pool0",)
-    assert action.calls[0] == ("check", "set:pool1")
+    assert action.calls[:2] == [("check", "set:pool0"), ("check", "set:pool1")]
     assert cloud.writes_to("rg/cluster/pool1") == 2 and again.records[1].attempts == 2
 
 
@@ -291,7 +317,7 @@ def test_library_error_while_checking_fails_without_writing(
     assert result.records[0].message == "cluster rg/cluster not found"
 
 
-@pytest.mark.parametrize("error", [RuntimeError("bug"), KeyboardInterrupt()])
+@pytest.mark.parametrize("error", [RuntimeError("bug")])
 def test_other_exceptions_propagate_untouched_and_mark_nothing(
     cloud: FakeCloud, action: SetValueAction, clock: VirtualClock, error: BaseException
 ) -> None:
@@ -415,9 +441,11 @@ def test_default_checkpoints_go_to_the_configured_file(
     assert data["plans"][plan.id]["steps"]["set:pool0"]["state"] == "succeeded"
 
     monkeypatch.delenv(CHECKPOINTS_ENV)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("AKS_WINDOWS_OPS_STATE_DIR", str(tmp_path / "state"))
     assert apply(make_plan(1, value="v3"), {KIND: action}, clock=clock, sleep=clock.sleep).ok
-    assert (tmp_path / "home" / ".aks-windows-ops" / "checkpoints.json").exists()
+    default = tmp_path / "state" / "checkpoints.sqlite"
+    assert default.exists() and oct(default.stat().st_mode & 0o777) == "0o600"
+    assert oct((tmp_path / "state").stat().st_mode & 0o777) == "0o700"
     assert apply(
         plan, {KIND: action}, checkpoints=str(tmp_path / "given.json"), clock=clock, sleep=clock.sleep
     ).ok
@@ -435,3 +463,93 @@ def test_run_context_budget_helpers(clock: VirtualClock, cloud: FakeCloud) -> No
     assert clock.now == 1100 and ctx.expired()
     assert RunContext(plan=make_plan(1), clock=clock, sleep=clock.sleep).remaining() is None
     assert StepState("ready") is StepState.READY
+
+
+@pytest.mark.parametrize("signal_error", [KeyboardInterrupt(), Terminated()])
+def test_an_interrupt_records_the_step_in_flight_and_raises_a_typed_interruption(
+    cloud: FakeCloud, action: SetValueAction, clock: VirtualClock, signal_error: KeyboardInterrupt
+) -> None:
+    plan, store = make_plan(2), MemoryCheckpointStore()
+    action.start_error = signal_error
+    with pytest.raises(RunInterrupted) as caught:
+        run(plan, action, clock, store)
+    err = caught.value
+    assert err.plan_id == plan.id and err.remaining == ("set:pool0", "set:pool1") and err.done == ()
+    assert err.changed == ("set:pool0",) and plan.id in err.remediation
+    assert err.signal_name == ("SIGTERM" if isinstance(signal_error, Terminated) else "SIGINT")
+    record = store.load(plan.id, "set:pool0")
+    assert record is not None and record.state is RecordState.IN_PROGRESS and record.attempts == 1
+    assert record.message.startswith("interrupted")
+    action.start_error = None
+    survivor = SetValueAction(cloud)
+    assert run(plan, survivor, clock, store).ok
+
+
+def test_a_failure_says_what_this_run_sent_and_what_it_did_not(
+    cloud: FakeCloud, action: SetValueAction, clock: VirtualClock
+) -> None:
+    plan, store = make_plan(3), MemoryCheckpointStore()
+    cloud.fail_next["rg/cluster/pool1"] = "UpgradeFailed"
+    result = run(plan, action, clock, store)
+    assert result.sent == ("set:pool0", "set:pool1")
+    assert "This run sent the writes of: set:pool0, set:pool1" in result.message
+    assert "not started: set:pool2" in result.message
+
+    clean, clean_store = make_plan(2, value="v2"), MemoryCheckpointStore()
+    for s in clean.steps:
+        cloud.values[s.resource] = "v2"
+    cloud.fail_next.clear()
+    done = run(clean, SetValueAction(cloud), clock, clean_store)
+    assert done.ok and done.sent == ()
+
+
+def test_a_plan_is_refused_for_another_target_or_mode_before_anything_is_read(
+    cloud: FakeCloud, action: SetValueAction, clock: VirtualClock
+) -> None:
+    plan, store = make_plan(1), MemoryCheckpointStore()
+    with pytest.raises(InvalidInput, match="made for sub/rg/cluster, not sub/rg/other"):
+        apply(plan, {KIND: action}, checkpoints=store, clock=clock, sleep=clock.sleep, target="sub/rg/other")
+    assert run_with_mode(plan, action, clock, store, "twin:legacy-2019").ok
+    assert store.load_plan(plan.id).mode == "twin:legacy-2019"  # type: ignore[union-attr]
+    with pytest.raises(InvalidInput, match=r"rehearsal .* never sent to Azure"):
+        resume(plan.id, {KIND: action}, checkpoints=store, clock=clock, sleep=clock.sleep, mode="azure")
+    real = make_plan(1, value="v3").with_mode("azure")
+    with pytest.raises(InvalidInput, match="made for Azure; it does not run on a twin"):
+        run_with_mode(real, action, clock, store, "twin")
+    assert action.count("start") == 1  # only the run on its own twin sent anything
+
+
+def run_with_mode(
+    plan: Plan, action: SetValueAction, clock: VirtualClock, store: MemoryCheckpointStore, mode: str
+) -> ApplyResult:
+    return apply(plan, {KIND: action}, checkpoints=store, clock=clock, sleep=clock.sleep, mode=mode)
+
+
+def test_a_second_apply_on_the_same_cluster_stops_before_any_write(
+    cloud: FakeCloud, action: SetValueAction, clock: VirtualClock
+) -> None:
+    store = MemoryCheckpointStore()
+    first, second = make_plan(1), make_plan(1, value="v3")
+    holder = LeaseHolder()
+    store.acquire_lease(lease_names(first.id, first.target)[0], holder)
+    with pytest.raises(LeaseHeld) as caught:
+        run(second, action, clock, store)
+    assert caught.value.host == holder.host and caught.value.started_at == holder.started_at
+    assert caught.value.holder == holder.id and "nothing was sent" in str(caught.value)
+    assert action.calls == [] and cloud.writes == []
+    store.break_lease(lease_names(first.id, first.target)[0])
+    assert run(second, action, clock, store).ok
+    assert store.lease_holder(lease_names(second.id, second.target)[0]) is None  # released at the end
+
+
+def test_plan_ids_are_unique_per_plan_made() -> None:
+    assert make_plan(2).id != make_plan(2).id
+
+
+@pytest.mark.parametrize("budget", [float("nan"), float("inf"), -1.0])
+def test_a_budget_that_is_not_a_finite_number_is_refused_before_anything_runs(
+    cloud: FakeCloud, action: SetValueAction, clock: VirtualClock, budget: float
+) -> None:
+    with pytest.raises(InvalidInput, match="finite number"):
+        apply(make_plan(1), {KIND: action}, checkpoints=MemoryCheckpointStore(), time_budget=budget)
+    assert action.calls == [] and cloud.writes == []
