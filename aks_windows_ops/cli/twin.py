@@ -7,6 +7,7 @@ cluster's Kubernetes API behaves like the simulated cluster (drains honour PodDi
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 import threading
@@ -105,6 +106,11 @@ def serve(
     from aks_windows_ops.testing.scenario import load_scenario
     from aks_windows_ops.testing.serve import TwinServer
 
+    if not math.isfinite(time_rate):
+        raise fail(E.InvalidInput(f"--time-rate: {time_rate} is not a finite number of simulated seconds"))
+    for option, path in (("--kubeconfig", kubeconfig), ("--env-file", env_file)):
+        if path is not None and (path.is_dir() or not path.parent.is_dir()):
+            raise fail(E.InvalidInput(f"{option}: {path} is not a file in an existing directory"))
     try:
         kube = FakeKubernetes(ready_delay=0.0)
         fake = load_scenario(target, kube=kube)
