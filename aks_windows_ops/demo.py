@@ -45,11 +45,53 @@ def _preflight(say: Printer, target: Any) -> None:
     from aks_windows_ops.azure.facts import read_snapshot
     from aks_windows_ops.rules.preflight import preflight
 
-    report = preflight(read_snapshot(target.clients, target.resource_group, target.name))
+    fake = getattr(target, "fake", None)
+    as_of = fake.now_date() if fake is not None else None
+    report = preflight(read_snapshot(target.clients, target.resource_group, target.name), as_of=as_of)
     say(f"preflight: {len(report.errors)} errors, {len(report.warnings)} warnings")
     for finding in report.findings:
         if finding.severity.value != "info":
             say(f"    [{finding.severity.value}] {finding.code}: {finding.message}")
+
+
+def _retirement_audit(say: Printer, target: Any) -> None:
+    """Leaving Windows Server 2019, steps 1 and 2: the retirement calendar and the images to rebuild."""
+    from aks_windows_ops.azure.facts import read_snapshot
+    from aks_windows_ops.azure.registry import registry_reader_for
+    from aks_windows_ops.kube.workloads import read_workload_objects
+    from aks_windows_ops.rules.image_builds import Compatibility
+    from aks_windows_ops.rules.lifecycle import builtin_lifecycle
+    from aks_windows_ops.rules.preflight_lifecycle import retirement_calendar
+    from aks_windows_ops.runbooks.image_check import judge_workloads
+
+    data = builtin_lifecycle()
+    fake = getattr(target, "fake", None)
+    snapshot = read_snapshot(target.clients, target.resource_group, target.name)
+    say("leaving Windows Server 2019: 1. the Windows pools by retirement date")
+    for row in retirement_calendar([snapshot], data, fake.now_date() if fake is not None else _today()):
+        say(
+            f"    [{row.severity.value}] {row.pool} ({row.os_sku}, {row.nodes} nodes): retires "
+            f"{row.retirement or 'not announced'}, node images removed {row.image_removal or 'not announced'}"
+        )
+    if target.kube is None:
+        return
+    verdicts = judge_workloads(
+        read_workload_objects(target.kube.api_client()), "Windows2022", registry_reader_for(target.clients)
+    )
+    rebuild = sorted(
+        {f"{v.workload} ({v.image})" for v in verdicts if v.result is Compatibility.INCOMPATIBLE}
+    )
+    unknown = sorted({f"{v.image} ({v.evidence})" for v in verdicts if v.result is Compatibility.UNKNOWN})
+    say(f"2. images a Windows2022 pool cannot run (rebuild them first): {', '.join(rebuild) or 'none'}")
+    if unknown:
+        say(f"    images nobody could tell about (check them): {', '.join(unknown)}")
+
+
+def _today() -> Any:
+    """Today (UTC), for a real cluster."""
+    from aks_windows_ops.clock import SystemClock
+
+    return SystemClock().now().date()
 
 
 def _healthy(say: Printer, target: Any) -> None:
@@ -81,7 +123,10 @@ def _retiring(say: Printer, target: Any) -> None:
         target.clients, target.resource_group, target.name, new_password=generate_password()
     )
     _apply(say, plan, lambda p, **kw: password.apply_password_rotation(p, ctx, **kw))
-    say("move the Windows Server 2019 pool to Windows Server 2022 before Kubernetes 1.33")
+    _retirement_audit(say, target)
+    say(
+        "3-4. rehearse and move the Windows Server 2019 pool to Windows Server 2022 (no Windows2019 on 1.33+)"
+    )
     plan, ctx = migrate.plan_migration(
         target.clients,
         target.resource_group,

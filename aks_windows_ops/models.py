@@ -44,6 +44,7 @@ class OsSku(str, enum.Enum):
     WINDOWS2019 = "Windows2019"
     WINDOWS2022 = "Windows2022"
     WINDOWS2025 = "Windows2025"
+    WINDOWS_ANNUAL = "WindowsAnnual"
 
     @property
     def is_windows(self) -> bool:
@@ -57,6 +58,7 @@ WINDOWS_BUILDS: dict[OsSku, str] = {
     OsSku.WINDOWS2019: "10.0.17763",
     OsSku.WINDOWS2022: "10.0.20348",
     OsSku.WINDOWS2025: "10.0.26100",
+    OsSku.WINDOWS_ANNUAL: "10.0.25398",
 }
 
 
@@ -253,7 +255,9 @@ class ClusterSnapshot:
         control_plane_upgrades: versions the control plane may upgrade to.
         scale_sets: the Windows pools' scale sets (read when asked).
         subnets: usage of the subnets the pools use (read when asked).
-        created_before_2020: the cluster still carries the pre-February-2020 Windows image reference.
+        created_before_2020: ``systemData.createdAt`` is before February 2020 (the old Windows image is decided
+            from this and the control plane version: ``rules.lifecycle.still_on_old_windows_image``).
+        support_plan: ``KubernetesOfficial`` or ``AKSLongTermSupport`` (``None`` when not read).
         etag: the cluster's ``eTag`` for optimistic concurrency.
     """
 
@@ -278,6 +282,7 @@ class ClusterSnapshot:
     subnets: tuple[SubnetUsage, ...] = ()
     created_before_2020: bool = False
     etag: str | None = None
+    support_plan: str | None = None
 
     @property
     def windows_pools(self) -> tuple[PoolSnapshot, ...]:

@@ -37,6 +37,7 @@ from aks_windows_ops.azure.errors import translating
 from aks_windows_ops.azure.facts import get_user_kubeconfig, read_snapshot
 from aks_windows_ops.models import ClusterSnapshot, PoolSnapshot, SubnetUsage
 from aks_windows_ops.rules import capacity, validation
+from aks_windows_ops.rules.lifecycle import still_on_old_windows_image
 
 __all__ = [
     "SYSTEM_NAMESPACES",
@@ -393,8 +394,8 @@ def export_twin(
     cluster["identity"] = _identity(snap)
     if created is not None:
         cluster["created"] = created.isoformat()
-    if snap.created_before_2020:
-        # The snapshot cannot tell "never upgraded since"; preflight makes the same assumption (OLD_WINDOWS_IMAGE).
+    if still_on_old_windows_image(snap):
+        # Created before February 2020 and still on a control plane minor of that time: never upgraded since.
         cluster["legacy_windows_image"] = True
     image_dates = [
         d
@@ -437,6 +438,11 @@ def export_twin(
         ),
         "exported_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         "notes": notes,
+        # The versions the region offers this cluster (its own and its control plane upgrades), so that a twin
+        # of a cluster older than the simulator's catalog can rehearse its upgrade.
+        "kubernetes_versions": sorted(
+            {v for v in (snap.current_kubernetes_version, *snap.control_plane_upgrades) if v}
+        ),
         "subscriptions": [
             {"id": sid, "resource_groups": rgs}
             for sid, rgs in sorted(subscriptions.items(), key=lambda i: i[0])

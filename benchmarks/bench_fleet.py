@@ -178,7 +178,25 @@ def scale() -> dict[str, Any]:
     include = ("licenses", "findings")
     fake, subs, throttle, graph = _scale_world()
     sink = io.StringIO()
-    stream = CsvStream(sink.write)
+    csv_stream = CsvStream(sink.write)
+    row_times: list[float] = []
+
+    def stream(row: Any) -> None:
+        row_times.append(time.perf_counter())
+        csv_stream(row)
+
+    # when the last Resource Graph page arrived, to count the rows audited while pages were still being read
+    graph_times: list[float] = []
+    original_send = fake.send
+
+    def send(request: Any, **kwargs: Any) -> Any:
+        try:
+            return original_send(request, **kwargs)
+        finally:
+            if "microsoft.resourcegraph" in request.url.lower():
+                graph_times.append(time.perf_counter())
+
+    fake.send = send
     # the simulator's buckets and quota run on real time: so do the client's waits
     clients = AzureClients.for_simulator(fake, subs[0], clock=time.monotonic, sleep=time.sleep)
     cpu0, start = time.process_time(), time.perf_counter()
@@ -186,8 +204,11 @@ def scale() -> dict[str, Any]:
         clients, subscriptions=subs, concurrency=16, include=include, on_row=stream, keep_rows=False
     )
     wall, cpu_total = time.perf_counter() - start, time.process_time() - cpu0
-    stream.close(report)
-    clusters = stream.rows
+
+    last_page = max(graph_times) if graph_times else start
+    before_last_page = sum(1 for t in row_times if t < last_page)
+    csv_stream.close(report)
+    clusters = csv_stream.rows
     reads: Counter[str] = Counter()
     for entry in fake.journal:
         if entry.status != 429 and entry.path.lower().startswith("/subscriptions/"):
@@ -228,7 +249,12 @@ def scale() -> dict[str, Any]:
             "bound: ARM buckets": f"{arm_bound:.2f} s",
             "bound: Resource Graph quota": f"{graph_bound:.2f} s",
             "wall time": f"{wall:.2f} s",
+            "last Resource Graph page / first row, after the start": (
+                f"{last_page - start:.2f} s / {(min(row_times) - start) if row_times else 0:.2f} s"
+            ),
+            "rows completed before the last Resource Graph page": f"{before_last_page} of {len(row_times)}",
             "process CPU (library and the in-process simulator)": f"{cpu_total:.2f} s",
+            "process CPU / wall time (share of one core the run got)": f"{cpu_total / wall:.0%}",
             "peak traced memory during the audit": f"{peak / 2**20:.0f} MiB",
         },
         "ratios": [

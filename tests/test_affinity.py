@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 
 from aks_windows_ops import errors as E
 from aks_windows_ops.cli import app
+from aks_windows_ops.manifests import load_manifests
 from aks_windows_ops.rules.affinity import INTERNAL_LB_ANNOTATION, session_affinity_manifests
-from aks_windows_ops.rules.workloads import lint_workloads, load_manifests
+from aks_windows_ops.rules.workloads import lint_workloads
 from aks_windows_ops.testing.fake_kube import FakeKubernetes
 
 runner = CliRunner()

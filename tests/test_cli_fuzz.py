@@ -129,6 +129,12 @@ CASES: list[tuple[list[str], str, Any]] = [
     (["show"], "--simulate", st.sampled_from(["nosuch", "/nonexistent/twin.yaml", "healthy.yml"])),
     (["show", *PLAN], "--query", BAD_QUERY),
     (["preflight", *PLAN], "--query", BAD_QUERY),
+    (
+        ["preflight", *PLAN],
+        "--as-of",
+        st.sampled_from(["next week", "2026-13-01", "26/11/2026", "2026-11-31", ""]),
+    ),
+    (["preflight", *PLAN], "--lifecycle-data", st.sampled_from(["/nonexistent/lifecycle.yaml", ".", ""])),
     (["demo"], "--scenario", st.sampled_from(["nope", "", "../healthy"])),
     (["status"], "--output", BAD_OUTPUT),
     (["resume", "x"], "--time-budget", BAD_DURATIONS),

@@ -121,7 +121,7 @@ def test_old_image_error_until_control_plane_upgrade(scenario) -> None:  # type:
     assert fake.pool_state(clients.subscription_id, rg, name, "erpnew")["provisioningState"] == "Failed"
     cs.agent_pools.begin_delete(rg, name, "erpnew").result()
     mc = cs.managed_clusters.get(rg, name)
-    mc.properties.kubernetes_version = "1.32.4"
+    mc.properties.kubernetes_version = "1.18.1"
     mc.properties.service_principal_profile = None
     cs.managed_clusters.begin_create_or_update(rg, name, mc).result()
     created = cs.agent_pools.begin_create_or_update(rg, name, "erpnew", _pool(os_sku="Windows2022")).result()

@@ -96,7 +96,9 @@ def test_audit_of_four_subscriptions_isolates_a_failing_cluster() -> None:
         ("win22", "Windows2022", 0),
         ("win25", "Windows2025", 0),
     ]
-    assert prod.ws2019_exposure == Ws2019Exposure.NONE and prod.ahub_drift == 0 and prod.errors == 0
+    # its only error: Kubernetes 1.33 left AKS support (standard 2026-07-31, platform at 1.37 GA)
+    assert prod.ws2019_exposure == Ws2019Exposure.NONE and prod.ahub_drift == 0 and prod.errors == 1
+    assert {f.code for f in prod.findings if f.severity.value == "error"} == {"KUBERNETES_OUT_OF_SUPPORT"}
 
     erp = rows["aks-erp"]
     assert erp.ws2019_exposure == Ws2019Exposure.RETIRING and erp.ws2019_pools == ("erpwin",)
@@ -122,8 +124,10 @@ def test_ws2019_blocks_upgrade_drift_and_image_lag_are_reported() -> None:
     assert pool.latest_node_image_version == "AKSWindows-2019-containerd-17763.6900.260715"
     assert pool.image_lag_days == 35 and row.max_image_lag_days == 35
     codes = {f.code for f in row.findings}
-    assert {"AHUB_DRIFT", "WINDOWS2019_RETIRING", "SERVICE_PRINCIPAL_WITH_WINDOWS"} <= codes
-    assert report.exit_code == 1  # warnings, no errors
+    assert {"AHUB_DRIFT", "WINDOWS_OS_LAST_KUBERNETES_MINOR", "SERVICE_PRINCIPAL_WITH_WINDOWS"} <= codes
+    # errors: Windows Server 2019 retired on 2026-03-01, Kubernetes 1.32 is out of AKS support
+    assert {"WINDOWS_OS_RETIRED", "KUBERNETES_OUT_OF_SUPPORT"} <= codes
+    assert report.exit_code == 2
 
 
 def test_outputs_carry_the_columns() -> None:
@@ -487,12 +491,12 @@ def test_audit_command_outputs_and_exit_codes() -> None:
     from rich.console import Console
 
     out: list[str] = []
-    assert audit_command(simulated("ws2019-retiring"), output="json", write=out.append) == 1
+    assert audit_command(simulated("ws2019-retiring"), output="json", write=out.append) == 2
     data = json.loads("".join(out))
     assert data["rows"][0]["cluster"] == "aks-apps" and data["summary"]["ahub_drift"] == 1
 
     out.clear()
-    assert audit_command(simulated("healthy"), output="csv", write=out.append) == 0
+    assert audit_command(simulated("healthy"), output="csv", write=out.append) == 2  # 1.33 out of support
     lines = "".join(out).splitlines()
     assert lines[0] == ",".join(COLUMNS) and len(lines) == 2
 

@@ -162,7 +162,7 @@ def test_cli_audit_reads_through_the_source_it_is_given() -> None:
         result = runner.invoke(
             app, ["audit", "--simulate", "ws2019-retiring", "--source", source, "-o", "json"]
         )
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == 2, result.output  # WS2019 retired, 1.32 out of support
         results[source] = json.loads(result.output)
     assert results["graph"]["summary"]["source"] == "graph" and results["arm"]["summary"]["source"] == "arm"
     assert results["graph"]["rows"][0]["sources"]["licenses"] == "graph"
@@ -198,3 +198,124 @@ def test_a_quota_wait_past_the_time_budget_falls_back_to_arm() -> None:
     report = audit(clients, subscriptions=subs, include=("licenses",), time_budget=60)
     assert report.source == "arm" and "time budget" in (report.source_note or "")
     assert report.complete and all(r.ok for r in report.rows) and graph_settings.queries == 1
+
+
+def _cluster_profile_reads(fake: FakeAzure) -> int:
+    return sum(
+        1
+        for e in fake.journal
+        if e.path.lower().endswith("/upgradeprofiles/default") and "/agentpools/" not in e.path.lower()
+    )
+
+
+def test_kubernetes_versions_are_read_once_per_region_and_agree_with_the_upgrade_profiles() -> None:
+    fake = FakeAzure()
+    subs = seeded_fleet(fake, subscriptions=3, per_subscription=12, seed=5)
+    # one version the region no longer lists: those clusters are answered by their own upgrade profile
+    fake.kubernetes_versions.remove("1.31.10")
+    regions = {str(c.body["location"]).lower() for c in fake.clusters.values()}
+    clients = AzureClients.for_simulator(fake, subs[0])
+    include = ("images", "licenses", "findings")
+    arm = audit(clients, subscriptions=subs, source="arm", include=include, concurrency=4)
+    arm_profiles = _cluster_profile_reads(fake)
+    fake.journal.clear()
+    graph = audit(clients, subscriptions=subs, source="graph", include=include, concurrency=4)
+    assert comparable(graph) == comparable(arm) and all(r.ok for r in graph.rows)
+    version_reads = [e for e in fake.journal if e.path.lower().endswith("/kubernetesversions")]
+    assert len(version_reads) == len(regions)
+    unlisted = [r for r in graph.rows if r.kubernetes_version == "1.31.10"]
+    listed = [r for r in graph.rows if r.kubernetes_version != "1.31.10"]
+    assert unlisted and listed
+    assert all(dict(r.sources)["versions"] == "arm" for r in unlisted)
+    assert all(dict(r.sources)["versions"] == "arm-region" for r in listed)
+    # per cluster, only the clusters on an unlisted version still read the cluster's upgrade profile
+    assert arm_profiles == len(arm.rows) and _cluster_profile_reads(fake) == len(unlisted)
+    # the findings that use the offered upgrades still come out the same
+    assert sum(r.errors + r.warnings + r.infos for r in graph.rows) > 0
+
+
+def test_resource_graph_failing_midway_leaves_the_rest_to_arm_with_the_same_report() -> None:
+    fake = FakeAzure()
+    subs = seeded_fleet(fake, subscriptions=4, per_subscription=10, seed=7)
+    settings = ResourceGraph(page_limit=10).install(fake)
+    clients = AzureClients.for_simulator(fake, subs[0])
+    include = ("licenses", "findings")
+    clean = audit(clients, subscriptions=subs, include=include, concurrency=3)
+    pages = settings.queries
+    assert pages > 4 and all(dict(r.sources)["licenses"] == "graph" for r in clean.rows)
+    # the last pages of the instance query are refused: the subscriptions they held are read from ARM
+    fake.add_fault(
+        "error", path="/providers/Microsoft.ResourceGraph/resources", status=403, times=0, skip=pages - 2
+    )
+    report = audit(clients, subscriptions=subs, include=include, concurrency=3)
+    assert comparable(report) == comparable(clean)
+    assert report.complete and all(r.ok for r in report.rows)
+    by_source = {dict(r.sources)["licenses"] for r in report.rows}
+    assert by_source == {"graph", "arm"}
+    assert report.source == "graph" and "403" in (report.source_note or "")
+    assert "read from ARM" in (report.source_note or "")
+    assert all(r.graph_age is None for r in report.rows if dict(r.sources)["licenses"] == "arm")
+
+
+def test_graph_index_releases_a_subscription_once_the_next_one_starts() -> None:
+    from aks_windows_ops.fleet.graph import GraphIndex
+    from aks_windows_ops.fleet.queue import WorkQueue
+    from aks_windows_ops.models import ClusterRef
+
+    index = GraphIndex()
+    queue = WorkQueue(None)
+    index.on_progress = queue.wake
+    queue.set_gate(index.ready)
+    queue.add_clusters([ClusterRef("B", "rg", "b1"), ClusterRef("A", "rg", "a1")])
+    assert not index.ready("A") and not index.ready("B")
+    index.add_page("scale_sets", [{"subscriptionId": "a", "resourceGroup": "rg", "name": "s"}], 1.0)
+    index.add_page("scale_sets", [{"subscriptionId": "b", "resourceGroup": "rg", "name": "s"}], 2.0)
+    assert not index.ready("A")  # its instances are not read yet
+    index.finish("scale_sets", 2.5)
+    index.add_page(
+        "instances",
+        [
+            {
+                "subscriptionId": "a",
+                "resourceGroup": "rg",
+                "id": "/x/virtualMachineScaleSets/s/virtualMachines/0",
+            }
+        ],
+        3.0,
+    )
+    assert not index.ready("A")  # the page may continue with more of A's instances
+    index.add_page(
+        "instances",
+        [
+            {
+                "subscriptionId": "b",
+                "resourceGroup": "rg",
+                "id": "/y/virtualMachineScaleSets/s/virtualMachines/0",
+            }
+        ],
+        4.0,
+    )
+    assert index.ready("A") and index.usable("A") and not index.ready("B")
+    assert index.read_at_for("A") == 4.0
+    # the queue hands out A's cluster although B's came first; B's waits for the rest
+    assert queue.next() == ("cluster", ClusterRef("A", "rg", "a1"))
+    index.fail(RuntimeError("quota"))
+    assert index.ready("B") and not index.usable("B")
+    assert queue.next() == ("cluster", ClusterRef("B", "rg", "b1"))
+    assert queue.next() is None
+
+
+def test_a_cancelled_graph_reading_stops_at_the_next_page() -> None:
+    from aks_windows_ops.fleet.graph import GraphIndex, fill_graph_index
+
+    fake = FakeAzure()
+    subs = seeded_fleet(fake, subscriptions=2, per_subscription=10)
+    settings = ResourceGraph(page_limit=5).install(fake)
+    from aks_windows_ops.azure.resource_graph import GraphReader
+
+    index = GraphIndex()
+    index.on_progress = index.cancel  # cancelled as soon as the first page is in
+    fill_graph_index(GraphReader(AzureClients.for_simulator(fake, subs[0])), subs, index)
+    assert index.failure is not None and index.pages_read == 1
+    assert settings.queries == 2  # the page in flight when it was cancelled, and no more
+    assert index.ready(subs[0]) and not index.usable(subs[0])

@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 from aks_windows_ops import errors as E
 from aks_windows_ops.azure.registry import RegistryReader, registry_reader_for
 from aks_windows_ops.rules.image_builds import (
-    PORTABILITY,
     Compatibility,
     builds_from_tag,
     host_runs_image_build,
@@ -54,8 +53,8 @@ def test_builds_from_tag(image: str, builds: set[str] | None) -> None:
     assert (set(found) if found else None) == builds
 
 
-def test_portability_table_has_sources_and_matches_the_aks_facts() -> None:
-    assert all(fact.sources for fact in PORTABILITY.values())
+def test_portability_comes_from_the_lifecycle_data_and_matches_the_aks_facts() -> None:
+    assert host_runs_image_build("10.0.99999", "10.0.20348") is None  # a host build the data does not list
     assert host_runs_image_build("10.0.20348", "10.0.17763") is False
     assert host_runs_image_build("10.0.17763", "10.0.20348") is False
     assert host_runs_image_build("10.0.26100", "10.0.20348") is True

@@ -189,12 +189,13 @@ def test_old_image_reason_upgrades_the_control_plane_first() -> None:
             fake, "00000000-0000-0000-0000-000000000003", polling_interval=60
         )
         plan, ctx = plan_migration(clients, "rg-erp", "aks-erp", "erpwin", reason="old-image")
+        # the cluster is on 1.17 (created January 2020, never upgraded): the next minor the region offers
         assert [s.kind for s in plan.steps][:2] == ["update_control_plane", "create_pool"]
-        assert plan.steps[0].params["version"] == "1.32.7"
+        assert plan.steps[0].params["version"] == "1.18.1"
         result = apply_migration(plan, _fast(ctx), checkpoints=MemoryCheckpointStore())
         assert result.ok, result.message
         props = fake.cluster_state("00000000-0000-0000-0000-000000000003", "rg-erp", "aks-erp")["properties"]
-        assert props["currentKubernetesVersion"] == "1.32.7"
+        assert props["currentKubernetesVersion"] == "1.18.1"
         assert {p["name"] for p in props["agentPoolProfiles"]} == {"nodepool1", "erpwi2"}
     finally:
         kube.stop()

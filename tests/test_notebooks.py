@@ -15,7 +15,7 @@ pytest.importorskip("ipykernel")
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-EXPECTED = {"ahub", "fleet-audit", "migrate", "patch", "rotate-password"}
+EXPECTED = {"ahub", "fleet-audit", "leaving-windows-server-2019", "migrate", "patch", "rotate-password"}
 
 
 def test_every_procedure_has_a_runbook() -> None:

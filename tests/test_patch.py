@@ -138,17 +138,19 @@ def test_bad_input_is_refused_without_writes(kwargs: dict[str, Any], error: type
 
 
 def test_minor_skip_refused_or_planned_as_hops() -> None:
-    fake = FakeAzure.from_scenario("legacy-2019")
-    clients = AzureClients.for_simulator(fake, "00000000-0000-0000-0000-000000000003", polling_interval=120)
+    fake = FakeAzure.from_scenario("ws2019-retiring")
+    clients = AzureClients.for_simulator(fake, "00000000-0000-0000-0000-000000000002", polling_interval=120)
     with pytest.raises(E.InvalidInput, match="skip"):
-        plan_patch(clients, "rg-erp", "aks-erp", kubernetes_version="1.33.5")
+        plan_patch(clients, "rg-legacy-apps", "aks-apps", kubernetes_version="1.34.2")
     # Windows2019 cannot go to 1.33: the hops plan is refused, pointing to the migrate runbook
     with pytest.raises(E.PreflightFailed) as info:
-        plan_patch(clients, "rg-erp", "aks-erp", kubernetes_version="1.33.5", allow_hops=True)
+        plan_patch(clients, "rg-legacy-apps", "aks-apps", kubernetes_version="1.34.2", allow_hops=True)
     assert info.value.findings[0].runbook == "migrate"
-    plan, _ = plan_patch(clients, "rg-erp", "aks-erp", kubernetes_version="1.32.7")
-    assert plan.steps[0].params["version"] == "1.32.7"
-    assert fake.writes() == []
+    legacy = FakeAzure.from_scenario("legacy-2019")
+    old = AzureClients.for_simulator(legacy, "00000000-0000-0000-0000-000000000003", polling_interval=120)
+    plan, _ = plan_patch(old, "rg-erp", "aks-erp", kubernetes_version="1.18.1")
+    assert plan.steps[0].params["version"] == "1.18.1"
+    assert fake.writes() == [] and legacy.writes() == []
 
 
 def test_hops_planned_when_asked() -> None:

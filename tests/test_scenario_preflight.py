@@ -1,20 +1,26 @@
 """Preflight on each built-in scenario lists exactly the findings its cluster deserves, and the CLI exits accordingly.
 
-The expected sets come from reading each scenario file against the FAQ:
+The expected sets come from reading each scenario file against the FAQ and the lifecycle data, on the simulator's
+day (2026-11-26):
 
 * healthy: Kubernetes 1.33 with Windows2022/2025 pools on the newest node images, overlay, managed identity,
-  AHUB on everywhere. Only gMSA (off) is worth an info. Exit 0.
-* ws2019-retiring: a Windows2019 pool on 1.32 (the last version with WS2019: warning), a service principal
+  AHUB on everywhere. Kubernetes 1.33 left AKS standard support on 2026-07-31 and platform support when 1.37
+  became generally available (October 2026): error. Windows Server 2022 retires on 2028-06-30, more than 12
+  months ahead (info); Windows Server 2025 has no retirement announced. gMSA off (info). Exit 2.
+* ws2019-retiring: a Windows2019 pool on 1.32, the last minor with WS2019 (warning); Windows Server 2019 retired
+  on 2026-03-01 (error; images removed on 2027-04-01); 1.32 is out of support (error); a service principal
   (cannot be rotated on Windows pools: warning), one instance whose license was removed (AHUB drift: warning),
   a July image while newer ones exist (info) that only a control plane upgrade unlocks (warning), gMSA off
-  (info). Exit 1.
-* legacy-2019: created in November 2019, control plane never upgraded: adding a Windows pool fails with the
-  old-image error (error); a Windows2019 pool on 1.31 (plan the move: info); its Windows images are held back
-  behind the never-done control plane upgrade (warning); gMSA off (info). Exit 2.
+  (info). Exit 2.
+* legacy-2019: created in January 2020 on Kubernetes 1.17 and never upgraded (its control plane still runs a
+  minor that existed before February 2020): adding a Windows pool fails with the old-image error (error); 1.17
+  is older than every minor AKS supports (error); its Windows2019 pool's OS retired (error); its Windows images
+  are held back behind the never-done control plane upgrade (warning); gMSA off (info). Exit 2.
 * subnet-full: the Windows pool runs the oldest image, but the newest one is already available to it (its
   upgrade profile says so and a node image upgrade alone delivers it, see the test below), so the image is
   outdated (info) and nothing needs a control plane upgrade; a replacement for the Windows pool (any FAQ
-  migration) would not fit in the /24 beside it (info); gMSA off (info). Exit 0.
+  migration) would not fit in the /24 beside it (info); Windows Server 2022 retires in more than 12 months
+  (info); Kubernetes 1.33 is out of support (error); gMSA off (info). Exit 2.
 """
 
 from __future__ import annotations
@@ -46,28 +52,40 @@ SCENARIO_TARGETS: dict[str, tuple[str, str, str]] = {
 }
 
 EXPECTED: dict[str, tuple[tuple[str, ...], int]] = {
-    "healthy": (("GMSA_STATUS",), 0),
+    "healthy": (("GMSA_STATUS", "KUBERNETES_OUT_OF_SUPPORT", "WINDOWS_OS_LIFECYCLE"), 2),
     "ws2019-retiring": (
         (
             "AHUB_DRIFT",
             "GMSA_STATUS",
+            "KUBERNETES_OUT_OF_SUPPORT",
             "NODE_IMAGE_OUTDATED",
             "SERVICE_PRINCIPAL_WITH_WINDOWS",
-            "WINDOWS2019_RETIRING",
             "WINDOWS_IMAGE_NEEDS_CONTROL_PLANE_UPGRADE",
+            "WINDOWS_OS_LAST_KUBERNETES_MINOR",
+            "WINDOWS_OS_RETIRED",
         ),
-        1,
+        2,
     ),
     "legacy-2019": (
         (
             "GMSA_STATUS",
+            "KUBERNETES_OUT_OF_SUPPORT",
             "OLD_WINDOWS_IMAGE",
-            "WINDOWS2019_PLAN_UPGRADE",
             "WINDOWS_IMAGE_NEEDS_CONTROL_PLANE_UPGRADE",
+            "WINDOWS_OS_RETIRED",
         ),
         2,
     ),
-    "subnet-full": (("GMSA_STATUS", "NODE_IMAGE_OUTDATED", "NO_ROOM_FOR_REPLACEMENT_POOL"), 0),
+    "subnet-full": (
+        (
+            "GMSA_STATUS",
+            "KUBERNETES_OUT_OF_SUPPORT",
+            "NODE_IMAGE_OUTDATED",
+            "NO_ROOM_FOR_REPLACEMENT_POOL",
+            "WINDOWS_OS_LIFECYCLE",
+        ),
+        2,
+    ),
 }
 
 
@@ -78,7 +96,7 @@ def _cases() -> list[Any]:
 def _report(name: str, source: Any = None) -> PreflightReport:
     sub, rg, cluster = SCENARIO_TARGETS[name]
     fake = FakeAzure.from_scenario(source if source is not None else name)
-    return preflight(read_snapshot(AzureClients.for_simulator(fake, sub), rg, cluster))
+    return preflight(read_snapshot(AzureClients.for_simulator(fake, sub), rg, cluster), as_of=fake.now_date())
 
 
 @pytest.mark.parametrize("name", _cases())
@@ -126,7 +144,7 @@ def test_subnet_full_reaches_the_newest_windows_image_without_a_control_plane_up
     after = read_snapshot(clients, rg, name)
     assert after.pool("pos").node_image_version == newest
     assert after.current_kubernetes_version == before.current_kubernetes_version
-    assert "NODE_IMAGE_OUTDATED" not in preflight(after).codes
+    assert "NODE_IMAGE_OUTDATED" not in preflight(after, as_of=fake.now_date()).codes
 
 
 def test_ws2019_retiring_control_plane_upgrades_are_all_refused_while_win19_exists(scenario: Any) -> None:

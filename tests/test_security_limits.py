@@ -16,7 +16,7 @@ import pytest
 
 from aks_windows_ops import limits
 from aks_windows_ops.errors import InvalidInput
-from aks_windows_ops.rules.workloads import load_manifests
+from aks_windows_ops.manifests import load_manifests
 from aks_windows_ops.testing.fake_azure import FakeAzure
 from aks_windows_ops.testing.scenario import load_scenario
 

@@ -166,6 +166,7 @@ def snapshot_from_wire(
         subnets=tuple(subnets),
         created_before_2020=_created_before_2020(cluster),
         etag=cluster.get("eTag") or cluster.get("etag"),
+        support_plan=props.get("supportPlan"),
     )
 
 

@@ -174,6 +174,7 @@ def complete_snapshot(
     upgrade_profiles: bool = True,
     scale_sets: bool | Sequence[VmssSnapshot] = True,
     subnets: bool = True,
+    control_plane_upgrades: Sequence[str] | None = None,
 ) -> ClusterSnapshot:
     """Build a cluster's snapshot from its JSON (a GET or a list entry) and the reads it still needs.
 
@@ -185,6 +186,8 @@ def complete_snapshot(
         scale_sets: ``True`` reads the Windows pools' scale sets and instances from ARM, ``False`` none, or the
             scale sets already read elsewhere (Resource Graph).
         subnets: read the pools' subnet usage.
+        control_plane_upgrades: the control plane's upgrades when already known (the region's Kubernetes
+            versions): the cluster's upgrade profile is then not read, only the pools'.
     """
     cs = clients.containerservice
     rg, name = ref.resource_group, ref.name
@@ -193,10 +196,13 @@ def complete_snapshot(
         profiles = props.get("agentPoolProfiles") or []
         pool_profiles: dict[str, Mapping[str, Any]] = {}
         cp_upgrades: list[str] = []
-        if upgrade_profiles:
+        if upgrade_profiles and control_plane_upgrades is not None:
+            cp_upgrades = list(control_plane_upgrades)
+        elif upgrade_profiles:
             cp_upgrades = control_plane_upgrades_from_wire(
                 get_json(cs.managed_clusters.get_upgrade_profile, rg, name)
             )
+        if upgrade_profiles:
             for p in profiles:
                 pname = str(p.get("name"))
                 pool_profiles[pname] = get_json(cs.agent_pools.get_upgrade_profile, rg, name, pname)

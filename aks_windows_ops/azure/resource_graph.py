@@ -177,8 +177,16 @@ class GraphReader:
         data = answer.data if isinstance(answer.data, list) else []
         return data, answer.skip_token
 
-    def query(self, query: str, subscriptions: Sequence[str]) -> GraphResult:
+    def query(
+        self,
+        query: str,
+        subscriptions: Sequence[str],
+        *,
+        on_page: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> GraphResult:
         """Run ``query`` over ``subscriptions`` and return every row (all pages, all subscription groups).
+
+        With ``on_page``, each page's rows are handed to it as they arrive and not kept in the result.
 
         Raises:
             InvalidInput: no subscription.
@@ -195,7 +203,10 @@ class GraphReader:
             token: str | None = None
             while True:
                 rows, token = self._with_retries(query, group, token, result)
-                result.rows.extend(rows)
+                if on_page is not None:
+                    on_page(rows)
+                else:
+                    result.rows.extend(rows)
                 result.pages += 1
                 if not token:
                     break

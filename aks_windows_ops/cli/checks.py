@@ -6,6 +6,7 @@ failed), 4 invalid input.
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -29,9 +30,23 @@ from aks_windows_ops.cli.options import (
 from aks_windows_ops.cli.output import emit, note, out_console
 from aks_windows_ops.cli.runtime import fail
 
-__all__ = ["findings_table", "open_target", "register"]
+__all__ = ["findings_table", "open_target", "parse_as_of", "register"]
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def parse_as_of(text: str | None) -> _dt.date | None:
+    """Parse ``--as-of YYYY-MM-DD`` (the day lifecycle dates are graded against).
+
+    Raises:
+        InvalidInput: not a date.
+    """
+    if text is None:
+        return None
+    try:
+        return _dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise E.InvalidInput(f"--as-of must be a date YYYY-MM-DD, got {text[:40]!r}") from None
 
 
 @contextmanager
@@ -120,17 +135,43 @@ def preflight(
             help="With --with-workloads: only this namespace (default: all).",
         ),
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="DATE",
+            help="Grade Windows and Kubernetes lifecycle dates against this day (YYYY-MM-DD); default today "
+            "(the simulator's day with --simulate).",
+        ),
+    ] = None,
+    lifecycle_data: Annotated[
+        Path | None,
+        typer.Option(
+            "--lifecycle-data",
+            metavar="FILE",
+            help="A newer lifecycle data file (YAML) to use instead of the built-in one "
+            "(also: AKS_WINDOWS_OPS_LIFECYCLE_DATA).",
+        ),
+    ] = None,
     output: Output = OutputFormat.table,
     query: Query = None,
 ) -> None:
-    """Check a cluster against every rule of the Windows node pools FAQ; reads only.
+    """Check a cluster against every rule of the Windows node pools FAQ and the lifecycle dates; reads only.
 
     Exit code 0 clean (info only), 1 warnings, 2 errors.
     """
     from aks_windows_ops.azure.facts import read_snapshot
+    from aks_windows_ops.lifecycle_file import load_lifecycle
     from aks_windows_ops.rules.preflight import preflight as run_preflight
 
     try:
+        day = parse_as_of(as_of)
+        try:
+            lifecycle = load_lifecycle(lifecycle_data)
+        except E.InvalidInput as err:
+            if lifecycle_data is None:
+                raise
+            raise E.InvalidInput([f"--lifecycle-data: {p}" for p in err.problems]) from None
         with open_target(
             resource_group=resource_group,
             name=name,
@@ -148,7 +189,9 @@ def preflight(
                     workloads = read_cluster_workloads(api, namespace=namespace)
                 finally:
                     api.close()
-        report = run_preflight(snap, workloads)
+            if day is None and target.fake is not None:
+                day = target.fake.now_date()
+        report = run_preflight(snap, workloads, as_of=day, lifecycle=lifecycle)
         data = report.to_dict()
         if workloads is not None:
             data["workloads_read"] = len(workloads)
@@ -192,7 +235,8 @@ def lint(
 
     Exit code 0 clean (info only), 1 warnings, 2 errors.
     """
-    from aks_windows_ops.rules.workloads import lint_workloads, load_manifests
+    from aks_windows_ops.manifests import load_manifests
+    from aks_windows_ops.rules.workloads import lint_workloads
 
     try:
         bad_builds = [b for b in windows_builds or [] if not re.fullmatch(r"10\.0\.\d{5}(\.\d+)?", b)]

@@ -335,8 +335,8 @@ def affinity(
     Local and sessionAffinity ClientIP on the Service. The manifests go to standard output; the changes and
     warnings to standard error.
     """
+    from aks_windows_ops.manifests import load_manifests
     from aks_windows_ops.rules.affinity import session_affinity_manifests
-    from aks_windows_ops.rules.workloads import load_manifests
 
     try:
         if not file.exists():

@@ -16,7 +16,9 @@ waits the ``Retry-After`` itself, holds that subscription's bucket for as long, 
 
 Concurrency. A ``ThreadPoolExecutor`` of ``concurrency`` workers pulls work from one queue: listing a
 subscription's clusters first, then clusters, always from the subscription whose bucket is readiest, so that
-one subscription's empty bucket never stalls workers that could serve another.
+one subscription's empty bucket never stalls workers that could serve another. On the Resource Graph path a
+subscription's clusters are handed out once its scale sets and instances have arrived (``GraphIndex.ready``),
+so the clusters' work overlaps the remaining pages.
 
 The module imports no Azure SDK: every request goes through ``aks_windows_ops.azure``.
 """
@@ -30,10 +32,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 from aks_windows_ops.clock import Clock
-from aks_windows_ops.errors import AksWindowsOpsError, BudgetExhausted, InvalidInput, Throttled
-from aks_windows_ops.fleet.graph import GraphIndex, read_graph_index
+from aks_windows_ops.errors import BudgetExhausted, InvalidInput, Throttled
+from aks_windows_ops.fleet.graph import GraphIndex, fill_graph_index
 from aks_windows_ops.fleet.metering import Meter, MeteredClients
 from aks_windows_ops.fleet.queue import WorkQueue
+from aks_windows_ops.fleet.regions import RegionVersions
 from aks_windows_ops.fleet.report import FleetReport
 from aks_windows_ops.fleet.rows import FleetRow, Ws2019Exposure, summarize_cluster
 from aks_windows_ops.models import ClusterRef, ClusterSnapshot, VmssSnapshot
@@ -90,8 +93,31 @@ def _cluster_id(ref: ClusterRef) -> str:
 
 #: Where :func:`audit` reads the fleet: Resource Graph with ARM for the rest, or ARM only.
 SOURCES: tuple[str, ...] = ("graph", "arm")
-_ARM_SOURCES = (("cluster", "arm"), ("images", "arm"), ("licenses", "arm"), ("subnets", "arm"))
-_GRAPH_SOURCES = (("cluster", "arm"), ("images", "arm"), ("licenses", "graph"), ("subnets", "arm"))
+_ARM_SOURCES: tuple[tuple[str, str], ...] = (
+    ("cluster", "arm"),
+    ("versions", "arm"),
+    ("images", "arm"),
+    ("licenses", "arm"),
+    ("subnets", "arm"),
+)
+
+
+def _graph_sources(versions_per_region: bool, licenses_from_graph: bool) -> tuple[tuple[str, str], ...]:
+    """Where a graph-path row's facts came from.
+
+    ``cluster``: ARM's subscription-wide list (Resource Graph does not hold the cluster's creation date, which
+    the old-image check needs). ``versions``: the region's Kubernetes versions, read once per region
+    (``arm-region``), or the cluster's own upgrade profile when the region does not list its version.
+    ``images``: each pool's upgrade profile (no per-region node image listing in the SDK; Windows images depend
+    on the cluster). ``licenses``: Resource Graph, or ARM when Resource Graph could not answer. ``subnets``: ARM.
+    """
+    return (
+        ("cluster", "arm"),
+        ("versions", "arm-region" if versions_per_region else "arm"),
+        ("images", "arm"),
+        ("licenses", "graph" if licenses_from_graph else "arm"),
+        ("subnets", "arm"),
+    )
 
 
 class _Totals:
@@ -116,36 +142,48 @@ class _Totals:
         return dict(self.counts)
 
 
-def _graph_or_arm(
+def _start_graph(
     source: str,
     clients: AzureClients,
     subs: list[str],
     wanted: tuple[str, ...],
     now: Callable[[], float],
     time_budget: float | None,
-) -> tuple[str, str | None, GraphIndex | None]:
-    """Read the fleet's scale sets from Resource Graph, or say why the audit reads ARM instead."""
+) -> tuple[str, str | None, GraphIndex | None, threading.Thread | None]:
+    """Start reading the fleet's scale sets from Resource Graph on a thread, or say why the audit reads ARM.
+
+    The audit waits for the first page only: a refusal (403) or a failure there sends the whole audit to ARM;
+    afterwards clusters are audited as their subscriptions' rows arrive (``GraphIndex.ready``).
+    """
     if source == "arm":
-        return "arm", None, None
+        return "arm", None, None, None
     if "licenses" not in wanted:
-        return "graph", None, GraphIndex(read_at=now())
+        index = GraphIndex(read_at=now())
+        index.finish("scale_sets", now())
+        index.finish("instances", now())
+        return "graph", None, index, None
     from aks_windows_ops.azure.resource_graph import GraphReader
 
-    try:
-        # The reader waits for the quota window on the bundle's clock (the simulator's virtual time in tests).
-        # A time budget is the bundle's deadline: a quota wait past it falls back to ARM.
-        deadline = clients.deadline if time_budget is not None else None
-        index = read_graph_index(GraphReader(clients, deadline=deadline), subs)
-    except AksWindowsOpsError as err:
-        status = getattr(err, "status_code", None)
-        why = (
-            "the caller may not use Resource Graph (403)"
-            if status == 403
-            else f"Resource Graph failed: {err}"
-        )
-        return "arm", f"{why}; every fact was read from ARM", None
-    index.read_at = now()
-    return "graph", None, index
+    # The reader waits for the quota window on the bundle's clock (the simulator's virtual time in tests).
+    # A time budget is the bundle's deadline: a quota wait past it stops the reading (ARM answers the rest).
+    deadline = clients.deadline if time_budget is not None else None
+    index = GraphIndex(read_at=now())
+    reader = GraphReader(clients, deadline=deadline)
+    thread = threading.Thread(
+        target=fill_graph_index, args=(reader, subs, index, now), name="fleet-audit-graph", daemon=True
+    )
+    thread.start()
+    index.wait_first_page()
+    err = index.failure
+    if err is not None and index.pages_read == 0:
+        thread.join()
+        return "arm", f"{_graph_failure(err)}; every fact was read from ARM", None, None
+    return "graph", None, index, thread
+
+
+def _graph_failure(err: BaseException) -> str:
+    status = getattr(err, "status_code", None)
+    return "the caller may not use Resource Graph (403)" if status == 403 else f"Resource Graph failed: {err}"
 
 
 def _graph_snapshot(
@@ -154,7 +192,8 @@ def _graph_snapshot(
     listed: dict[str, Any] | None,
     index: GraphIndex,
     wanted: tuple[str, ...],
-) -> ClusterSnapshot:
+    regions: RegionVersions,
+) -> tuple[ClusterSnapshot, tuple[tuple[str, str], ...]]:
     from aks_windows_ops.azure.errors import translating
     from aks_windows_ops.azure.facts import windows_pool_names
     from aks_windows_ops.azure.raw import complete_snapshot, get_json
@@ -166,12 +205,27 @@ def _graph_snapshot(
     props = wire.get("properties") or {}
     windows = windows_pool_names(props.get("agentPoolProfiles") or [])
     vmss: bool | list[VmssSnapshot] = False
-    if "licenses" in wanted:
+    from_graph = "licenses" in wanted and index.usable(ref.subscription_id)
+    if from_graph:
         node_rg = props.get("nodeResourceGroup")
         vmss = index.scale_sets_for(ref.subscription_id, str(node_rg), windows) if windows and node_rg else []
-    return complete_snapshot(
-        clients, ref, wire, upgrade_profiles="images" in wanted, scale_sets=vmss, subnets="subnets" in wanted
+    elif "licenses" in wanted:
+        vmss = True  # Resource Graph stopped before this subscription's rows: read them from ARM
+    cp_upgrades = None
+    if "images" in wanted:
+        cp_upgrades = regions.control_plane_upgrades(
+            clients, str(wire.get("location") or ""), str(props.get("currentKubernetesVersion") or "")
+        )
+    snapshot = complete_snapshot(
+        clients,
+        ref,
+        wire,
+        upgrade_profiles="images" in wanted,
+        scale_sets=vmss,
+        subnets="subnets" in wanted,
+        control_plane_upgrades=cp_upgrades,
     )
+    return snapshot, _graph_sources(cp_upgrades is not None, from_graph)
 
 
 def audit(
@@ -224,9 +278,13 @@ def audit(
             write CSV or JSON lines as rows complete).
         source: ``graph`` (default): clusters from ARM's subscription-wide list (one paged read per
             subscription; the cluster's creation date, which Resource Graph does not hold, comes with it), scale
-            sets and instances from two Resource Graph queries over every subscription, and per cluster only
-            the ARM reads Resource Graph cannot answer (upgrade profiles, subnet usage); falls back to ``arm``
-            when Resource Graph refuses the caller (403) or fails. ``arm``: every fact read from ARM per cluster.
+            sets and instances from two Resource Graph queries over every subscription, read on a thread while
+            the clusters of the subscriptions already read are audited; the Kubernetes versions of each region
+            read once per region (``list_kubernetes_versions``) instead of each cluster's upgrade profile; and
+            per cluster only the ARM reads neither can answer (each pool's upgrade profile for its newest node
+            image, subnet usage). Falls back to ``arm`` when Resource Graph refuses the caller (403) or fails on
+            its first page; a later failure leaves the clusters it had not answered to ARM. ``arm``: every fact
+            read from ARM per cluster. Each row's ``sources`` says where its facts came from.
         keep_rows: keep every row in the returned report (``False`` with ``on_row`` for very large fleets: the
             report then holds the failed rows only, and the totals).
 
@@ -288,21 +346,29 @@ def audit(
             bundle.deadline = bundle.clock() + time_budget
         bundles[sub] = bundle
 
-    used, note, index = _graph_or_arm(source, bundles[subs[0]], subs, wanted, now, time_budget)
+    queue = WorkQueue(limiter)
+    used, note, index, reading = _start_graph(source, bundles[subs[0]], subs, wanted, now, time_budget)
+    if index is not None:
+        # Clusters are handed out as their subscription's Resource Graph rows arrive (or once it failed).
+        index.on_progress = queue.wake
+        queue.set_gate(index.ready)
+    regions = RegionVersions()
     bodies: dict[ClusterRef, dict[str, Any]] = {}
 
-    queue = WorkQueue(limiter)
     rows: list[FleetRow] = []
     lock = threading.Lock()
-    stats = {"throttled": 0, "calls": index.requests if index is not None else 0, "rows": 0}
+    stats = {"throttled": 0, "calls": 0, "rows": 0, "graph_rows": 0}
     flags = {"budget_hit": False}
     totals = _Totals()
 
-    def emit(row: FleetRow) -> None:
-        if used == "graph" and row.ok:
-            row = replace(
-                row, sources=_GRAPH_SOURCES, graph_age=round(now() - index.read_at, 3) if index else None
-            )
+    def emit(row: FleetRow, sources: tuple[tuple[str, str], ...] = _ARM_SOURCES) -> None:
+        if row.ok and index is not None:
+            graph_age = None
+            if dict(sources).get("licenses") == "graph":
+                graph_age = round(now() - index.read_at_for(row.subscription), 3)
+                with lock:
+                    stats["graph_rows"] += 1
+            row = replace(row, sources=sources, graph_age=graph_age)
         elif row.ok:
             row = replace(row, sources=_ARM_SOURCES)
         with lock:
@@ -370,14 +436,16 @@ def audit(
                         scale_sets="licenses" in wanted,
                         subnets="subnets" in wanted,
                     )
+                    sources = _ARM_SOURCES
                 else:
-                    snapshot = _graph_snapshot(metered, ref, listed, index, wanted)
+                    snapshot, sources = _graph_snapshot(metered, ref, listed, index, wanted, regions)
                 report = preflight(snapshot) if "findings" in wanted else None
                 licenses = license_report(snapshot) if "licenses" in wanted else None
                 emit(
                     summarize_cluster(
                         snapshot, report=report, licenses=licenses, attempts=attempt, api_calls=meter.calls
-                    )
+                    ),
+                    sources,
                 )
                 return
             except Throttled as err:
@@ -431,7 +499,18 @@ def audit(
         except BaseException:
             # Interrupted (or a simulated crash): let the other workers stop after their current cluster.
             queue.close()
+            if index is not None:
+                index.cancel()
             raise
+    if reading is not None:
+        reading.join()
+    if index is not None:
+        stats["calls"] += index.requests
+        if index.failure is not None:
+            how = "the clusters it had not answered were read from ARM"
+            note = f"{_graph_failure(index.failure)}; {how}"
+            if stats["graph_rows"] == 0:
+                used, note = "arm", f"{_graph_failure(index.failure)}; every fact was read from ARM"
 
     listings, skipped = queue.leftovers()
     budget_error = BudgetExhausted("not audited: the time budget ran out before this was started")

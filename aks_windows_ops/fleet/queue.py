@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aks_windows_ops.models import ClusterRef
@@ -28,6 +28,18 @@ class WorkQueue:
         self._order: deque[str] = deque()
         self._listing_in_flight = 0
         self._closed = False
+        self._gate: Callable[[str], bool] | None = None
+
+    def set_gate(self, gate: Callable[[str], bool] | None) -> None:
+        """Hand out a subscription's clusters only once ``gate(subscription)`` is true (see :meth:`wake`)."""
+        with self._cond:
+            self._gate = gate
+            self._cond.notify_all()
+
+    def wake(self) -> None:
+        """Look at the gate again: more subscriptions may have become ready."""
+        with self._cond:
+            self._cond.notify_all()
 
     def add_listing(self, subscription: str) -> None:
         with self._cond:
@@ -54,8 +66,12 @@ class WorkQueue:
             self._closed = True
             self._cond.notify_all()
 
-    def _pick_subscription(self) -> str:
+    def _pick_subscription(self) -> str | None:
         candidates = [s for s in self._order if self._clusters[s]]
+        if self._gate is not None:
+            candidates = [s for s in candidates if self._gate(s)]
+        if not candidates:
+            return None
         chosen = candidates[0]
         if self._limiter is not None and len(candidates) > 1:
             ready = self._limiter.ready_in(candidates)
@@ -75,7 +91,11 @@ class WorkQueue:
                     return ("list", self._listings.popleft())
                 if any(self._clusters.values()):
                     sub = self._pick_subscription()
-                    return ("cluster", self._clusters[sub].popleft())
+                    if sub is not None:
+                        return ("cluster", self._clusters[sub].popleft())
+                    # Clusters wait for their subscription's Resource Graph rows: wake() comes with them.
+                    self._cond.wait()
+                    continue
                 if self._listing_in_flight == 0:
                     return None
                 self._cond.wait()

@@ -36,7 +36,7 @@ from aks_windows_ops.rules.versions import (
     parse_version,
     plan_version_hops,
 )
-from aks_windows_ops.rules.workloads import lint_workloads, load_manifests
+from aks_windows_ops.rules.workloads import lint_workloads
 
 __all__ = [
     "CapacityVerdict",
@@ -53,7 +53,6 @@ __all__ = [
     "default_os_sku",
     "fits",
     "lint_workloads",
-    "load_manifests",
     "parse_version",
     "plan_version_hops",
     "preflight",

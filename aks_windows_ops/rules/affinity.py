@@ -34,7 +34,7 @@ import yaml
 
 from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.rules import versions
-from aks_windows_ops.rules.workloads import object_name, pod_templates
+from aks_windows_ops.rules.pod_templates import object_name, pod_templates
 
 __all__ = [
     "INTERNAL_LB_ANNOTATION",
@@ -202,7 +202,7 @@ def session_affinity_manifests(
     pod_spec = workload["spec"]["template"]["spec"]
 
     # 2. one pod per Windows node
-    if _explicit_os(pod_spec) is None and not template.is_windows:
+    if _explicit_os(pod_spec) is None and not template.selects_windows:
         pod_spec.setdefault("nodeSelector", {})[_OS_LABEL] = "windows"
         changes.append(f"{wname}: added nodeSelector {_OS_LABEL}: windows")
     # A DaemonSet already runs one pod per node.

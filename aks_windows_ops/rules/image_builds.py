@@ -20,12 +20,10 @@ from dataclasses import dataclass
 
 __all__ = [
     "HOST_BUILDS",
-    "PORTABILITY",
     "Compatibility",
     "ImageBuilds",
     "ImageReference",
     "ImageVerdict",
-    "PortabilityFact",
     "build_of",
     "builds_from_index",
     "builds_from_tag",
@@ -53,69 +51,6 @@ _NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class PortabilityFact:
-    """The image builds a Windows host build runs with process isolation, and the public sources saying so.
-
-    Attributes:
-        host_build: ``10.0.NNNNN`` of the host.
-        runs: the image builds it runs.
-        sources: public pages stating it.
-        note: what other sources say, when they disagree.
-    """
-
-    host_build: str
-    runs: frozenset[str]
-    sources: tuple[str, ...]
-    note: str = ""
-
-
-_VERSION_COMPAT = (
-    "https://learn.microsoft.com/virtualization/windowscontainers/deploy-containers/version-compatibility"
-)
-
-#: Host build -> image builds it runs (process isolation; AKS offers no Hyper-V isolation). Checked 2026-11-26.
-PORTABILITY: dict[str, PortabilityFact] = {
-    fact.host_build: fact
-    for fact in (
-        PortabilityFact(
-            "10.0.17763",
-            frozenset({"10.0.17763"}),
-            (_VERSION_COMPAT,),
-        ),
-        PortabilityFact(
-            "10.0.20348",
-            frozenset({"10.0.20348"}),
-            (
-                _VERSION_COMPAT,
-                "https://github.com/Azure/AKS/releases/tag/2022-08-14 (old Windows 2019 containers will not "
-                "work on Windows Server 2022 hosts)",
-            ),
-        ),
-        PortabilityFact(
-            "10.0.25398",
-            frozenset({"10.0.20348", "10.0.25398"}),
-            (
-                "https://github.com/Azure/AKS/issues/5608 (Annual Channel uses Windows Server 2022 base images)",
-                "https://github.com/Azure/AKS/issues/3945 (Windows Server 2022 images run on newer hosts)",
-            ),
-        ),
-        PortabilityFact(
-            "10.0.26100",
-            frozenset({"10.0.20348", "10.0.26100"}),
-            (
-                "https://github.com/Azure/AKS/issues/5608 (Windows Server 2022 base images run on Windows "
-                "Server 2022 and Windows Server 2025)",
-                "https://github.com/Azure/AKS/issues/3945",
-            ),
-            note=(
-                "OpenShift's Windows documentation (2026-05) says images must be rebuilt to move from 2022 to "
-                "2025 hosts; AKS's own announcement says Windows Server 2022 images run on Windows Server 2025."
-            ),
-        ),
-    )
-}
-
 _TAG_TOKENS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?:^|[^a-z0-9])(?:ltsc2019|1809)(?:$|[^a-z0-9])"), "10.0.17763"),
     (re.compile(r"(?:^|[^a-z0-9])ltsc2022(?:$|[^a-z0-9])"), "10.0.20348"),
@@ -141,16 +76,19 @@ def host_build_of_sku(os_sku: str | None) -> str | None:
 
 
 def host_runs_image_build(host_build: str, image_build: str) -> bool | None:
-    """Whether a host runs an image build with process isolation (:data:`PORTABILITY`); ``None`` if unknown.
+    """Whether a host runs an image build with process isolation; ``None`` when the host build is unknown.
 
-    Windows container version compatibility (learn.microsoft.com, "Windows container version compatibility")
-    and AKS's portability announcement (github.com/Azure/AKS/issues/5608): a Windows Server 2019 or 2022 host
-    runs only its own build; Annual Channel and Windows Server 2025 hosts also run Windows Server 2022 images.
+    The portability facts come from the packaged lifecycle data (``rules/data/lifecycle.yaml``, each entry with
+    its source: learn.microsoft.com "Windows container version compatibility"; github.com/Azure/AKS/issues/5608):
+    a Windows Server 2019 or 2022 host runs only its own build; Annual Channel and Windows Server 2025 hosts
+    also run Windows Server 2022 images.
     """
-    fact = PORTABILITY.get(build_of(host_build) or host_build)
-    if fact is None:
+    from aks_windows_ops.rules.lifecycle import builtin_lifecycle
+
+    entry = builtin_lifecycle().portability.get(build_of(host_build) or host_build)
+    if entry is None:
         return None
-    return (build_of(image_build) or image_build) in fact.runs
+    return (build_of(image_build) or image_build) in entry.runs
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,19 @@
 Pure: no request is made. Each :class:`~aks_windows_ops.models.Finding` carries a stable code, a severity
 (``error`` = the service would refuse an operation, ``warning`` = it would hurt, ``info`` = worth knowing), a
 remediation naming the library runbook that fixes it (``patch``, ``password``, ``ahub``, ``migrate``,
-``add-pool``) and the FAQ question or REFERENCE section it comes from.
+``add-pool``) and the FAQ question or AKS documentation page it comes from. Lifecycle dates (Windows OS
+retirement, Kubernetes support) come from :mod:`~aks_windows_ops.rules.lifecycle` and are graded against an
+``as_of`` day.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import datetime as _dt
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from aks_windows_ops.clock import SystemClock
 from aks_windows_ops.errors import InvalidInput, PreflightFailed
 from aks_windows_ops.models import (
     WINDOWS_BUILDS,
@@ -23,9 +27,13 @@ from aks_windows_ops.models import (
     PoolSnapshot,
     Severity,
 )
-from aks_windows_ops.rules import capacity, validation, versions
+from aks_windows_ops.rules import preflight_capacity as cap
+from aks_windows_ops.rules import preflight_lifecycle as life
+from aks_windows_ops.rules import validation, versions
 from aks_windows_ops.rules import workloads as workload_rules
 from aks_windows_ops.rules.images import image_date
+from aks_windows_ops.rules.lifecycle import LifecycleData, builtin_lifecycle
+from aks_windows_ops.rules.preflight_capacity import WINDOWS_MAX_PODS_LOW, WINDOWS_MAX_PODS_RECOMMENDED
 from aks_windows_ops.rules.validation import FaqSection
 
 __all__ = [
@@ -42,13 +50,6 @@ RUNBOOKS = ("patch", "password", "ahub", "migrate", "add-pool")
 
 #: REFERENCE section 4: only these end an operation; anything else (even an unknown state) means one runs.
 TERMINAL_PROVISIONING_STATES = frozenset({"succeeded", "failed", "canceled"})
-
-#: Below the Azure CNI node-subnet default (30) a Windows pool runs out of pod slots early: the Windows
-#: DaemonSets (CNI, CSI drivers, cloud-node-manager, monitoring) take several, and the rest fail with the FAQ's
-#: ``No available addresses`` ("Why am I seeing an error when I try to deploy Windows pods?").
-WINDOWS_MAX_PODS_LOW = 30
-#: REFERENCE section 1: 110 is the recommended ceiling for Windows nodes even where 250 is allowed.
-WINDOWS_MAX_PODS_RECOMMENDED = 110
 
 _AHUB_LICENSE = "Windows_Server"
 
@@ -336,80 +337,24 @@ def _rule_limits(s: ClusterSnapshot) -> Iterator[Finding]:
 
 
 def _rule_os_sku(s: ClusterSnapshot) -> Iterator[Finding]:
-    """FAQ "Which Windows operating systems are supported?" and REFERENCE section 1 (OS SKU)."""
-    control_plane = _control_plane(s)
-    migrate_fix = (
-        "Replace the pool with a Windows2022 (or Windows2025) pool and move the pods: "
-        "`aks-windows-ops migrate --reason os-upgrade`; rebuild ltsc2019 images for ltsc2022 first."
-    )
+    """FAQ "Which Windows operating systems are supported?": the OS SKU matches the pool's OS type.
+
+    The Windows OS lifecycle (retirement, image removal, Kubernetes versions per SKU) is in
+    :mod:`~aks_windows_ops.rules.preflight_lifecycle`.
+    """
     for pool in s.pools:
-        if pool.os_sku and validation.check_os_sku(pool.os_sku, os_type=pool.os_type):
+        if pool.is_windows and pool.os_sku_enum is OsSku.WINDOWS_ANNUAL:
+            continue  # an existing Annual Channel pool is valid; its retirement is a lifecycle finding
+        problems = validation.check_os_sku(pool.os_sku, os_type=pool.os_type) if pool.os_sku else []
+        if problems:
             yield _finding(
                 "OS_SKU_MISMATCH",
                 Severity.ERROR,
-                "; ".join(validation.check_os_sku(pool.os_sku, os_type=pool.os_type)),
+                "; ".join(problems),
                 remediation="Replace the pool with one whose OS SKU matches its OS type (migrate).",
                 faq=FaqSection.OPERATING_SYSTEMS,
                 resource=_pool_resource(pool),
                 runbook="migrate",
-            )
-            continue
-        sku = pool.os_sku_enum
-        if not pool.is_windows or sku is None:
-            continue
-        version = _highest(control_plane, _pool_version(pool))
-        if version is None:
-            continue
-        if sku is OsSku.WINDOWS2019:
-            if not versions.version_at_least(validation.WINDOWS2019_LAST_VERSION, version):
-                yield _finding(
-                    "WINDOWS2019_UNSUPPORTED",
-                    Severity.ERROR,
-                    f"Windows2019 pool {pool.name} with Kubernetes {version}: Windows Server 2019 is not "
-                    "available for Kubernetes 1.33 and later.",
-                    remediation=migrate_fix,
-                    faq=FaqSection.OPERATING_SYSTEMS,
-                    resource=_pool_resource(pool),
-                    runbook="migrate",
-                )
-            elif versions.parse_version(version).minor_key == versions.parse_version("1.32").minor_key:
-                yield _finding(
-                    "WINDOWS2019_RETIRING",
-                    Severity.WARNING,
-                    f"Windows2019 pool {pool.name} is on Kubernetes 1.32, the last version with Windows Server "
-                    "2019; the next control plane upgrade is blocked until the pool moves to Windows2022.",
-                    remediation=migrate_fix,
-                    faq=FaqSection.OPERATING_SYSTEMS,
-                    resource=_pool_resource(pool),
-                    runbook="migrate",
-                )
-            else:
-                yield _finding(
-                    "WINDOWS2019_PLAN_UPGRADE",
-                    Severity.INFO,
-                    f"Windows2019 pool {pool.name}: Windows Server 2019 retires after Kubernetes 1.32 reaches "
-                    "end of life.",
-                    remediation=migrate_fix,
-                    faq=FaqSection.OPERATING_SYSTEMS,
-                    resource=_pool_resource(pool),
-                    runbook="migrate",
-                )
-        pool_version = _pool_version(pool)
-        if (
-            sku is OsSku.WINDOWS2025
-            and pool_version
-            and _parses(pool_version)
-            and not versions.version_at_least(pool_version, validation.WINDOWS2025_FIRST_VERSION)
-        ):
-            yield _finding(
-                "WINDOWS2025_VERSION_TOO_LOW",
-                Severity.ERROR,
-                f"Windows2025 pool {pool.name} is on Kubernetes {pool_version}; Windows Server 2025 needs 1.32 "
-                "or later.",
-                remediation="Upgrade the control plane and the pool to 1.32 or later (patch runbook).",
-                faq=FaqSection.OPERATING_SYSTEMS,
-                resource=_pool_resource(pool),
-                runbook="patch",
             )
 
 
@@ -473,39 +418,43 @@ def _rule_identity(s: ClusterSnapshot) -> Iterator[Finding]:
         )
 
 
-def _rule_old_image(s: ClusterSnapshot) -> Iterator[Finding]:
-    """FAQ "Why am I seeing an error when I try to create a new Windows agent pool?"."""
-    if s.created_before_2020:
-        yield _finding(
-            "OLD_WINDOWS_IMAGE",
-            Severity.ERROR,
-            "the cluster was created before February 2020 and never upgraded; adding a Windows pool fails with "
-            "'The following list of images referenced from the deployment template is not found'.",
-            remediation=(
-                "Upgrade the control plane (patch runbook), then replace the "
-                "Windows pools: `aks-windows-ops migrate --reason old-image`."
-            ),
-            faq=FaqSection.NEW_POOL_ERROR,
-            resource=_cluster_resource(s),
-            runbook="migrate",
-        )
-
-
 #: How far (days) a Windows pool's newest offered image may trail the newest image release before preflight says
 #: that a control plane upgrade holds newer Windows images back (monthly releases; FAQ patching note).
 WINDOWS_IMAGE_HOLDBACK_DAYS = 20
 
 
-def _rule_patching(s: ClusterSnapshot) -> Iterator[Finding]:
-    """FAQ "How do I patch my Windows nodes?" and its note on control plane upgrades; REFERENCE section 3."""
+def _os_ceiling(s: ClusterSnapshot, data: LifecycleData) -> tuple[tuple[int, int] | None, list[str]]:
+    """The newest Kubernetes minor every Windows pool's OS runs on, and the OS SKUs that set it."""
+    ceiling: tuple[int, int] | None = None
+    skus: list[str] = []
+    for pool in s.windows_pools:
+        entry = data.os_sku(pool.os_sku)
+        if entry is None or entry.max_minor is None:
+            continue
+        if ceiling is None or entry.max_minor < ceiling:
+            ceiling, skus = entry.max_minor, [entry.sku]
+        elif entry.max_minor == ceiling and entry.sku not in skus:
+            skus.append(entry.sku)
+    return ceiling, skus
+
+
+def _rule_patching(s: ClusterSnapshot, data: LifecycleData | None = None) -> Iterator[Finding]:
+    """FAQ "How do I patch my Windows nodes?" and its note on control plane upgrades.
+
+    A control plane upgrade above the newest Kubernetes minor a Windows pool's OS runs on (lifecycle data:
+    Windows2019 up to 1.32, Windows2022 up to 1.36) is no way to newer Windows images for that pool.
+    """
     # The newest image any pool of the cluster is offered (Linux pools are not held back by the control plane).
     newest = max((d for d in (image_date(p.latest_node_image_version) for p in s.pools) if d), default=None)
-    ws2019 = any(p.os_sku == OsSku.WINDOWS2019.value for p in s.windows_pools)
-    usable_upgrades = [
+    ceiling, capped = _os_ceiling(s, data or builtin_lifecycle())
+    beyond = [
         v
         for v in s.control_plane_upgrades
-        if not (ws2019 and _parses(v) and versions.version_at_least(v, "1.33"))
+        if ceiling is not None and _parses(v) and versions.parse_version(v).minor_key > ceiling
     ]
+    usable_upgrades = [v for v in s.control_plane_upgrades if v not in beyond]
+    # Only upgrades beyond what a pool's OS runs on are offered (Windows2019 on 1.32): migrate first.
+    os_blocks = bool(beyond) and not usable_upgrades
     for pool in s.windows_pools:
         latest, current = pool.latest_node_image_version, pool.node_image_version
         if latest and current and latest != current:
@@ -528,22 +477,23 @@ def _rule_patching(s: ClusterSnapshot) -> Iterator[Finding]:
                 + ", ".join(usable_upgrades)
                 + "."
             )
-        elif ws2019:
+        elif os_blocks:
             remediation = (
-                "Every control plane upgrade offered drops Windows Server 2019: migrate "
-                "the Windows2019 pools first (migrate runbook, --reason os-upgrade), then upgrade the control plane."
+                f"Every control plane upgrade offered is beyond what {' and '.join(capped)} runs on: migrate "
+                f"the {' and '.join(capped)} pools first (migrate runbook, --reason os-upgrade), then upgrade the "
+                "control plane."
             )
         else:
             remediation = "No control plane upgrade is offered yet; patch when one is (patch runbook)."
         yield _finding(
             "WINDOWS_IMAGE_NEEDS_CONTROL_PLANE_UPGRADE",
-            Severity.WARNING if usable_upgrades or ws2019 else Severity.INFO,
+            Severity.WARNING if usable_upgrades or os_blocks else Severity.INFO,
             f"pool {pool.name} is offered Windows images up to {offered.isoformat()} while images up to "
             f"{newest.isoformat()} exist: newer Windows images wait behind a control plane upgrade.",
             remediation=remediation,
             faq=FaqSection.PATCHING,
             resource=_pool_resource(pool),
-            runbook="migrate" if ws2019 and not usable_upgrades else "patch",
+            runbook="migrate" if os_blocks else "patch",
         )
     channel = (s.auto_upgrade_channel or "none").lower()
     if s.windows_pools and channel != "none":
@@ -637,145 +587,6 @@ def _rule_ahub(s: ClusterSnapshot) -> Iterator[Finding]:
             )
 
 
-def _effective_max_pods(s: ClusterSnapshot, pool: PoolSnapshot) -> int:
-    if pool.max_pods is not None:
-        return pool.max_pods
-    return validation.default_max_pods(s.network_plugin, s.network_plugin_mode, pool.pod_subnet_id)
-
-
-def _rule_max_pods(s: ClusterSnapshot) -> Iterator[Finding]:
-    """REFERENCE section 1 (max pods) and FAQ "Why am I seeing an error when I try to deploy Windows pods?"."""
-    for pool in s.pools:
-        if pool.max_pods is None:
-            continue
-        problems = validation.check_max_pods(pool.max_pods)
-        if problems:
-            yield _finding(
-                "MAX_PODS_OUT_OF_RANGE",
-                Severity.ERROR,
-                f"pool {pool.name}: " + "; ".join(problems),
-                remediation="Replace the pool with one whose max pods is 10-250 (migrate runbook).",
-                faq=FaqSection.MAX_PODS,
-                resource=_pool_resource(pool),
-                runbook="migrate",
-            )
-            continue
-        if not pool.is_windows:
-            continue
-        if pool.max_pods < WINDOWS_MAX_PODS_LOW:
-            yield _finding(
-                "WINDOWS_MAX_PODS_LOW",
-                Severity.INFO,
-                f"Windows pool {pool.name} allows {pool.max_pods} pods per node; system DaemonSets take several, "
-                "and pods beyond the rest fail with 'No available addresses'.",
-                remediation=(
-                    "Max pods changes only with a new pool: `aks-windows-ops migrate --reason max-pods` to a pool "
-                    "with max pods >= 30 (mind the subnet size)."
-                ),
-                faq=FaqSection.DEPLOY_POD_ERROR,
-                resource=_pool_resource(pool),
-                runbook="migrate",
-            )
-        elif pool.max_pods > WINDOWS_MAX_PODS_RECOMMENDED:
-            yield _finding(
-                "WINDOWS_MAX_PODS_HIGH",
-                Severity.INFO,
-                f"Windows pool {pool.name} allows {pool.max_pods} pods per node; "
-                f"{WINDOWS_MAX_PODS_RECOMMENDED} is the recommended maximum for Windows nodes.",
-                remediation=(
-                    f"Consider a pool with max pods <= {WINDOWS_MAX_PODS_RECOMMENDED}: `aks-windows-ops migrate "
-                    "--reason max-pods`."
-                ),
-                faq=FaqSection.MAX_PODS,
-                resource=_pool_resource(pool),
-                runbook="migrate",
-            )
-
-
-def _rule_subnets(s: ClusterSnapshot) -> Iterator[Finding]:
-    """REFERENCE section 5: room in the pool's subnets for an upgrade's surge nodes."""
-    if not s.subnets:
-        return
-    for pool in s.pools:
-        try:
-            mode = capacity.cni_mode(s.network_plugin, s.network_plugin_mode, pool.pod_subnet_id)
-            surge = capacity.surge_nodes(pool.count, pool.max_surge)
-        except InvalidInput as exc:
-            yield _finding(
-                "MAX_SURGE_INVALID",
-                Severity.WARNING,
-                f"pool {pool.name}: {exc}",
-                remediation="Set maxSurge to a percentage like '10%' or a whole number.",
-                faq=FaqSection.CAPACITY,
-                resource=_pool_resource(pool),
-            )
-            continue
-        if surge == 0:
-            continue
-        max_pods = _effective_max_pods(s, pool)
-        per_node = max_pods + 1 if mode is capacity.CniMode.NODE_SUBNET else 1
-        checks = [("node", pool.vnet_subnet_id, surge * per_node)]
-        if mode is capacity.CniMode.POD_SUBNET:
-            checks.append(("pod", pool.pod_subnet_id, surge * capacity.POD_SUBNET_BATCH))
-        for label, subnet_id, needed in checks:
-            usage = s.subnet(subnet_id)
-            if usage is None:
-                continue
-            verdict = capacity.fits(usage, needed)
-            if verdict.fits:
-                continue
-            yield _finding(
-                "SUBNET_NO_SURGE_ROOM",
-                Severity.WARNING,
-                f"pool {pool.name}: an upgrade surges {surge} node(s) needing {needed} {label}-subnet addresses: "
-                f"{verdict.message}. The upgrade would fail with SubnetIsFull.",
-                remediation=(
-                    "Free addresses in the subnet, lower the pool's maxSurge, or move the pool to a larger "
-                    "subnet (migrate runbook)."
-                ),
-                faq=FaqSection.CAPACITY,
-                resource=_pool_resource(pool),
-                runbook="migrate",
-            )
-
-
-def _rule_replacement_room(s: ClusterSnapshot) -> Iterator[Finding]:
-    """Room in a Windows pool's subnet for its replacement (REFERENCE section 5).
-
-    The FAQ's fixes for service principal rotation, the pre-2020 image and a max pods change, and the move off
-    Windows Server 2019, all create a new pool beside the old one: say early when it cannot fit.
-    """
-    if not s.subnets:
-        return
-    for pool in s.windows_pools:
-        usage = s.subnet(pool.vnet_subnet_id)
-        if usage is None or pool.count <= 0:
-            continue
-        try:
-            mode = capacity.cni_mode(s.network_plugin, s.network_plugin_mode, pool.pod_subnet_id)
-            need = capacity.addresses_needed(
-                count=pool.count, max_pods=_effective_max_pods(s, pool), mode=mode, max_surge=pool.max_surge
-            )
-        except InvalidInput:
-            continue
-        verdict = capacity.fits(usage, need.node_subnet)
-        if verdict.fits:
-            continue
-        yield _finding(
-            "NO_ROOM_FOR_REPLACEMENT_POOL",
-            Severity.INFO,
-            f"a replacement for Windows pool {pool.name} ({pool.count} nodes, max pods {_effective_max_pods(s, pool)}) "
-            f"would not fit beside it: {verdict.message}.",
-            remediation=(
-                "Before a migration (SP rotation, old image, max pods, Windows Server 2019), free addresses, give "
-                "the new pool another subnet, or lower its max pods."
-            ),
-            faq=FaqSection.CAPACITY,
-            resource=_pool_resource(pool),
-            runbook="migrate",
-        )
-
-
 def _rule_gmsa(s: ClusterSnapshot) -> Iterator[Finding]:
     """FAQ "Can my Windows Server containers use gMSA?"."""
     if not s.windows_pools and not s.gmsa_enabled:
@@ -850,12 +661,9 @@ _RULES: tuple[_Rule, ...] = (
     _rule_os_sku,
     _rule_skew,
     _rule_identity,
-    _rule_old_image,
     _rule_patching,
     _rule_ahub,
-    _rule_max_pods,
-    _rule_subnets,
-    _rule_replacement_room,
+    cap.capacity_findings,
     _rule_gmsa,
     _rule_windows_profile,
     _rule_provisioning,
@@ -875,46 +683,35 @@ def _windows_builds(s: ClusterSnapshot) -> set[str] | None:
     return builds
 
 
-def _workload_capacity(s: ClusterSnapshot, manifests: list[Mapping[str, Any]]) -> Iterator[Finding]:
-    """FAQ "Why am I seeing an error when I try to deploy Windows pods?": pods wanted vs Windows pod slots."""
-    templates = [t for t in workload_rules.pod_templates(manifests) if t.is_windows]
-    if not templates or not s.windows_pools:
-        return
-    daemons = sum(1 for t in templates if t.replicas is None)
-    wanted = sum(t.replicas or 0 for t in templates)
-    slots = sum(max(_effective_max_pods(s, p) - daemons, 0) * p.count for p in s.windows_pools)
-    if wanted <= slots:
-        return
-    yield _finding(
-        "WINDOWS_POD_CAPACITY_EXCEEDED",
-        Severity.WARNING,
-        f"the Windows workloads ask for {wanted} pods but the Windows pools have {slots} pod slots "
-        f"(max pods x nodes, less {daemons} DaemonSet pod(s) per node); the rest fail with "
-        "'No available addresses' or stay Pending.",
-        remediation=(
-            "Scale the Windows pools out, or replace them with a higher max pods: "
-            "`aks-windows-ops migrate --reason max-pods`."
-        ),
-        faq=FaqSection.DEPLOY_POD_ERROR,
-        resource=_cluster_resource(s),
-        runbook="migrate",
-    )
-
-
-def preflight(snapshot: ClusterSnapshot, workloads: list[dict[str, Any]] | None = None) -> PreflightReport:
-    """Check a cluster snapshot (and optionally its workloads) against every FAQ rule (REFERENCE sections 1-5).
+def preflight(
+    snapshot: ClusterSnapshot,
+    workloads: list[dict[str, Any]] | None = None,
+    *,
+    as_of: _dt.date | None = None,
+    lifecycle: LifecycleData | None = None,
+) -> PreflightReport:
+    """Check a cluster snapshot (and optionally its workloads) against every FAQ rule and the lifecycle data.
 
     Args:
         snapshot: the cluster as read by the Azure adapter or built by a test.
         workloads: manifests (``kubectl get -o json`` items or YAML documents); when given, the Windows
             workload lint (:func:`aks_windows_ops.rules.workloads.lint_workloads`) and a pod-capacity check run.
+        as_of: the day lifecycle dates are graded against (FAQ "Which Windows operating systems are
+            supported?"); today (UTC) when omitted.
+        lifecycle: lifecycle data (:func:`aks_windows_ops.rules.lifecycle.parse_lifecycle`); the built-in file
+            when omitted.
 
     Returns:
         The report, findings sorted errors first.
     """
+    day = as_of if as_of is not None else SystemClock().now().date()
+    data = lifecycle if lifecycle is not None else builtin_lifecycle()
     findings: list[Finding] = []
     for rule in _RULES:
-        findings.extend(rule(snapshot))
+        findings.extend(_rule_patching(snapshot, data) if rule is _rule_patching else rule(snapshot))
+    findings.extend(life.windows_os_findings(snapshot, data, day))
+    findings.extend(life.kubernetes_support_findings(snapshot, data, day))
+    findings.extend(life.old_image_findings(snapshot, data))
     if workloads is not None:
         findings.extend(
             workload_rules.lint_workloads(
@@ -923,6 +720,6 @@ def preflight(snapshot: ClusterSnapshot, workloads: list[dict[str, Any]] | None 
                 kubernetes_version=_control_plane(snapshot) if _parses(_control_plane(snapshot)) else None,
             )
         )
-        findings.extend(_workload_capacity(snapshot, list(workloads)))
+        findings.extend(cap.workload_capacity_findings(snapshot, list(workloads)))
     ordered = sorted(findings, key=lambda f: (-f.severity.rank, f.code, f.resource))
     return PreflightReport(cluster=str(snapshot.ref), findings=tuple(ordered))

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.models import ClusterSnapshot, NetworkPlugin, OsSku, OsType, PoolMode
 from aks_windows_ops.rules import capacity, versions
+from aks_windows_ops.rules.lifecycle import still_on_old_windows_image
 from aks_windows_ops.secrets import Secret
 
 __all__ = [
@@ -82,6 +83,9 @@ class FaqSection(str, enum.Enum):
     HYBRID_BENEFIT = "Can I use Azure Hybrid Benefit with Windows nodes?"
     SESSION_AFFINITY = (
         "Can I maintain session affinity from client connections to pods with Windows containers?"
+    )
+    SUPPORTED_VERSIONS = (
+        "AKS supported Kubernetes versions (learn.microsoft.com/azure/aks/supported-kubernetes-versions)"
     )
     VERSION_SKEW = "REFERENCE section 3 (AKS supported Kubernetes versions)"
     PROVISIONING = "REFERENCE section 4 (ARM provisioning states)"
@@ -387,6 +391,12 @@ def check_os_sku(
         if sku is None or not sku.is_windows:
             what = "Linux OS SKU" if sku is not None or not looks_windows else "unknown Windows OS SKU"
             problems.append(f"{what} {text!r} on a Windows pool; use Windows2019, Windows2022 or Windows2025")
+            return problems
+        if sku is OsSku.WINDOWS_ANNUAL:
+            # The Annual Channel preview retired on 2026-05-15: no new pools (Azure/AKS#5608, lifecycle data).
+            problems.append(
+                "WindowsAnnual (preview) is retired: no new pools; use Windows2022 or Windows2025"
+            )
             return problems
     else:
         if looks_windows:
@@ -744,7 +754,7 @@ def _check_against_cluster(
                 f"Windows pools need Azure CNI; the cluster uses {cluster.network_plugin or 'no'} network plugin "
                 "(FAQ: What network plug-ins are supported?)"
             )
-        if cluster.created_before_2020:
+        if still_on_old_windows_image(cluster):
             problems.append(
                 "the cluster still references the pre-February-2020 Windows image, so adding a Windows pool "
                 "fails with 'images ... not found'; upgrade the control plane first "

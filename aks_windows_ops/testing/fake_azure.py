@@ -726,15 +726,10 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
             by_minor.setdefault(f"{major_n}.{minor_n}", []).append(v)
         minors = list(by_minor)
         values = []
-        for i, minor in enumerate(minors):
-            nxt = by_minor[minors[i + 1]] if i + 1 < len(minors) else []
+        for minor in minors:
+            # The same upgrades a cluster on that patch sees in its upgrade profile (one region's answer).
             patches = {
-                p: {
-                    "upgrades": [
-                        q for q in by_minor[minor] if catalog.parse_version(q) > catalog.parse_version(p)
-                    ]
-                    + nxt
-                }
+                p: {"upgrades": [u["kubernetesVersion"] for u in self._upgrades_from(p)]}
                 for p in by_minor[minor]
             }
             values.append(

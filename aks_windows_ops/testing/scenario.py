@@ -4,6 +4,7 @@ The format (every key but the names is optional; defaults in brackets)::
 
     name: healthy                          # a short name
     description: one line for humans
+    kubernetes_versions: [1.17.0, 1.18.1]  # versions the simulated region also offers [the catalog's]
     subscriptions:
       - id: 00000000-0000-0000-0000-000000000001
         resource_groups:
@@ -107,6 +108,9 @@ def load_scenario(source: Any, **kwargs: Any) -> Any:
         kwargs["today"] = _date(data["today"])
     fake = FakeAzure(**kwargs)
     fake.scenario = data  # type: ignore[attr-defined]
+    extra = [str(v) for v in data.get("kubernetes_versions") or [] if str(v) not in fake.kubernetes_versions]
+    if extra:
+        fake.kubernetes_versions = sorted([*extra, *fake.kubernetes_versions], key=catalog.parse_version)
     for number, entry in enumerate(data.get("images") or [], 1):
         try:
             fake.registry.add_image(

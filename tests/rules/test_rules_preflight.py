@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import pytest
@@ -17,7 +18,28 @@ from aks_windows_ops.models import (
     VmssInstance,
     VmssSnapshot,
 )
-from aks_windows_ops.rules.preflight import RUNBOOKS, PreflightReport, preflight
+from aks_windows_ops.rules.preflight import RUNBOOKS, PreflightReport
+from aks_windows_ops.rules.preflight import preflight as run_preflight
+
+#: The lifecycle findings (Windows OS retirement, Kubernetes support) depend on the day; they have their own
+#: tests with fixed dates (tests/rules/test_rules_lifecycle.py). Here they are left out so that each case
+#: shows the one rule it is about.
+LIFECYCLE_CODES = frozenset(
+    {
+        "WINDOWS_OS_RETIRED",
+        "WINDOWS_OS_RETIRING",
+        "WINDOWS_OS_LIFECYCLE",
+        "KUBERNETES_OUT_OF_SUPPORT",
+        "KUBERNETES_SUPPORT_ENDING",
+        "KUBERNETES_SUPPORT_END",
+    }
+)
+
+
+def preflight(snapshot: ClusterSnapshot, workloads: list[dict[str, Any]] | None = None) -> PreflightReport:
+    report = run_preflight(snapshot, workloads, as_of=date(2026, 11, 26))
+    return PreflightReport(report.cluster, tuple(f for f in report.findings if f.code not in LIFECYCLE_CODES))
+
 
 SUBNET = "/subscriptions/s/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/nodes"
 POD_SUBNET = "/subscriptions/s/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/pods"
@@ -124,7 +146,7 @@ CASES: list[tuple[str, Build, str, Severity, str | None]] = [
                 w(os_sku="Windows2019"),
             ),
         ),
-        "WINDOWS2019_UNSUPPORTED",
+        "WINDOWS_OS_KUBERNETES_UNSUPPORTED",
         Severity.ERROR,
         "migrate",
     ),
@@ -138,21 +160,14 @@ CASES: list[tuple[str, Build, str, Severity, str | None]] = [
                 w(os_sku="Windows2019", orchestrator_version="1.32.3", current_orchestrator_version="1.32.3"),
             ),
         ),
-        "WINDOWS2019_RETIRING",
+        "WINDOWS_OS_LAST_KUBERNETES_MINOR",
         Severity.WARNING,
-        "migrate",
-    ),
-    (
-        "ws2019-on-1.31",
-        lambda c, p, w: c(pools=(p(), w(os_sku="Windows2019"))),
-        "WINDOWS2019_PLAN_UPGRADE",
-        Severity.INFO,
         "migrate",
     ),
     (
         "ws2025-below-1.32",
         lambda c, p, w: c(pools=(p(), w(os_sku="Windows2025"))),
-        "WINDOWS2025_VERSION_TOO_LOW",
+        "WINDOWS_OS_KUBERNETES_UNSUPPORTED",
         Severity.ERROR,
         "patch",
     ),
@@ -203,11 +218,19 @@ CASES: list[tuple[str, Build, str, Severity, str | None]] = [
         "migrate",
     ),
     (
-        "created-before-2020",
-        lambda c, p, w: c(created_before_2020=True),
+        "created-before-2020-never-upgraded",
+        lambda c, p, w: c(
+            created_before_2020=True,
+            kubernetes_version="1.17.0",
+            current_kubernetes_version="1.17.0",
+            pools=(
+                p(orchestrator_version="1.17.0", current_orchestrator_version="1.17.0"),
+                w(os_sku="Windows2019", orchestrator_version="1.17.0", current_orchestrator_version="1.17.0"),
+            ),
+        ),
         "OLD_WINDOWS_IMAGE",
         Severity.ERROR,
-        "migrate",
+        "patch",
     ),
     (
         "node-image-behind",

@@ -407,7 +407,14 @@ def test_pool_spec_against_cluster(cluster: Callable[..., ClusterSnapshot]) -> N
     v.validate_pool_spec(name="win2", os_type="Windows", count=3, cluster=snapshot)
     problems = v.check_pool_spec(name="win1", os_type="Windows", count=3, cluster=snapshot)
     assert problems == ["the cluster already has a pool named 'win1'"]
-    old = dataclasses.replace(snapshot, created_before_2020=True, network_plugin="kubenet")
+    # created before February 2020 and still on a control plane minor of that time: never upgraded
+    old = dataclasses.replace(
+        snapshot,
+        created_before_2020=True,
+        network_plugin="kubenet",
+        kubernetes_version="1.17.0",
+        current_kubernetes_version="1.17.0",
+    )
     problems = v.check_pool_spec(name="win2", os_type="Windows", count=3, cluster=old)
     assert len(problems) == 2
     assert any("Azure CNI" in p for p in problems) and any("pre-February-2020" in p for p in problems)

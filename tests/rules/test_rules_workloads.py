@@ -8,14 +8,10 @@ from typing import Any
 import pytest
 
 from aks_windows_ops.errors import InvalidInput
+from aks_windows_ops.manifests import load_manifests
 from aks_windows_ops.models import Severity
-from aks_windows_ops.rules.workloads import (
-    image_windows_build,
-    is_windows_image,
-    lint_workloads,
-    load_manifests,
-    pod_templates,
-)
+from aks_windows_ops.rules.pod_templates import image_windows_build, is_windows_image, pod_templates
+from aks_windows_ops.rules.workloads import lint_workloads
 
 WS2019 = "10.0.17763"
 WS2022 = "10.0.20348"
@@ -285,7 +281,7 @@ LINT_CASES: list[tuple[str, list[dict[str, Any]], dict[str, Any], str, Severity,
                             }
                         }
                     },
-                    "containers": [{"name": "app", "image": IMAGE_2022}],
+                    "containers": [{"name": "app", "image": "mcr.microsoft.com/windows/servercore:ltsc2019"}],
                 }
             )
         ],
@@ -588,3 +584,89 @@ def test_garbage_objects_do_not_crash() -> None:
         "not a dict",
     ]
     assert lint_workloads(junk) == []
+
+
+def test_portability_ltsc2022_runs_on_windows_server_2025_but_ltsc2019_does_not() -> None:
+    """AKS (Azure/AKS#5608): Windows Server 2022 images run on Windows Server 2025 hosts; ltsc2019 on no newer host."""
+
+    def lint(image: str, builds: set[str]) -> set[str]:
+        pod = {
+            "nodeSelector": {"kubernetes.io/os": "windows"},
+            "containers": [{"name": "app", "image": image}],
+        }
+        return {f.code for f in lint_workloads([deployment(pod_spec=pod)], windows_builds=builds)}
+
+    assert "WINDOWS_IMAGE_BUILD_MISMATCH" not in lint(IMAGE_2022, {WS2025})
+    assert "WINDOWS_IMAGE_BUILD_MISMATCH" in lint("mcr.microsoft.com/windows/servercore:ltsc2019", {WS2025})
+    assert "WINDOWS_IMAGE_BUILD_MISMATCH" in lint(
+        "mcr.microsoft.com/windows/servercore:ltsc2019", {"10.0.20348"}
+    )
+    assert "WINDOWS_IMAGE_BUILD_MISMATCH" in lint(
+        "mcr.microsoft.com/windows/servercore:ltsc2025", {"10.0.20348"}
+    )
+
+
+def test_a_windows_image_alone_makes_a_windows_pod() -> None:
+    """One notion of a Windows pod: a Windows image without a selector still gets every Windows rule."""
+    pod = {
+        "securityContext": {"runAsUser": 1000, "fsGroup": 2000},
+        "containers": [{"name": "app", "image": "contoso.azurecr.io/shop:1.0-ltsc2019"}],
+    }
+    codes = {f.code for f in lint_workloads([deployment(pod_spec=pod)])}
+    assert "WINDOWS_IMAGE_WITHOUT_OS_SELECTOR" in codes
+    tolerating = {
+        "tolerations": [{"key": "os", "operator": "Equal", "value": "windows", "effect": "NoSchedule"}],
+        "securityContext": {"runAsUser": 1000},
+        "containers": [{"name": "app", "image": "contoso.azurecr.io/shop:1.0"}],
+    }
+    by_image = {
+        f.code
+        for f in lint_workloads([deployment(pod_spec=pod)])
+        if f.code != "WINDOWS_IMAGE_WITHOUT_OS_SELECTOR"
+    }
+    by_toleration = {f.code for f in lint_workloads([deployment(pod_spec=tolerating)])}
+    linux = {
+        f.code
+        for f in lint_workloads(
+            [
+                deployment(
+                    pod_spec={
+                        "securityContext": {"runAsUser": 1000},
+                        "containers": [{"name": "a", "image": "nginx:1.27"}],
+                    }
+                )
+            ]
+        )
+    }
+    assert by_image and by_image & by_toleration
+    assert not (by_image & linux)
+
+
+def test_pods_of_a_listed_deployment_are_not_linted_twice() -> None:
+    """Live clusters are read as Deployments and Pods: a Pod of ReplicaSet ``web-<hash>`` belongs to ``web``."""
+    pod_spec = {"containers": [{"name": "app", "image": "mcr.microsoft.com/windows/servercore:ltsc2019"}]}
+    dep = deployment(pod_spec=pod_spec)
+    name = dep["metadata"]["name"]
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": f"{name}-5d9c7b-abcde",
+            "namespace": dep["metadata"]["namespace"],
+            "ownerReferences": [{"kind": "ReplicaSet", "name": f"{name}-5d9c7b", "controller": True}],
+        },
+        "spec": pod_spec,
+    }
+    stray = {
+        **pod,
+        "metadata": {
+            **pod["metadata"],
+            "ownerReferences": [{"kind": "ReplicaSet", "name": "other-5d9c7b", "controller": True}],
+        },
+    }
+    assert [t.kind for t in pod_templates([dep, pod])] == ["Deployment"]
+    assert [t.kind for t in pod_templates([dep, stray])] == ["Deployment", "Pod"]
+    findings = lint_workloads([dep, pod], windows_builds={"10.0.20348"})
+    assert [f.resource for f in findings if f.code == "WINDOWS_IMAGE_BUILD_MISMATCH"] == [
+        f"Deployment/shop/{name}"
+    ]

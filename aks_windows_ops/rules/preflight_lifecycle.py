@@ -1,0 +1,390 @@
+"""Preflight rules that read the lifecycle data: Windows OS retirement, Kubernetes support, the pre-2020 image.
+
+Pure: a :class:`~aks_windows_ops.models.ClusterSnapshot`, the :class:`~aks_windows_ops.rules.lifecycle.LifecycleData`
+and an ``as_of`` date in, findings out. Every message says the date and what stops working then; severities follow
+:func:`~aks_windows_ops.rules.lifecycle.grade` (error once past, warning within 12 months, info beyond).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from aks_windows_ops.errors import InvalidInput
+from aks_windows_ops.models import ClusterSnapshot, Finding, PoolSnapshot, Severity
+from aks_windows_ops.rules import versions
+from aks_windows_ops.rules.lifecycle import (
+    KubernetesMinor,
+    LifecycleData,
+    OsSkuLifecycle,
+    grade,
+    still_on_old_windows_image,
+)
+from aks_windows_ops.rules.validation import FaqSection
+
+__all__ = [
+    "LTS_SUPPORT_PLAN",
+    "RetirementRow",
+    "kubernetes_support_findings",
+    "old_image_findings",
+    "retirement_calendar",
+    "windows_os_findings",
+]
+
+#: ``supportPlan`` of a cluster on AKS Long Term Support.
+LTS_SUPPORT_PLAN = "AKSLongTermSupport"
+
+_MIGRATE_FIX = (
+    "Replace the pool with a pool of a supported Windows OS and move the pods: `aks-windows-ops migrate --reason "
+    "os-upgrade --os-sku Windows2022` (or Windows2025); rebuild images the new host cannot run first "
+    "(an ltsc2019 image runs on no newer host)."
+)
+
+
+def _minor(version: str | None) -> tuple[int, int] | None:
+    if not version:
+        return None
+    try:
+        return versions.parse_version(version).minor_key
+    except InvalidInput:
+        return None
+
+
+def _label(minor: tuple[int, int]) -> str:
+    return f"{minor[0]}.{minor[1]}"
+
+
+def _pool_resource(pool: PoolSnapshot) -> str:
+    return f"AgentPool/{pool.name}"
+
+
+def _control_plane(s: ClusterSnapshot) -> str:
+    return s.current_kubernetes_version or s.kubernetes_version
+
+
+def _worst(*severities: Severity) -> Severity:
+    return max(severities, key=lambda s: s.rank)
+
+
+def _os_message(pool: PoolSnapshot, sku: OsSkuLifecycle, as_of: _dt.date) -> str:
+    parts: list[str] = []
+    if sku.retirement is not None:
+        verb = "retired on" if sku.retirement <= as_of else "retires on"
+        parts.append(
+            f"{sku.name} {verb} {sku.retirement.isoformat()}: no security patches or new node images after it"
+        )
+    if sku.max_minor is not None:
+        nxt = (sku.max_minor[0], sku.max_minor[1] + 1)
+        parts.append(f"it runs on Kubernetes up to {_label(sku.max_minor)} (not on {_label(nxt)} and later)")
+    if sku.image_removal is not None:
+        verb = "were removed on" if sku.image_removal <= as_of else "are removed on"
+        parts.append(
+            f"its node images {verb} {sku.image_removal.isoformat()}, after which scaling and reimaging this pool fail"
+        )
+    return f"Windows pool {pool.name} ({sku.sku}): " + "; ".join(parts) + "."
+
+
+def windows_os_findings(s: ClusterSnapshot, data: LifecycleData, as_of: _dt.date) -> Iterator[Finding]:
+    """Windows OS SKU lifecycle per Windows pool (FAQ "Which Windows operating systems are supported?").
+
+    Grades the retirement and image removal dates of each pool's OS SKU, checks the pool's Kubernetes version
+    against the versions the SKU runs on, and warns when the pool is on the SKU's last minor.
+
+    Args:
+        s: the cluster.
+        data: lifecycle data.
+        as_of: the day to grade against.
+
+    Yields:
+        ``WINDOWS_OS_RETIRED`` / ``WINDOWS_OS_RETIRING`` / ``WINDOWS_OS_LIFECYCLE`` (by date),
+        ``WINDOWS_OS_KUBERNETES_UNSUPPORTED``, ``WINDOWS_OS_LAST_KUBERNETES_MINOR``, ``WINDOWS_OS_UNKNOWN``.
+    """
+    cp_minor = _minor(_control_plane(s))
+    for pool in s.windows_pools:
+        resource = _pool_resource(pool)
+        sku = data.os_sku(pool.os_sku)
+        if sku is None:
+            if pool.os_sku:
+                yield Finding(
+                    code="WINDOWS_OS_UNKNOWN",
+                    severity=Severity.INFO,
+                    message=(
+                        f"Windows pool {pool.name} runs OS SKU {pool.os_sku}, which the lifecycle data "
+                        f"({data.origin}, checked {data.checked.isoformat()}) does not list; its retirement was "
+                        "not checked."
+                    ),
+                    remediation="Pass a newer lifecycle data file (--lifecycle-data) that lists this OS SKU.",
+                    faq=FaqSection.OPERATING_SYSTEMS.value,
+                    resource=resource,
+                )
+            continue
+        dated = [d for d in (sku.retirement, sku.image_removal) if d is not None]
+        if dated:
+            severity = _worst(*(grade(d, as_of) for d in dated))
+            code = {
+                Severity.ERROR: "WINDOWS_OS_RETIRED",
+                Severity.WARNING: "WINDOWS_OS_RETIRING",
+                Severity.INFO: "WINDOWS_OS_LIFECYCLE",
+            }[severity]
+            yield Finding(
+                code=code,
+                severity=severity,
+                message=_os_message(pool, sku, as_of),
+                remediation=_MIGRATE_FIX,
+                faq=FaqSection.OPERATING_SYSTEMS.value,
+                resource=resource,
+                runbook="migrate",
+            )
+        pool_minor = _minor(pool.current_orchestrator_version or pool.orchestrator_version)
+        highest = max((m for m in (pool_minor, cp_minor) if m is not None), default=None)
+        if highest is not None and sku.max_minor is not None and highest > sku.max_minor:
+            yield Finding(
+                code="WINDOWS_OS_KUBERNETES_UNSUPPORTED",
+                severity=Severity.ERROR,
+                message=(
+                    f"Windows pool {pool.name} ({sku.sku}) with Kubernetes {_label(highest)}: {sku.name} runs on "
+                    f"Kubernetes up to {_label(sku.max_minor)} only."
+                ),
+                remediation=_MIGRATE_FIX,
+                faq=FaqSection.OPERATING_SYSTEMS.value,
+                resource=resource,
+                runbook="migrate",
+            )
+        elif pool_minor is not None and sku.min_minor is not None and pool_minor < sku.min_minor:
+            yield Finding(
+                code="WINDOWS_OS_KUBERNETES_UNSUPPORTED",
+                severity=Severity.ERROR,
+                message=(
+                    f"Windows pool {pool.name} ({sku.sku}) is on Kubernetes {_label(pool_minor)}; {sku.name} needs "
+                    f"{_label(sku.min_minor)} or later."
+                ),
+                remediation=f"Upgrade the control plane and the pool to {_label(sku.min_minor)} or later (patch runbook).",
+                faq=FaqSection.OPERATING_SYSTEMS.value,
+                resource=resource,
+                runbook="patch",
+            )
+        elif highest is not None and sku.max_minor is not None and highest == sku.max_minor:
+            yield Finding(
+                code="WINDOWS_OS_LAST_KUBERNETES_MINOR",
+                severity=Severity.WARNING,
+                message=(
+                    f"Windows pool {pool.name} ({sku.sku}) is on Kubernetes {_label(highest)}, the last version "
+                    f"with {sku.name}; the next control plane upgrade is blocked until the pool moves to another "
+                    "Windows OS."
+                ),
+                remediation=_MIGRATE_FIX,
+                faq=FaqSection.OPERATING_SYSTEMS.value,
+                resource=resource,
+                runbook="migrate",
+            )
+
+
+def _support_message(
+    what: str, entry: KubernetesMinor, data: LifecycleData, as_of: _dt.date, lts: bool
+) -> tuple[Severity, str]:
+    label = entry.label
+    std = entry.standard_support_end
+    platform = data.platform_support_end(entry.minor)
+    if lts and entry.lts_end is not None:
+        severity = grade(entry.lts_end, as_of)
+        verb = "ended on" if entry.lts_end <= as_of else "ends on"
+        return severity, (
+            f"{what} runs Kubernetes {label} on AKS Long Term Support, which {verb} {entry.lts_end.isoformat()}: "
+            "no more patches or support for this minor after it."
+        )
+    severity = grade(std, as_of)
+    if std > as_of:
+        text = (
+            f"{what} runs Kubernetes {label}; AKS standard support ends on {std.isoformat()}: no more patches or "
+            "support requests for this minor after it."
+        )
+    else:
+        text = (
+            f"{what} runs Kubernetes {label}, out of AKS standard support since {std.isoformat()}: no patches"
+        )
+        nxt = f"{entry.minor[0]}.{entry.minor[1] + 4}"
+        if platform is not None and platform > as_of:
+            text += f"; only platform support remains, until Kubernetes {nxt} is generally available."
+        elif platform is not None:
+            text += f", and platform support also ended when Kubernetes {nxt} became generally available."
+        else:
+            text += "."
+    if entry.lts_end is not None and entry.lts_end > as_of:
+        text += f" AKS Long Term Support (supportPlan {LTS_SUPPORT_PLAN}) covers it until {entry.lts_end.isoformat()}."
+    elif entry.lts_end is not None:
+        text += f" Its AKS Long Term Support ended on {entry.lts_end.isoformat()} too."
+    return severity, text
+
+
+def kubernetes_support_findings(
+    s: ClusterSnapshot, data: LifecycleData, as_of: _dt.date
+) -> Iterator[Finding]:
+    """AKS support of the control plane's and the pools' Kubernetes minors (AKS supported Kubernetes versions).
+
+    Graded on the end of standard support, or of Long Term Support when the cluster's ``supportPlan`` is
+    ``AKSLongTermSupport``. A pool is reported only when its minor differs from the control plane's.
+
+    Args:
+        s: the cluster.
+        data: lifecycle data.
+        as_of: the day to grade against.
+
+    Yields:
+        ``KUBERNETES_OUT_OF_SUPPORT`` (error), ``KUBERNETES_SUPPORT_ENDING`` (warning), ``KUBERNETES_SUPPORT_END``
+        (info), ``KUBERNETES_VERSION_NOT_IN_DATA`` (info).
+    """
+    lts = (s.support_plan or "").lower() == LTS_SUPPORT_PLAN.lower()
+    cp_minor = _minor(_control_plane(s))
+    targets: list[tuple[str, str, tuple[int, int]]] = []
+    if cp_minor is not None:
+        targets.append((f"the control plane of {s.ref.name}", f"ManagedCluster/{s.ref}", cp_minor))
+    for pool in s.pools:
+        m = _minor(pool.current_orchestrator_version or pool.orchestrator_version)
+        if m is not None and m != cp_minor:
+            targets.append((f"pool {pool.name}", _pool_resource(pool), m))
+    known = sorted(data.kubernetes)
+    for what, resource, minor in targets:
+        entry = data.minor(minor)
+        if entry is None and known and minor < known[0]:
+            oldest = data.kubernetes[known[0]]
+            yield Finding(
+                code="KUBERNETES_OUT_OF_SUPPORT",
+                severity=Severity.ERROR,
+                message=(
+                    f"{what} runs Kubernetes {_label(minor)}, older than every minor in the lifecycle data (the oldest, "
+                    f"{oldest.label}, left standard support on {oldest.standard_support_end.isoformat()}): no "
+                    "patches, no support."
+                ),
+                remediation="Upgrade the control plane, then the pools, one minor at a time (patch runbook).",
+                faq=FaqSection.SUPPORTED_VERSIONS.value,
+                resource=resource,
+                runbook="patch",
+            )
+            continue
+        if entry is None:
+            yield Finding(
+                code="KUBERNETES_VERSION_NOT_IN_DATA",
+                severity=Severity.INFO,
+                message=(
+                    f"{what} runs Kubernetes {_label(minor)}, which the lifecycle data ({data.origin}, checked "
+                    f"{data.checked.isoformat()}) does not list; its support end was not checked."
+                ),
+                remediation="Pass a newer lifecycle data file (--lifecycle-data).",
+                faq=FaqSection.SUPPORTED_VERSIONS.value,
+                resource=resource,
+            )
+            continue
+        severity, message = _support_message(what, entry, data, as_of, lts)
+        code = {
+            Severity.ERROR: "KUBERNETES_OUT_OF_SUPPORT",
+            Severity.WARNING: "KUBERNETES_SUPPORT_ENDING",
+            Severity.INFO: "KUBERNETES_SUPPORT_END",
+        }[severity]
+        yield Finding(
+            code=code,
+            severity=severity,
+            message=message,
+            remediation=(
+                "Upgrade the control plane, then the pools, one minor at a time (patch runbook)"
+                + (
+                    "."
+                    if lts or entry.lts_end is None or entry.lts_end <= as_of
+                    else f", or move the cluster to the {LTS_SUPPORT_PLAN} plan."
+                )
+            ),
+            faq=FaqSection.SUPPORTED_VERSIONS.value,
+            resource=resource,
+            runbook="patch",
+        )
+
+
+def old_image_findings(s: ClusterSnapshot, data: LifecycleData) -> Iterator[Finding]:
+    """FAQ "Why am I seeing an error when I try to create a new Windows agent pool?", decided from evidence.
+
+    Args:
+        s: the cluster.
+        data: lifecycle data.
+
+    Yields:
+        ``OLD_WINDOWS_IMAGE`` (error) while :func:`still_on_old_windows_image` holds.
+    """
+    if not still_on_old_windows_image(s, data):
+        return
+    newest = _label(data.old_image.newest_minor_then)
+    yield Finding(
+        code="OLD_WINDOWS_IMAGE",
+        severity=Severity.ERROR,
+        message=(
+            f"the cluster was created before February 2020 and its control plane still runs Kubernetes "
+            f"{_control_plane(s) or 'unknown'} (no newer than {newest}, the newest minor of that time), so it was "
+            "never upgraded: adding a Windows pool fails with 'The following list of images referenced from the "
+            "deployment template is not found'."
+        ),
+        remediation=(
+            "Upgrade the control plane (patch runbook); then create new Windows pools, move the pods and delete "
+            "the old pools: `aks-windows-ops migrate --reason old-image`."
+        ),
+        faq=FaqSection.NEW_POOL_ERROR.value,
+        resource=f"ManagedCluster/{s.ref}",
+        runbook="patch",
+    )
+
+
+@dataclass(frozen=True)
+class RetirementRow:
+    """One Windows pool on the retirement calendar (FAQ "Which Windows operating systems are supported?").
+
+    Attributes:
+        cluster: ``resource_group/name``.
+        pool: the pool's name.
+        os_sku: its OS SKU.
+        nodes: its node count.
+        retirement: its OS's retirement date (``None``: none announced).
+        image_removal: the day its node images are removed (``None``: none announced).
+        severity: the grade of the nearer date against ``as_of`` (info when nothing is announced).
+    """
+
+    cluster: str
+    pool: str
+    os_sku: str
+    nodes: int
+    retirement: _dt.date | None
+    image_removal: _dt.date | None
+    severity: Severity
+
+    @property
+    def first_date(self) -> _dt.date | None:
+        """The earlier of the two dates, or ``None``."""
+        dates = [d for d in (self.retirement, self.image_removal) if d is not None]
+        return min(dates) if dates else None
+
+
+def retirement_calendar(
+    snapshots: Iterable[ClusterSnapshot], data: LifecycleData, as_of: _dt.date
+) -> list[RetirementRow]:
+    """Every Windows pool of a fleet, soonest retirement first (FAQ "Which Windows operating systems are supported?").
+
+    Args:
+        snapshots: the clusters.
+        data: lifecycle data.
+        as_of: the day to grade against.
+
+    Returns:
+        One row per Windows pool: pools whose OS has dates first, by date; pools of an OS the data does not
+        know, or with nothing announced, last.
+    """
+    rows: list[RetirementRow] = []
+    for s in snapshots:
+        for pool in s.windows_pools:
+            sku = data.os_sku(pool.os_sku)
+            retirement = sku.retirement if sku else None
+            removal = sku.image_removal if sku else None
+            dated = [d for d in (retirement, removal) if d is not None]
+            severity = _worst(*(grade(d, as_of) for d in dated)) if dated else Severity.INFO
+            rows.append(
+                RetirementRow(
+                    str(s.ref), pool.name, pool.os_sku or "?", pool.count, retirement, removal, severity
+                )
+            )
+    return sorted(rows, key=lambda r: (r.first_date is None, r.first_date or _dt.date.max, r.cluster, r.pool))
