@@ -89,6 +89,7 @@ def good_invocation(command: tuple[str, ...], files: dict[str, Path]) -> list[st
         ("timezone", "get"): ["--simulate", "healthy"],
         ("timezone", "list"): ["--simulate", "healthy"],
         ("timezone", "set"): ["--simulate", "healthy", "--id", "Russian Standard Time"],
+        ("twin", "serve"): ["healthy", "--check"],
     }
     if command not in table:
         pytest.fail(f"no valid invocation listed for {' '.join(command)}: add one to this test")

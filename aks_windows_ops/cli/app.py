@@ -560,6 +560,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aks_windows_ops.cli.workloads",
     "aks_windows_ops.cli.plans",
     "aks_windows_ops.cli.leases",
+    "aks_windows_ops.cli.twin",
 )
 
 
