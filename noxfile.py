@@ -56,3 +56,10 @@ def audit(session: nox.Session) -> None:
     session.install("-e", ".[keyvault,blob,functions]")
     session.install("pip-audit>=2.7")
     session.run("pip-audit", "--progress-spinner", "off", "--skip-editable", *session.posargs)
+
+
+@nox.session(name="az_twin")
+def az_twin(session: nox.Session) -> None:
+    """Run the Azure CLI's ``az aks`` commands for the FAQ procedures against ``twin serve`` (not default)."""
+    session.install("-e", ".", "azure-cli")
+    session.run("python", "scripts/az_on_twin.py", *(session.posargs or ["az-on-twin.md"]))

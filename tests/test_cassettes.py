@@ -23,3 +23,29 @@ def test_field_paths_sees_nested_names() -> None:
     paths = field_paths({"properties": {"a": [{"b": 1}], "nodeLabels": {"x": "y"}}})
     assert "properties.a[].b" in paths
     assert "properties.nodeLabels.x" not in paths
+
+
+def test_per_pool_states_and_stable_values_are_compared() -> None:
+    from cassette_replay import pool_states, stable_values
+
+    body = {
+        "properties": {
+            "kubernetesVersion": "1.33.2",
+            "fqdn": "x.hcp.westeurope.azmk8s.io",
+            "agentPoolProfiles": [
+                {"name": "system", "provisioningState": "Updating", "osType": "Linux", "count": 1},
+                {"name": "npwin", "provisioningState": "Succeeded", "osType": "Windows", "count": 2},
+            ],
+        }
+    }
+    assert pool_states(body) == {"system": "Updating", "npwin": "Succeeded"}
+    values = stable_values(body)
+    assert values["properties.agentPoolProfiles[npwin].osType"] == "Windows"
+    assert values["properties.kubernetesVersion"] == "1.33.2"
+    assert not any("fqdn" in key for key in values)  # volatile values are not compared
+
+
+def test_the_known_upgrade_divergence_is_reported_not_hidden() -> None:
+    outcome = replay("test_aks_upgrade_nodepool.yaml")
+    assert outcome.mismatches == []
+    assert any("currentKubernetesVersion" in m.problem for m in outcome.known)

@@ -90,6 +90,7 @@ def good_invocation(command: tuple[str, ...], files: dict[str, Path]) -> list[st
         ("timezone", "list"): ["--simulate", "healthy"],
         ("timezone", "set"): ["--simulate", "healthy", "--id", "Russian Standard Time"],
         ("twin", "reset"): ["healthy"],
+        ("twin", "serve"): ["healthy", "--check"],
     }
     if command not in table:
         pytest.fail(f"no valid invocation listed for {' '.join(command)}: add one to this test")

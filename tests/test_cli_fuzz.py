@@ -141,6 +141,14 @@ CASES: list[tuple[list[str], str, Any]] = [
     (["lease", "break", "-g", "rg-prod", "--yes"], "--plan", st.sampled_from(["p1", "patch-0"])),
     (["resume", "x"], "--time-budget", BAD_DURATIONS),
     (["timezone", "get", *PLAN], "--output", BAD_OUTPUT),
+    (
+        ["twin", "serve", "healthy", "--check"],
+        "--arm-port",
+        st.one_of(BAD_INTS, st.sampled_from(["65536", "-1"])),
+    ),
+    (["twin", "serve", "healthy", "--check"], "--time-rate", st.sampled_from(["-1", "nan", "inf", "fast"])),
+    (["twin", "serve", "healthy", "--check"], "--kubeconfig", st.sampled_from(["/nonexistent/dir/kc", "/"])),
+    (["twin", "serve", "healthy", "--check"], "--env-file", st.sampled_from(["/nonexistent/dir/env", "/"])),
 ]
 
 

@@ -303,6 +303,7 @@ def test_the_plain_channel_protocol_and_powershell_list_output(kube: FakeKuberne
     conn = websocket.create_connection(
         _ws_url(kube, "web", ["powershell", "-Command", "Get-TimeZone"]),
         header=[f"Authorization: Bearer {kube.token}", "Sec-WebSocket-Protocol: channel.k8s.io"],
+        sslopt={"ca_certs": kube.ca_file},
     )
     channels = _collect(conn)
     conn.close()
@@ -315,6 +316,7 @@ def test_the_v4_protocol_reports_failures_as_a_status(kube: FakeKubernetes) -> N
     conn = websocket.create_connection(
         _ws_url(kube, "web", ["powershell", "-Command", "Get-Date"]),
         header=[f"Authorization: Bearer {kube.token}", "Sec-WebSocket-Protocol: v4.channel.k8s.io"],
+        sslopt={"ca_certs": kube.ca_file},
     )
     channels = _collect(conn)
     conn.close()
@@ -326,14 +328,18 @@ def test_the_v4_protocol_reports_failures_as_a_status(kube: FakeKubernetes) -> N
 def test_exec_needs_a_token_and_an_upgrade(kube: FakeKubernetes) -> None:
     with pytest.raises(websocket.WebSocketBadStatusException) as info:
         websocket.create_connection(
-            _ws_url(kube, "web", ["powershell"]), header=["Authorization: Bearer wrong"]
+            _ws_url(kube, "web", ["powershell"]),
+            header=["Authorization: Bearer wrong"],
+            sslopt={"ca_certs": kube.ca_file},
         )
     assert info.value.status_code == 401
     request = urllib.request.Request(
         f"{kube.url}/api/v1/namespaces/apps/pods/web/exec?command=hostname",
         headers={"Authorization": f"Bearer {kube.token}"},
     )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=kube.ssl_context())
+    )
     with pytest.raises(urllib.error.HTTPError) as http:
         opener.open(request, timeout=5)
     assert http.value.code == 400 and "Upgrade request required" in http.value.read().decode()

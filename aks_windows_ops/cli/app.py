@@ -139,7 +139,7 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    from aks_windows_ops.cli.twin import begin_invocation
+    from aks_windows_ops.cli.rehearsals import begin_invocation
 
     SESSION.debug = SESSION.debug or debug
     SESSION.verbose = SESSION.verbose or verbose
@@ -257,7 +257,7 @@ def load_simulated(simulate: str, **kwargs: Any) -> Any:
 
 def _open_twin(simulate: str, *, with_kube: bool = False) -> Any:
     """Open the evolving twin of ``simulate``; an invalid scenario names the option, like :func:`load_simulated`."""
-    from aks_windows_ops.cli.twin import open_rehearsal
+    from aks_windows_ops.cli.rehearsals import open_rehearsal
 
     check_simulate(simulate)
     try:
@@ -336,7 +336,7 @@ def default_checkpoint(checkpoint: str | None, simulate: str | None) -> str | No
     """A rehearsal keeps its checkpoints with its twin unless told otherwise, never with real runs."""
     if not simulate or checkpoint:
         return checkpoint
-    from aks_windows_ops.cli.twin import rehearsal_checkpoint
+    from aks_windows_ops.cli.rehearsals import rehearsal_checkpoint
 
     return rehearsal_checkpoint(simulate)
 
@@ -592,7 +592,7 @@ def _show_table(snap: Any, twin: dict[str, Any] | None) -> Any:
     table = snapshot_table(snap, out_console().width)
     if not twin:
         return table
-    from aks_windows_ops.cli.twin import twin_lines
+    from aks_windows_ops.cli.rehearsals import twin_lines
 
     return Group(table, *(Text(line) for line in twin_lines(twin)))
 
@@ -600,7 +600,7 @@ def _show_table(snap: Any, twin: dict[str, Any] | None) -> Any:
 def _twin_summary(simulate: str | None) -> dict[str, Any] | None:
     if not simulate:
         return None
-    from aks_windows_ops.cli.twin import twin_summary
+    from aks_windows_ops.cli.rehearsals import twin_summary
 
     return twin_summary(_open_twin(simulate))
 
@@ -615,6 +615,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aks_windows_ops.cli.plans",
     "aks_windows_ops.cli.leases",
     "aks_windows_ops.cli.twin",
+    "aks_windows_ops.cli.rehearsals",
 )
 
 

@@ -59,7 +59,7 @@ def _status_text(rows: list[dict[str, Any]]) -> str:
 
 def status(checkpoint: Checkpoint = None, output: Output = OutputFormat.table, query: Query = None) -> None:
     """List the stored plans with each step's state: what finished, what runs, what is left."""
-    from aks_windows_ops.cli.twin import rehearsal_stores
+    from aks_windows_ops.cli.rehearsals import rehearsal_stores
     from aks_windows_ops.runbooks.runner import get_plan_status
 
     try:
@@ -193,7 +193,7 @@ def resume(
 
 def _rehearsal_plan(plan_id: str, store: Any) -> tuple[Any, Any, str | None]:
     """Find ``plan_id`` among the twins' rehearsal checkpoints: ``(store, plan, twin target)``."""
-    from aks_windows_ops.cli.twin import rehearsal_stores
+    from aks_windows_ops.cli.rehearsals import rehearsal_stores
 
     for target, path in rehearsal_stores():
         twin_store = _store(str(path))

@@ -1,181 +1,162 @@
-"""Rehearsal twins on the command line: ``--simulate TARGET`` continues the target's twin; ``twin reset``.
+"""``aks-windows-ops twin serve``: serve a twin to real clients (``az``, ``kubectl``, your own scripts).
 
-Every command that takes ``--simulate TARGET`` (a built-in scenario name or a scenario file) works on that
-target's one evolving twin, kept in the state directory (see :mod:`aks_windows_ops.testing.twins`): a change
-rehearsed by one command is there for the next, and a rehearsal paused by ``--time-budget`` resumes in a new
-process. ``aks-windows-ops --simulate-reset COMMAND --simulate TARGET ...`` and ``aks-windows-ops twin reset
-TARGET`` start a target afresh from its scenario. The plans rehearsed on a twin keep their checkpoints with the
-twin, never in the default checkpoint file of real runs.
+Operators rehearse their own scripts on a twin: the served ARM endpoint answers as the simulator does (the FAQ
+procedures, 409 while an operation runs, long-running operations that take their simulated time), and the
+cluster's Kubernetes API behaves like the simulated cluster (drains honour PodDisruptionBudgets).
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
+import math
+import signal
+import sys
+import threading
 from pathlib import Path
-from typing import Annotated, Any
+from types import FrameType
+from typing import Any
 
 import typer
 
 from aks_windows_ops import errors as E
 from aks_windows_ops.cli.options import Output, OutputFormat, Query
-from aks_windows_ops.cli.output import emit
+from aks_windows_ops.cli.output import emit, note
 from aks_windows_ops.cli.runtime import fail
 
-__all__ = [
-    "REHEARSAL_MARK",
-    "open_rehearsal",
-    "register",
-    "rehearsal_checkpoint",
-    "rehearsal_stores",
-    "twin_summary",
-]
+__all__ = ["register", "serve", "twin_app"]
 
-#: How ``status`` marks a plan rehearsed on a twin.
-REHEARSAL_MARK = "rehearsal"
-
-_STATE: dict[str, Any] = {"reset": False, "open": {}}
+twin_app = typer.Typer(help="Serve and manage twins of clusters.", no_args_is_help=True)
 
 
-def begin_invocation(*, reset: bool) -> None:
-    """Start a CLI invocation: save and release the twins an earlier one in this process left open.
+def _write_private(path: Path, text: str) -> None:
+    """Write an owner-only file atomically, so that a script waiting for it never reads half of it."""
+    import os
 
-    A command's twins are saved when the process exits, or (several invocations in one process, as in tests)
-    when the next invocation starts. ``reset`` is the root ``--simulate-reset`` flag.
-    """
-    close_all()
-    _STATE["reset"] = reset
+    from aks_windows_ops.paths import private_file
 
-
-def close_all() -> None:
-    """Save and release every twin open in this process."""
-    for key in list(_STATE["open"]):
-        _close(key)
+    partial = private_file(path.with_name(f".{path.name}.partial"))
+    partial.write_text(text)
+    os.replace(partial, path)
 
 
-def open_rehearsal(simulate: str, *, with_kube: bool = False) -> Any:
-    """Open the twin of ``simulate`` for this command; it is saved and unlocked when the command ends.
-
-    Returns:
-        The :class:`~aks_windows_ops.testing.twins.Twin` (its ``fake`` and ``kube`` serve the command).
-    """
-    from aks_windows_ops.testing.twins import open_twin, twin_directory, twin_target
-
-    target = twin_target(simulate)
-    key = str(twin_directory(target))
-    twin = _STATE["open"].get(key)
-    if twin is None:
-        reset = bool(_STATE["reset"])
-        _STATE["reset"] = False  # one reset per invocation, however many times the target is opened
-        twin = open_twin(target, reset=reset)
-        _STATE["open"][key] = twin
-        if not _STATE.get("atexit"):
-            atexit.register(close_all)
-            _STATE["atexit"] = True
-    if with_kube:
-        twin.kube.start()
-    return twin
-
-
-def _close(key: str) -> None:
-    twin = _STATE["open"].pop(key, None)
-    if twin is not None:
-        twin.kube.stop()
-        twin.close()
-
-
-def rehearsal_checkpoint(simulate: str) -> str:
-    """The checkpoint file of the plans rehearsed on ``simulate``'s twin (apart from real runs)."""
-    from aks_windows_ops.testing.twins import twin_directory
-
-    return str(twin_directory(simulate) / "checkpoints.json")
-
-
-def rehearsal_stores() -> list[tuple[str, Path]]:
-    """``(target, checkpoint file)`` of every twin that holds rehearsal checkpoints."""
-    import json
-
-    from aks_windows_ops.paths import state_dir
-
-    out = []
-    for folder in sorted(state_dir("twins").iterdir()):
-        checkpoints = folder / "checkpoints.json"
-        if not checkpoints.is_file():
-            continue
-        target = folder.name
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            target = str(json.loads((folder / "state.json").read_text(encoding="utf-8"))["target"])
-        out.append((target, checkpoints))
-    return out
-
-
-def twin_summary(twin: Any) -> dict[str, Any]:
-    """What ``show`` says about a twin: its target, since when it evolves, and the plans that changed it."""
-    from aks_windows_ops.runbooks.checkpoints import JsonFileCheckpointStore
-
-    plans: list[dict[str, Any]] = []
-    if twin.checkpoint_path.is_file():
-        store = JsonFileCheckpointStore(twin.checkpoint_path)
-        for plan_id in store.plan_ids():
-            plan = store.load_plan(plan_id)
-            records = store.records(plan_id)
-            done = sum(1 for r in records if r.state.value == "succeeded")
-            if plan is not None and records:
-                plans.append({"plan_id": plan_id, "procedure": plan.procedure, "steps_done": done})
-    return {
-        "twin": twin.target,
-        "since": twin.created_at,
-        "simulated_now": twin.fake.clock.now().replace(microsecond=0).isoformat(),
-        "changed_by": plans,
-        "state": str(twin.directory),
-    }
-
-
-def twin_lines(summary: dict[str, Any]) -> list[str]:
-    """The summary as lines for the table output."""
+def _az_commands(arm_url: str, subscription: str | None) -> list[str]:
     lines = [
-        f"Twin of {summary['twin']} since {summary['since']} (simulated time {summary['simulated_now']}); "
-        f"kept in {summary['state']}"
+        f"az cloud register --name AksWindowsOpsTwin --endpoint-resource-manager {arm_url}/",
+        "az cloud set --name AksWindowsOpsTwin",
+        "az login --identity",
     ]
-    if summary["changed_by"]:
-        changed = ", ".join(f"{p['plan_id']} ({p['procedure']})" for p in summary["changed_by"])
-        lines.append(f"Changed by: {changed}")
-    else:
-        lines.append("Changed by: no plan yet (as the scenario describes it)")
+    if subscription:
+        lines.append(f"az account set --subscription {subscription}")
     return lines
 
 
-def reset(
-    target: Annotated[str, typer.Argument(metavar="TARGET", help="Built-in scenario name or scenario file.")],
+def _document(
+    endpoints: Any, env: dict[str, str], commands: list[str], kubeconfig: Path | None
+) -> dict[str, Any]:
+    return {
+        "arm_url": endpoints.arm_url,
+        "kube_url": endpoints.kube_url,
+        "ca_file": endpoints.ca_file,
+        "environment": env,
+        "az_commands": commands,
+        "kubeconfig": str(kubeconfig) if kubeconfig is not None else None,
+    }
+
+
+def _text(document: dict[str, Any]) -> str:
+    lines = [
+        f"Serving the twin: ARM {document['arm_url']}, Kubernetes {document['kube_url']}",
+        "Point az at it (a custom cloud, offline managed-identity login):",
+        *(f"  export {key}={value}" for key, value in document["environment"].items()),
+        *(f"  {line}" for line in document["az_commands"]),
+    ]
+    if document["kubeconfig"]:
+        lines.append(f"Point kubectl at it:\n  export KUBECONFIG={document['kubeconfig']}")
+    return "\n".join(lines)
+
+
+@twin_app.command("serve")
+def serve(
+    target: str = typer.Argument(..., help="A built-in scenario name or a scenario YAML file."),
+    kubeconfig: Path | None = typer.Option(
+        None, "--kubeconfig", help="Write the cluster's kubeconfig here once the servers accept connections."
+    ),
+    env_file: Path | None = typer.Option(
+        None, "--env-file", help="Write the environment for az (KEY=value lines) here once serving."
+    ),
+    time_rate: float = typer.Option(
+        60.0, "--time-rate", min=0.0, help="Simulated seconds that pass per real second (0: only on polls)."
+    ),
+    arm_port: int = typer.Option(
+        0, "--arm-port", min=0, max=65535, help="Port of the ARM endpoint (0: any)."
+    ),
+    check: bool = typer.Option(
+        False,
+        "--check",
+        help="Start the servers, print how to reach them, then stop (checks that TARGET serves).",
+    ),
     output: Output = OutputFormat.table,
     query: Query = None,
 ) -> None:
-    """Start a rehearsal twin afresh from its scenario (its rehearsal checkpoints go too)."""
-    from aks_windows_ops.cli.app import check_simulate
-    from aks_windows_ops.testing.twins import reset_twin
+    """Serve a twin on loopback over HTTPS: an ARM endpoint for az and the cluster's Kubernetes API for kubectl.
 
+    Prints the commands that point az (a custom cloud and ``az login --identity``) and kubectl at the twin,
+    and serves until interrupted (Ctrl-C or SIGTERM).
+    """
+    from aks_windows_ops.testing.fake_kube import FakeKubernetes
+    from aks_windows_ops.testing.scenario import load_scenario
+    from aks_windows_ops.testing.serve import TwinServer
+
+    if not math.isfinite(time_rate):
+        raise fail(E.InvalidInput(f"--time-rate: {time_rate} is not a finite number of simulated seconds"))
+    for option, path in (("--kubeconfig", kubeconfig), ("--env-file", env_file)):
+        if path is not None and (path.is_dir() or not path.parent.is_dir()):
+            raise fail(E.InvalidInput(f"{option}: {path} is not a file in an existing directory"))
     try:
-        check_simulate(target)
-        existed = reset_twin(target)
-    except E.AksWindowsOpsError as err:
-        raise fail(err) from err
-    message = (
-        f"twin of {target} reset: the next rehearsal starts from the scenario"
-        if existed
-        else f"no twin of {target} yet: the next rehearsal starts from the scenario"
-    )
-    emit(
-        {"twin": target, "reset": existed, "message": message},
-        output,
-        query,
-        table=lambda d: d["message"] + "\n",
-    )
+        kube = FakeKubernetes(ready_delay=0.0)
+        fake = load_scenario(target, kube=kube)
+    except (KeyError, ValueError, OSError, TypeError) as err:
+        raise fail(E.InvalidInput(f"cannot load the twin {target!r}: {err}")) from err
+    if not fake.clusters:
+        raise fail(E.InvalidInput(f"the twin {target!r} has no cluster"))
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous: dict[int, Any] = {}
+    if not check:
+        previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    server = TwinServer(fake, time_rate=time_rate, arm_port=arm_port)
+    try:
+        endpoints = server.start()
+        (sub, _rg, _name), cluster = next(iter(sorted(fake.clusters.items())))
+        env = endpoints.az_environment()
+        if env_file is not None:
+            _write_private(env_file, "".join(f"{k}={v}\n" for k, v in env.items()))
+        if kubeconfig is not None:
+            import yaml
+
+            _write_private(kubeconfig, yaml.safe_dump(kube.kubeconfig(cluster.name)))
+        commands = [
+            *_az_commands(endpoints.arm_url, sub),
+            f"az aks get-credentials --resource-group {cluster.resource_group} --name {cluster.name} "
+            "--file twin.kubeconfig",
+        ]
+        document = _document(endpoints, env, commands, kubeconfig)
+        emit(document, output, query, table=_text)
+        sys.stdout.flush()
+        if not check:
+            note("Serving until Ctrl-C or SIGTERM.")
+            while not stop.wait(0.2):
+                pass
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not check:
+        note("Stopped.")
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``twin`` command group to the CLI."""
-    group = typer.Typer(
-        help="Rehearsal twins: one evolving simulated copy per --simulate target.", no_args_is_help=True
-    )
-    group.command("reset")(reset)
-    app.add_typer(group, name="twin")
+    """Add the ``twin`` commands to the CLI."""
+    app.add_typer(twin_app, name="twin")

@@ -74,6 +74,8 @@ _DAEMONSET_TOLERATIONS: tuple[Obj, ...] = (
     {"key": "node.kubernetes.io/pid-pressure", "operator": "Exists", "effect": "NoSchedule"},
     {"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"},
 )
+#: Events kept (the API server expires them after an hour; here the oldest go first).
+_MAX_EVENTS = 2000
 _UNSCHEDULABLE_TAINT: Obj = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
 
 
@@ -224,6 +226,42 @@ class ClusterState:
         ns = owner["metadata"].get("namespace")
         return [o for o in self._all(kind, ns) if (_controller_ref(o) or {}).get("uid") == uid]
 
+    def _event(
+        self, obj: Obj, reason: str, message: str, *, component: str, kind_type: str = "Normal"
+    ) -> None:
+        """Record an ``Event`` about ``obj`` as the kubelet, scheduler or controller would."""
+        meta = obj["metadata"]
+        namespace = meta.get("namespace") or "default"
+        if self._find("Namespace", "", namespace) is None:
+            return
+        now = self._timestamp()
+        body: Obj = {
+            "metadata": {"name": f"{meta['name']}.{self._rng.getrandbits(64):016x}"},
+            "involvedObject": {
+                "kind": obj.get("kind", ""),
+                "namespace": meta.get("namespace", ""),
+                "name": meta["name"],
+                "uid": meta.get("uid", ""),
+                "apiVersion": obj.get("apiVersion", "v1"),
+                "resourceVersion": meta.get("resourceVersion", ""),
+            },
+            "reason": reason,
+            "message": message,
+            "type": kind_type,
+            "source": {"component": component},
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+            "reportingComponent": component,
+        }
+        if component == "kubelet" and obj.get("spec", {}).get("nodeName"):
+            body["source"]["host"] = obj["spec"]["nodeName"]
+        self._admit(KINDS["Event"], namespace, body)
+        events = self._store("Event")
+        if len(events) > _MAX_EVENTS:
+            oldest = min(events, key=lambda key: int(events[key]["metadata"]["resourceVersion"]))
+            del events[oldest]
+
     # ------------------------------------------------------------------ admission
     def _admit(self, kind: Kind, namespace: str, body: Obj, *, replace: bool = False) -> Obj:
         obj = copy.deepcopy(body)
@@ -356,18 +394,26 @@ class ClusterState:
         }
 
     @_locked
-    def patch(self, kind: Kind, namespace: str, name: str, patch: Any) -> Obj:
-        """Apply a merge or strategic merge patch; identity fields cannot change."""
+    def patch(
+        self,
+        kind: Kind,
+        namespace: str,
+        name: str,
+        patch: Any,
+        *,
+        apply_patch: Callable[[Obj, Any], Any] | None = None,
+    ) -> Obj:
+        """Apply a patch (a merge patch unless ``apply_patch`` computes the new object); identity fields stay."""
         self.reconcile()
         ns = namespace if kind.namespaced else ""
         obj = self._find(kind.name, ns, name)
         if obj is None:
             raise not_found(kind, name)
-        if not isinstance(patch, dict):
-            raise ApiError(
-                415, "UnsupportedMediaType", "only merge and strategic merge patches are supported"
-            )
-        patched = merge_patch(obj, patch)
+        if apply_patch is None and not isinstance(patch, dict):
+            raise ApiError(400, "BadRequest", "a merge patch must be a JSON object")
+        patched = merge_patch(obj, patch) if apply_patch is None else apply_patch(obj, patch)
+        if not isinstance(patched, dict) or not isinstance(patched.get("metadata"), dict):
+            raise ApiError(422, "Invalid", f"the patched {kind.name} is not an object with metadata")
         for key in ("name", "namespace", "uid", "creationTimestamp", "generateName"):
             if key in obj["metadata"]:
                 patched["metadata"][key] = obj["metadata"][key]
@@ -546,6 +592,9 @@ class ClusterState:
             return
         grace = pod["spec"].get("terminationGracePeriodSeconds", 30) if grace_period is None else grace_period
         delay = min(self.termination_delay, float(grace))
+        if pod["spec"].get("nodeName") and not _is_finished(pod) and not meta.get("deletionTimestamp"):
+            for c in pod["spec"].get("containers") or []:
+                self._event(pod, "Killing", f"Stopping container {c['name']}", component="kubelet")
         if delay <= 0 or not pod["spec"].get("nodeName") or _is_finished(pod):
             self._remove("Pod", pod)
             return
@@ -662,6 +711,7 @@ class ClusterState:
             replicas = int(deploy["spec"].get("replicas", 1))
             owned = self._owned("ReplicaSet", deploy)
             current = next((rs for rs in owned if rs["metadata"]["name"] == rs_name), None)
+            old = [rs for rs in owned if rs is not current]
             if current is None:
                 rs_template = copy.deepcopy(template)
                 rs_template.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = (
@@ -669,26 +719,71 @@ class ClusterState:
                 )
                 selector = copy.deepcopy(deploy["spec"]["selector"])
                 selector.setdefault("matchLabels", {})["pod-template-hash"] = pod_hash
+                revisions = [
+                    int((rs["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision", 0))
+                    for rs in owned
+                ]
                 body = {
                     "metadata": {
                         "name": rs_name,
                         "labels": dict(rs_template["metadata"]["labels"]),
-                        "annotations": {"deployment.kubernetes.io/revision": str(len(owned) + 1)},
+                        "annotations": {
+                            "deployment.kubernetes.io/revision": str(max(revisions, default=0) + 1)
+                        },
                         "ownerReferences": [self._owner_reference(deploy)],
                     },
-                    "spec": {"replicas": replicas, "selector": selector, "template": rs_template},
+                    "spec": {
+                        "replicas": replicas if not any(rs["spec"].get("replicas") for rs in old) else 0,
+                        "selector": selector,
+                        "template": rs_template,
+                    },
                 }
-                self._admit(KINDS["ReplicaSet"], deploy["metadata"]["namespace"], body)
+                current = self._admit(KINDS["ReplicaSet"], deploy["metadata"]["namespace"], body)
                 changed = True
-            elif current["spec"].get("replicas") != replicas:
-                current["spec"]["replicas"] = replicas
-                self._touch(current)
-                changed = True
-            for rs in owned:
-                if rs is not current and rs["metadata"]["name"] != rs_name and rs["spec"].get("replicas"):
-                    rs["spec"]["replicas"] = 0
-                    self._touch(rs)
-                    changed = True
+            changed |= self._roll(deploy, current, old, replicas)
+        return changed
+
+    def _available(self, rs: Obj) -> int:
+        return sum(1 for p in self._owned("Pod", rs) if _is_ready(p) and not _is_terminating(p))
+
+    def _scale_rs(self, rs: Obj, replicas: int) -> bool:
+        if int(rs["spec"].get("replicas", 0)) == replicas:
+            return False
+        rs["spec"]["replicas"] = replicas
+        self._touch(rs)
+        return True
+
+    def _roll(self, deploy: Obj, current: Obj, old: list[Obj], replicas: int) -> bool:
+        """The Deployment controller's rollout: ``Recreate``, or ``RollingUpdate`` within maxSurge/maxUnavailable."""
+        live_old = [rs for rs in old if int(rs["spec"].get("replicas", 0)) > 0]
+        if not live_old:
+            return self._scale_rs(current, replicas)
+        strategy = deploy["spec"].get("strategy") or {}
+        if strategy.get("type") == "Recreate":
+            changed = any([self._scale_rs(rs, 0) for rs in live_old])
+            if not any(self._owned("Pod", rs) for rs in old):
+                changed |= self._scale_rs(current, replicas)
+            return changed
+        rolling = strategy.get("rollingUpdate") or {}
+        surge = _int_or_percent(rolling.get("maxSurge", "25%"), replicas, round_up=True)
+        unavailable = _int_or_percent(rolling.get("maxUnavailable", "25%"), replicas, round_up=False)
+        if surge == 0 and unavailable == 0:
+            unavailable = 1
+        changed = False
+        total = sum(int(rs["spec"].get("replicas", 0)) for rs in [current, *live_old])
+        new_count = int(current["spec"].get("replicas", 0))
+        if new_count < replicas and total < replicas + surge:
+            changed |= self._scale_rs(current, min(replicas, new_count + replicas + surge - total))
+        available = self._available(current) + sum(self._available(rs) for rs in live_old)
+        can_remove = available - (replicas - unavailable)
+        # Old pods that are not available can go at once: removing them never lowers availability.
+        for rs in sorted(live_old, key=lambda r: r["metadata"]["creationTimestamp"]):
+            want = int(rs["spec"]["replicas"])
+            unhealthy = max(0, want - self._available(rs))
+            cut = min(want, unhealthy + max(0, can_remove))
+            if cut > 0:
+                can_remove -= max(0, cut - unhealthy)
+                changed |= self._scale_rs(rs, want - cut)
         return changed
 
     def _run_replicasets(self) -> bool:
@@ -865,6 +960,13 @@ class ClusterState:
                 self._set_condition(pod, "PodScheduled", "True")
                 pod["status"]["hostIP"] = self._node_ip(best)
                 self._touch(pod)
+                self._event(
+                    pod,
+                    "Scheduled",
+                    f"Successfully assigned {pod['metadata']['namespace']}/{pod['metadata']['name']} "
+                    f"to {best['metadata']['name']}",
+                    component="default-scheduler",
+                )
                 changed = True
             else:
                 detail = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
@@ -982,6 +1084,15 @@ class ClusterState:
         self._set_condition(pod, "Initialized", "True")
         self._set_pod_ready(pod, True)
         self._touch(pod)
+        for c in pod["spec"]["containers"]:
+            self._event(
+                pod,
+                "Pulled",
+                f'Container image "{c["image"]}" already present on machine',
+                component="kubelet",
+            )
+            self._event(pod, "Created", f"Created container {c['name']}", component="kubelet")
+            self._event(pod, "Started", f"Started container {c['name']}", component="kubelet")
 
     # ------------------------------------------------------------------ statuses
     def _put_status(self, obj: Obj, status: Obj) -> bool:
@@ -1012,11 +1123,18 @@ class ClusterState:
             total = sum(int(rs["status"].get("replicas", 0)) for rs in rss)
             ready = sum(int(rs["status"].get("readyReplicas", 0)) for rs in rss)
             want = int(deploy["spec"].get("replicas", 1))
+            newest = max(
+                rss,
+                key=lambda rs: int(
+                    (rs["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision", 0)
+                ),
+                default=None,
+            )
             changed |= self._put_status(
                 deploy,
                 {
                     "replicas": total,
-                    "updatedReplicas": total,
+                    "updatedReplicas": int(newest["status"].get("replicas", 0)) if newest else 0,
                     "readyReplicas": ready,
                     "availableReplicas": ready,
                     "unavailableReplicas": max(0, want - ready),

@@ -92,7 +92,19 @@ def _field_value(obj: Obj, field: str) -> str:
 
 
 _FIELDS = frozenset(
-    {"metadata.name", "metadata.namespace", "spec.nodeName", "spec.unschedulable", "status.phase"}
+    {
+        "metadata.name",
+        "metadata.namespace",
+        "spec.nodeName",
+        "spec.unschedulable",
+        "status.phase",
+        "involvedObject.kind",
+        "involvedObject.name",
+        "involvedObject.namespace",
+        "involvedObject.uid",
+        "reason",
+        "type",
+    }
 )
 
 

@@ -59,6 +59,7 @@ KINDS: dict[str, Kind] = {
         Kind("Node", "nodes", "", "v1", namespaced=False),
         Kind("Pod", "pods", "", "v1", namespaced=True),
         Kind("Service", "services", "", "v1", namespaced=True),
+        Kind("Event", "events", "", "v1", namespaced=True),
         Kind("Deployment", "deployments", "apps", "v1", namespaced=True),
         Kind("ReplicaSet", "replicasets", "apps", "v1", namespaced=True),
         Kind("StatefulSet", "statefulsets", "apps", "v1", namespaced=True),
@@ -345,7 +346,16 @@ def _default_poddisruptionbudget(obj: Obj, alloc: Allocator) -> None:
     )
 
 
+def _default_event(obj: Obj, alloc: Allocator) -> None:
+    if not isinstance(obj.get("involvedObject"), dict):
+        raise invalid(KINDS["Event"], obj["metadata"]["name"], [("involvedObject", "Required value")])
+    obj.setdefault("type", "Normal")
+    obj.setdefault("count", 1)
+    obj.setdefault("source", {})
+
+
 _DEFAULTERS: dict[str, Callable[[Obj, Allocator], None]] = {
+    "Event": _default_event,
     "Namespace": _default_namespace,
     "Node": _default_node,
     "Pod": _default_pod,

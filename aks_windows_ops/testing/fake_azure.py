@@ -274,6 +274,8 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
         query = {k: v[0] for k, v in parse_qs(split.query).items()}
         method = request.method.upper()
         body = self._body(request)
+        if method in ("PUT", "PATCH"):
+            body = canonical_enums(body)
         kind = self._classify(method, path)
         crash_after = False
         reset_after = False
@@ -875,15 +877,16 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
         props_in = body.get("properties") or {}
         props = cluster.props
         cur = props["currentKubernetesVersion"]
-        target = props_in.get("kubernetesVersion") or props["kubernetesVersion"]
+        target = self.resolve_version(props_in.get("kubernetesVersion") or props["kubernetesVersion"])
         self._validate_cluster_version(cluster, cur, target)
         # Pool versions sent in agentPoolProfiles: a full upgrade when they move with the control plane.
         pool_targets: dict[str, str] = {}
         for prof in props_in.get("agentPoolProfiles") or []:
             pname = prof.get("name")
             if pname in cluster.pools and prof.get("orchestratorVersion"):
-                if prof["orchestratorVersion"] != cluster.pools[pname].get("currentOrchestratorVersion"):
-                    pool_targets[pname] = prof["orchestratorVersion"]
+                wanted = self.resolve_version(prof["orchestratorVersion"])
+                if wanted != cluster.pools[pname].get("currentOrchestratorVersion"):
+                    pool_targets[pname] = wanted
         for pname, pv in pool_targets.items():
             self._validate_pool_version(
                 cluster, target, cluster.pools[pname].get("currentOrchestratorVersion"), pv, pname
@@ -922,6 +925,7 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
                 400, "InvalidParameter", "windowsProfile.adminUsername cannot be changed by an update."
             )
         license_changed = license_type is not None and license_type != (win or {}).get("licenseType", "None")
+        gmsa_changed = "gmsaProfile" in win_in and win_in["gmsaProfile"] != (win or {}).get("gmsaProfile")
         windows_pools = [n for n, p in cluster.pools.items() if p.get("osType") == "Windows"]
         reimage_windows = bool(password) or license_changed
         # Apply the desired state now; runtime fields move when the operation completes.
@@ -956,8 +960,9 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
             duration = self.durations["update_cluster"]
         props["provisioningState"] = state
         moving = set(pool_targets)
-        if reimage_windows:
-            moving |= set(windows_pools)
+        if reimage_windows or gmsa_changed:
+            # Recorded: a PUT that changes the Windows profile, licence or gMSA moves every pool, Linux too.
+            moving |= set(cluster.pools)
         for pname in moving:
             cluster.pools[pname]["provisioningState"] = "Upgrading" if pname in pool_targets else "Updating"
             if pname in pool_targets:
@@ -968,6 +973,8 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
             props["provisioningState"] = "Succeeded"
             if upgrade_cp:
                 props["currentKubernetesVersion"] = target
+                if self.kube is not None:
+                    self.kube.control_plane_version = target
                 cluster.windows_image_cutoff = self.now_date()
                 cluster.legacy_windows_image = False
             for pname in moving:
@@ -1002,6 +1009,15 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
         return FakeResponse(
             request, 200, self._cluster_view(cluster), self._op_headers(op, location_header=False)
         )
+
+    def resolve_version(self, version: str) -> str:
+        """A ``major.minor`` version means its latest patch in the region (as the service resolves it)."""
+        text = str(version)
+        if re.fullmatch(r"\d+\.\d+", text):
+            patches = [v for v in self.kubernetes_versions if v.startswith(f"{text}.")]
+            if patches:
+                return max(patches, key=catalog.parse_version)
+        return text
 
     def _validate_cluster_version(self, cluster: _Cluster, cur: str, target: str) -> None:
         if target not in self.kubernetes_versions and catalog.parse_version(target) != catalog.parse_version(
@@ -1640,6 +1656,7 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
         if self.kube is None or pool not in cluster.pools:
             return
         p = cluster.pools[pool]
+        self.kube.control_plane_version = str(cluster.props["currentKubernetesVersion"])
         self.kube.sync_pool(
             pool,
             os_type=p.get("osType", "Linux"),
@@ -1920,7 +1937,7 @@ def build_cluster(fake: FakeAzure, sub: str, rg: str, name: str, body: dict[str,
     """Make the wire body of a new cluster from a PUT body, with the fields the service fills in."""
     props_in = copy.deepcopy(body.get("properties") or {})
     location = body.get("location", "westus2")
-    version = (
+    version = fake.resolve_version(
         props_in.get("kubernetesVersion") or fake.default_kubernetes_version or fake.kubernetes_versions[-3]
     )
     dns = props_in.get("dnsPrefix") or f"{name}-dns"
@@ -1976,8 +1993,21 @@ def build_cluster(fake: FakeAzure, sub: str, rg: str, name: str, body: dict[str,
         "nodeProvisioningProfile": {"mode": "Manual", "defaultNodePools": "Auto"},
         "bootstrapProfile": props_in.get("bootstrapProfile") or {"artifactSource": "Direct"},
     }
+    if network["outboundType"] in ("managedNATGateway", "userAssignedNATGateway"):
+        # NAT gateway egress: no load-balancer outbound IPs; a managed gateway reports its own profile.
+        network.pop("loadBalancerProfile", None)
+        if network["outboundType"] == "managedNATGateway":
+            nat_in = network_in.get("natGatewayProfile") or {}
+            network["natGatewayProfile"] = {
+                "managedOutboundIPProfile": dict(nat_in.get("managedOutboundIPProfile") or {"count": 1}),
+                "idleTimeoutInMinutes": int(nat_in.get("idleTimeoutInMinutes") or 4),
+            }
     if props_in.get("enablePodSecurityPolicy") is not None:
         props["enablePodSecurityPolicy"] = props_in["enablePodSecurityPolicy"]
+    # The service keeps the other properties it is given (nodeResourceGroupProfile, ...).
+    for key, value in props_in.items():
+        if value is not None and key not in props and key not in _SERVICE_SET_CLUSTER_FIELDS:
+            props[key] = copy.deepcopy(value)
     if props_in.get("linuxProfile"):
         props["linuxProfile"] = props_in["linuxProfile"]
     win_in = props_in.get("windowsProfile")
@@ -2038,11 +2068,19 @@ def complete_cluster(cluster: _Cluster) -> None:
     lb = (props.get("networkProfile") or {}).get("loadBalancerProfile")
     if isinstance(lb, dict):
         lb["effectiveOutboundIPs"] = [{"id": f"{base}/Microsoft.Network/publicIPAddresses/{uuid.uuid4()}"}]
+    nat = (props.get("networkProfile") or {}).get("natGatewayProfile")
+    if isinstance(nat, dict):
+        count = int((nat.get("managedOutboundIPProfile") or {}).get("count") or 1)
+        nat["effectiveOutboundIPs"] = [
+            {"id": f"{base}/Microsoft.Network/publicIPAddresses/{uuid.uuid4()}"} for _ in range(count)
+        ]
 
 
 def pool_defaults(fake: FakeAzure, cluster: _Cluster, name: str, props_in: dict[str, Any]) -> dict[str, Any]:
     """Fill a new pool's wire properties the way the service does (defaults from REFERENCE section 1)."""
     os_type = props_in.get("osType") or "Linux"
+    if props_in.get("orchestratorVersion"):
+        props_in = {**props_in, "orchestratorVersion": fake.resolve_version(props_in["orchestratorVersion"])}
     version = (
         props_in.get("orchestratorVersion")
         or cluster.props.get("currentKubernetesVersion")
@@ -2127,6 +2165,71 @@ def pool_defaults(fake: FakeAzure, cluster: _Cluster, name: str, props_in: dict[
         elif given is not None:
             pool[key] = copy.deepcopy(given)
     return pool
+
+
+#: Cluster properties only the service sets (read-only in the API).
+_SERVICE_SET_CLUSTER_FIELDS = frozenset(
+    {
+        "provisioningState",
+        "powerState",
+        "currentKubernetesVersion",
+        "fqdn",
+        "azurePortalFQDN",
+        "privateFQDN",
+        "maxAgentPools",
+        "resourceUID",
+        "agentPoolProfiles",
+    }
+)
+#: Enum properties ARM accepts in any letter case, with their canonical spelling.
+_ENUMS: dict[str, tuple[str, ...]] = {
+    "osType": ("Linux", "Windows"),
+    "osSKU": (
+        "Ubuntu",
+        "Ubuntu2204",
+        "Ubuntu2404",
+        "AzureLinux",
+        "AzureLinux3",
+        "CBLMariner",
+        "Windows2019",
+        "Windows2022",
+        "Windows2025",
+        "WindowsAnnual",
+    ),
+    "mode": ("System", "User", "Gateway"),
+    "scaleSetPriority": ("Regular", "Spot"),
+    "scaleSetEvictionPolicy": ("Delete", "Deallocate"),
+    "scaleDownMode": ("Delete", "Deallocate"),
+    "osDiskType": ("Managed", "Ephemeral"),
+    "kubeletDiskType": ("OS", "Temporary"),
+    "licenseType": ("None", "Windows_Server"),
+    "outboundType": (
+        "loadBalancer",
+        "userDefinedRouting",
+        "managedNATGateway",
+        "userAssignedNATGateway",
+        "none",
+    ),
+}
+_ENUM_LOOKUP = {field: {v.lower(): v for v in values} for field, values in _ENUMS.items()}
+
+
+def canonical_enums(body: Any) -> Any:
+    """Spell enum values as the service does: ARM matches them case-insensitively (``"windows"`` is Windows)."""
+    if isinstance(body, list):
+        return [canonical_enums(item) for item in body]
+    if not isinstance(body, dict):
+        return body
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        lookup = _ENUM_LOOKUP.get(key)
+        if key in ("tags", "nodeLabels"):  # maps whose keys are data
+            out[key] = value
+        elif lookup is not None and isinstance(value, str):
+            out[key] = lookup.get(value.lower(), value)
+        else:
+            out[key] = canonical_enums(value)
+    return out
 
 
 #: Pool properties only the service sets (read-only in the API).

@@ -1,7 +1,7 @@
 """``FakeKubernetes``: a small Kubernetes API server on loopback that the real ``kubernetes`` client talks to.
 
 No kube-apiserver can be installed here (REFERENCE section 6), so this serves the slice of the API that the
-library uses, over plain HTTP on ``127.0.0.1`` and an ephemeral port: nodes, pods (with the ``policy/v1``
+library uses, over HTTPS (a private CA, see ``_kube_tls``) on ``127.0.0.1`` and an ephemeral port: nodes, pods (with the ``policy/v1``
 eviction subresource and the WebSocket ``exec`` subresource), PodDisruptionBudgets, Deployments, ReplicaSets,
 StatefulSets, DaemonSets, Services and Namespaces. Behind it run a controller, a scheduler and a kubelet (see ``_kube_cluster``), driven by the
 requests themselves, so a test sees the same sequence of states for the same sequence of calls.
@@ -20,7 +20,9 @@ nodes follow the emulated agent pools; ``list_cluster_user_credentials`` returns
 
 from __future__ import annotations
 
+import base64
 import copy
+import ssl
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
@@ -34,6 +36,7 @@ from aks_windows_ops.testing._kube_cluster import ClusterState, HistoryEntry
 from aks_windows_ops.testing._kube_exec import ExecState
 from aks_windows_ops.testing._kube_http import KubeHttpServer, RecordedRequest
 from aks_windows_ops.testing._kube_objects import KINDS, ApiError
+from aks_windows_ops.testing._kube_tls import loopback_tls
 
 __all__ = ["AAD_SERVER_ID", "ApiError", "FakeKubernetes", "HistoryEntry", "RecordedRequest", "parse_taint"]
 
@@ -96,6 +99,8 @@ class FakeKubernetes:
         token: the bearer token the server accepts (more with :meth:`allow_token`).
         seed: seed for generated pod names and uids.
         host: the loopback address to bind.
+        tls: serve HTTPS with this process's private CA (kubectl sends a bearer token only over TLS); the
+            kubeconfig then carries ``certificate-authority-data``, as an AKS kubeconfig does.
     """
 
     def __init__(
@@ -107,10 +112,15 @@ class FakeKubernetes:
         seed: int = 0,
         host: str = "127.0.0.1",
         clock: Clock | None = None,
+        tls: bool = True,
     ) -> None:
         self.state = ClusterState(
             ready_delay=ready_delay, termination_delay=termination_delay, seed=seed, clock=clock
         )
+        self.tls = tls
+        #: The control plane's Kubernetes version that ``/version`` reports (the ARM simulator keeps it current);
+        #: ``None`` = the highest kubelet version among the nodes.
+        self.control_plane_version: str | None = None
         self.token = token
         self._tokens = {token}
         self._host = host
@@ -150,7 +160,14 @@ class FakeKubernetes:
     def start(self) -> FakeKubernetes:
         """Start serving on an ephemeral port (idempotent)."""
         if self._server is None:
-            self._server = KubeHttpServer((self._host, 0), self.state, self._tokens, self.exec_state)
+            self._server = KubeHttpServer(
+                (self._host, 0),
+                self.state,
+                self._tokens,
+                self.exec_state,
+                ssl_context=loopback_tls().server_context() if self.tls else None,
+                version=self.server_version,
+            )
             # A short poll keeps stop() fast; shutdown() waits for the serve loop's next poll.
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
@@ -181,7 +198,7 @@ class FakeKubernetes:
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:<port>``.
+        """``https://127.0.0.1:<port>`` (``http://`` when started with ``tls=False``).
 
         Raises:
             RuntimeError: the server is not running.
@@ -189,7 +206,26 @@ class FakeKubernetes:
         if self._server is None:
             raise RuntimeError("FakeKubernetes is not started; use start() or a with block")
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host!s}:{port}"
+
+    @property
+    def ca_file(self) -> str | None:
+        """The CA certificate file clients must trust (``None`` without TLS)."""
+        return str(loopback_tls().ca_file) if self.tls else None
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """A client ``ssl.SSLContext`` trusting this server (``None`` without TLS)."""
+        return loopback_tls().client_context() if self.tls else None
+
+    def server_version(self) -> str:
+        """The Kubernetes version ``/version`` reports: the control plane's, else the newest kubelet's."""
+        if self.control_plane_version:
+            return self.control_plane_version
+        versions = [
+            str((n.get("status") or {}).get("nodeInfo", {}).get("kubeletVersion", "")).lstrip("v")
+            for n in self.state.objects("Node")
+        ]
+        return max((v for v in versions if v), key=_version_tuple, default="1.33.0")
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -230,10 +266,13 @@ class FakeKubernetes:
                     "provideClusterInfo": False,
                 }
             }
+        cluster: dict[str, Any] = {"server": self.url}
+        if self.tls:
+            cluster["certificate-authority-data"] = base64.b64encode(loopback_tls().ca_pem).decode()
         return {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": cluster_name, "cluster": {"server": self.url}}],
+            "clusters": [{"name": cluster_name, "cluster": cluster}],
             "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": user_name}}],
             "current-context": cluster_name,
             "users": [{"name": user_name, "user": user}],
@@ -247,6 +286,8 @@ class FakeKubernetes:
         cfg = client.Configuration(host=self.url, api_key={"BearerToken": f"Bearer {self.token}"})
         cfg.proxy = None
         cfg.no_proxy = "*"
+        if self.tls:
+            cfg.ssl_ca_cert = str(loopback_tls().ca_file)
         return client.ApiClient(configuration=cfg)
 
     # ------------------------------------------------------------------ nodes and pools

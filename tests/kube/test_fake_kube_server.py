@@ -200,6 +200,7 @@ def test_pdb_status_follows_budget(
 def test_wrong_token_is_401_and_journal_records(kube: FakeKubernetes) -> None:
     cfg = k8s.Configuration(host=kube.url, api_key={"BearerToken": "Bearer wrong"})
     cfg.proxy = None
+    cfg.ssl_ca_cert = kube.ca_file
     with k8s.ApiClient(cfg) as bad, pytest.raises(k8s.ApiException) as err:
         k8s.CoreV1Api(bad).list_node()
     assert err.value.status == 401
@@ -213,7 +214,9 @@ def test_wrong_token_is_401_and_journal_records(kube: FakeKubernetes) -> None:
 
 
 def _raw(kube: FakeKubernetes, method: str, path: str) -> tuple[int, dict[str, Any]]:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=kube.ssl_context())
+    )
     request = urllib.request.Request(
         f"{kube.url}{path}", method=method, headers={"Authorization": f"Bearer {kube.token}"}
     )
@@ -228,7 +231,7 @@ def test_unknown_paths_watch_and_put_answer_status(kube: FakeKubernetes, api: An
     assert k8s.VersionApi(api).get_code().git_version == "v1.33.0"
     code, body = _raw(kube, "GET", "/apis/batch/v1/jobs")
     assert (code, body["kind"], body["reason"]) == (404, "Status", "NotFound")
-    code, body = _raw(kube, "GET", "/api/v1/pods?watch=true")
-    assert (code, body["reason"]) == (405, "MethodNotAllowed")
+    code, body = _raw(kube, "GET", "/api/v1/pods?watch=true&labelSelector=a%20in")
+    assert (code, body["reason"]) == (400, "BadRequest")
     code, body = _raw(kube, "PUT", "/api/v1/namespaces/default")
-    assert (code, body["reason"]) == (405, "MethodNotAllowed")
+    assert (code, body["reason"]) == (400, "BadRequest")

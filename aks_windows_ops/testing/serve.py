@@ -1,0 +1,325 @@
+"""Serve a twin on loopback over HTTPS, so that real clients (``az``, ``kubectl``, your scripts) can rehearse on it.
+
+:class:`TwinServer` runs two servers with this process's private CA (``_kube_tls``):
+
+- an ARM endpoint: the cloud metadata document that ``az cloud register --endpoint-resource-manager`` reads
+  (``/metadata/endpoints``), a managed-identity token endpoint (``/msi/token``, the App Service protocol that
+  ``az login --identity`` uses when ``IDENTITY_ENDPOINT`` and ``IDENTITY_HEADER`` are set), ``/subscriptions``
+  and ``/tenants``, and every ARM path the ``FakeAzure`` emulator serves (long-running operation URLs point back
+  at this server);
+- the cluster's Kubernetes API (a TLS ``FakeKubernetes``), reachable through the kubeconfig that
+  ``get-credentials`` (``listClusterUserCredential``) returns.
+
+Virtual time advances with real time at ``time_rate`` virtual seconds per real second, so long-running
+operations progress while a client polls or waits (``az aks wait``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from aks_windows_ops.testing._kube_tls import TlsMaterial, loopback_tls
+
+__all__ = ["TwinEndpoints", "TwinServer"]
+
+_ARM = "https://management.azure.com"
+_TENANT = "00000000-0000-0000-0000-00000000c0de"
+
+
+@dataclass(frozen=True)
+class TwinEndpoints:
+    """Where a running twin is served.
+
+    Attributes:
+        arm_url: the ARM endpoint (``https://127.0.0.1:<port>``).
+        kube_url: the Kubernetes API server.
+        identity_header: the secret a managed-identity token request must carry (``X-IDENTITY-HEADER``).
+        ca_file: the CA certificate file clients must trust.
+    """
+
+    arm_url: str
+    kube_url: str
+    identity_header: str
+    ca_file: str
+
+    @property
+    def identity_endpoint(self) -> str:
+        """The managed-identity token endpoint (``IDENTITY_ENDPOINT``)."""
+        return f"{self.arm_url}/msi/token"
+
+    def az_environment(self) -> dict[str, str]:
+        """Environment variables that point the Azure CLI at the twin (trust the CA, use the identity endpoint)."""
+        return {
+            "REQUESTS_CA_BUNDLE": self.ca_file,
+            "IDENTITY_ENDPOINT": self.identity_endpoint,
+            "IDENTITY_HEADER": self.identity_header,
+            "AZURE_CORE_COLLECT_TELEMETRY": "false",
+        }
+
+
+class _ArmServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], twin: TwinServer, tls: TlsMaterial) -> None:
+        super().__init__(address, _ArmHandler)
+        self.twin = twin
+        self.ssl_context = tls.server_context()
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        try:
+            request.settimeout(10.0)
+            request = self.ssl_context.wrap_socket(request, server_side=True)
+            request.settimeout(None)
+        except OSError:
+            return
+        super().finish_request(request, client_address)
+
+
+class TwinServer:
+    """A ``FakeAzure`` (with its ``FakeKubernetes``) served to real clients over HTTPS on loopback.
+
+    Args:
+        fake: the ARM emulator; its ``kube`` must be a TLS ``FakeKubernetes`` (started here if needed).
+        time_rate: virtual seconds that pass per real second (0 = time moves only when clients' SDKs sleep).
+        host: the loopback address to bind.
+        arm_port: the ARM port (0 = any free port).
+    """
+
+    def __init__(
+        self, fake: Any, *, time_rate: float = 60.0, host: str = "127.0.0.1", arm_port: int = 0
+    ) -> None:
+        self.fake = fake
+        self.time_rate = time_rate
+        self.identity_header = uuid.uuid4().hex
+        self._tls = loopback_tls()
+        self._host = host
+        self._arm_port = arm_port
+        self._arm: _ArmServer | None = None
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+
+    def start(self) -> TwinEndpoints:
+        """Start both servers and the time ticker; return where they listen."""
+        kube = self.fake.kube
+        if kube is None:
+            raise ValueError("the twin has no Kubernetes API server")
+        kube.start()
+        self._arm = _ArmServer((self._host, self._arm_port), self, self._tls)
+        serve = threading.Thread(
+            target=self._arm.serve_forever, kwargs={"poll_interval": 0.05}, name="twin-arm", daemon=True
+        )
+        ticker = threading.Thread(target=self._tick, name="twin-clock", daemon=True)
+        self._threads = [serve, ticker]
+        for thread in self._threads:
+            thread.start()
+        return self.endpoints
+
+    @property
+    def endpoints(self) -> TwinEndpoints:
+        """Where the twin is served.
+
+        Raises:
+            RuntimeError: not started.
+        """
+        if self._arm is None:
+            raise RuntimeError("the twin is not being served")
+        host, port = self._arm.server_address[:2]
+        return TwinEndpoints(
+            arm_url=f"https://{host!s}:{port}",
+            kube_url=self.fake.kube.url,
+            identity_header=self.identity_header,
+            ca_file=str(self._tls.ca_file),
+        )
+
+    def stop(self) -> None:
+        """Stop serving (idempotent)."""
+        self._stop.set()
+        if self._arm is not None:
+            self._arm.shutdown()
+            self._arm.server_close()
+            self._arm = None
+        if self.fake.kube is not None:
+            self.fake.kube.stop()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads = []
+
+    def _tick(self) -> None:
+        last = time.monotonic()
+        while not self._stop.wait(0.2):
+            now = time.monotonic()
+            if self.time_rate > 0:
+                with self.fake._lock:
+                    self.fake.clock.advance((now - last) * self.time_rate)
+            last = now
+
+    # ------------------------------------------------------------------ what the ARM handler serves
+    def subscriptions(self) -> list[dict[str, Any]]:
+        """The subscriptions of the twin (each that holds a resource group or a cluster)."""
+        subs = sorted({sub for sub, _ in self.fake.resource_groups} | {k[0] for k in self.fake.clusters})
+        return [
+            {
+                "id": f"/subscriptions/{sub}",
+                "subscriptionId": sub,
+                "tenantId": _TENANT,
+                "displayName": f"twin {sub[:8]}",
+                "state": "Enabled",
+                "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "spendingLimit": "Off"},
+                "authorizationSource": "RoleBased",
+                "managedByTenants": [],
+            }
+            for sub in subs
+        ]
+
+    def metadata(self, base: str) -> dict[str, Any]:
+        """The cloud metadata document (``/metadata/endpoints``) for ``az cloud register``."""
+        return {
+            "name": "AksWindowsOpsTwin",
+            "resourceManager": f"{base}/",
+            "authentication": {"loginEndpoint": f"{base}/", "audiences": [f"{base}/"], "tenant": "common"},
+            "suffixes": {
+                "storage": "core.windows.net",
+                "keyVaultDns": "vault.azure.net",
+                "acrLoginServer": "azurecr.io",
+            },
+            "portal": base,
+            "graph": f"{base}/",
+            "graphAudience": f"{base}/",
+            "microsoftGraphResourceId": f"{base}/",
+            "activeDirectoryDataLake": f"{base}/",
+            "batch": f"{base}/",
+            "gallery": f"{base}/",
+            "media": f"{base}/",
+            "sqlManagement": f"{base}/",
+            "vmImageAliasDoc": f"{base}/aliases.json",
+        }
+
+    def token(self, resource: str) -> dict[str, Any]:
+        """A managed-identity token answer (App Service protocol, ``expires_on`` in epoch seconds)."""
+        expires = int(time.time()) + 3600
+        return {
+            "access_token": f"twin-{uuid.uuid4().hex}",
+            "expires_on": str(expires),
+            "resource": resource,
+            "token_type": "Bearer",
+            "client_id": "00000000-0000-0000-0000-000000000001",
+        }
+
+    def forward(
+        self, method: str, path_and_query: str, headers: dict[str, str], body: bytes, base: str
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Serve one ARM request with the emulator; absolute ARM URLs in the answer point back at ``base``."""
+        from azure.core.rest import HttpRequest
+
+        request = HttpRequest(method, f"{_ARM}{path_and_query}", headers=headers, content=body or None)
+        response = self.fake.send(request)
+        out_headers = {
+            key: str(value).replace(_ARM, base)
+            for key, value in response.headers.items()
+            if key.lower() not in ("content-length", "transfer-encoding", "connection")
+        }
+        return response.status_code, out_headers, response.content.replace(_ARM.encode(), base.encode())
+
+
+_Route = Callable[["_ArmHandler", dict[str, list[str]]], Any]
+
+
+class _ArmHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _ArmServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet."""
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def do_HEAD(self) -> None:
+        self._handle("HEAD")
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        sent = {k.lower() for k in headers or {}}
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        if body and "content-type" not in sent:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, payload: Any) -> None:
+        self._send(status, json.dumps(payload).encode())
+
+    def _handle(self, method: str) -> None:
+        twin = self.server.twin
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        host, port = self.server.server_address[:2]
+        base = f"https://{host!s}:{port}"
+        path = url.path.rstrip("/").lower()
+        try:
+            if path == "/metadata/endpoints":
+                self._json(200, twin.metadata(base))
+                return
+            if path == "/msi/token":
+                if self.headers.get("X-IDENTITY-HEADER") != twin.identity_header:
+                    self._json(
+                        401, {"error": "invalid_request", "error_description": "wrong identity header"}
+                    )
+                    return
+                resource = (query.get("resource") or query.get("scope") or [f"{base}/"])[0]
+                self._json(200, twin.token(resource))
+                return
+            if path == "/tenants" and method == "GET":
+                self._json(200, {"value": [{"id": f"/tenants/{_TENANT}", "tenantId": _TENANT}]})
+                return
+            if path == "/subscriptions" and method == "GET":
+                self._json(200, {"value": twin.subscriptions()})
+                return
+            subs = {s["subscriptionId"]: s for s in twin.subscriptions()}
+            parts = path.split("/")
+            if len(parts) == 3 and parts[1] == "subscriptions" and method == "GET":
+                if parts[2] in subs:
+                    self._json(200, subs[parts[2]])
+                else:
+                    self._json(
+                        404,
+                        {
+                            "error": {
+                                "code": "SubscriptionNotFound",
+                                "message": f"The subscription '{parts[2]}' could not be found.",
+                            }
+                        },
+                    )
+                return
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+            status, out_headers, content = twin.forward(method, self.path, headers, body, base)
+            self._send(status, content, out_headers)
+        except Exception as err:  # a bug in the twin must reach the client as a 500, not a dropped connection
+            self._json(500, {"error": {"code": "InternalServerError", "message": f"twin error: {err!r}"}})

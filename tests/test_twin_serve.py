@@ -1,0 +1,142 @@
+"""``aks-windows-ops twin serve``: a twin served over HTTPS to real clients (kubectl, the Azure SDK over HTTP)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from azure.core.credentials import AccessToken
+from azure.core.pipeline.transport import RequestsTransport
+from azure.mgmt.containerservice import ContainerServiceClient
+
+from aks_windows_ops.testing.fake_kube import FakeKubernetes
+from aks_windows_ops.testing.scenario import load_scenario
+from aks_windows_ops.testing.serve import TwinServer
+
+KUBECTL = shutil.which("kubectl")
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+    env.update(HOME=str(home), NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+    return env
+
+
+class _Token:
+    def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+        return AccessToken("twin", int(time.time()) + 3600)
+
+
+def test_served_arm_answers_the_real_sdk_over_https_and_polls_point_back(tmp_path: Path) -> None:
+    fake = load_scenario("healthy", kube=FakeKubernetes(ready_delay=0))
+    server = TwinServer(fake, time_rate=0)
+    endpoints = server.start()
+    try:
+        (sub, rg, name), _ = next(iter(fake.clusters.items()))
+        transport = RequestsTransport(connection_verify=endpoints.ca_file, use_env_settings=False)
+        client = ContainerServiceClient(
+            _Token(), sub, base_url=endpoints.arm_url, transport=transport, polling_interval=0
+        )
+        cluster = client.managed_clusters.get(rg, name)
+        assert cluster.name == name
+        creds = client.managed_clusters.list_cluster_user_credentials(rg, name)
+        kubeconfig = yaml.safe_load(creds.kubeconfigs[0].value)
+        server_entry = kubeconfig["clusters"][0]["cluster"]
+        assert (
+            server_entry["server"].startswith("https://127.0.0.1:")
+            and server_entry["certificate-authority-data"]
+        )
+        pools = [p.name for p in client.agent_pools.list(rg, name)]
+        pool = client.agent_pools.get(rg, name, pools[-1])
+        pool.count = (pool.count or 0) + 1
+        poller = client.agent_pools.begin_create_or_update(rg, name, pools[-1], pool)
+        poll_url = poller.polling_method()._operation.get_polling_url()  # type: ignore[attr-defined]
+        assert poll_url.startswith(endpoints.arm_url)
+        while not poller.done():  # virtual time moves as the twin's clock is told to
+            fake.clock.advance(60)
+            poller.wait(0.01)
+        pool = client.agent_pools.get(rg, name, pools[-1])
+        assert pool.count == len(fake.kube.nodes(pool=pools[-1]))
+        assert pool.provisioning_state == "Succeeded"
+    finally:
+        server.stop()
+
+
+@pytest.mark.skipif(KUBECTL is None, reason="the kubectl binary is not installed")
+def test_twin_serve_runs_until_sigterm_and_serves_kubectl(tmp_path: Path) -> None:
+    kubeconfig, env_file = tmp_path / "twin.kubeconfig", tmp_path / "twin.env"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from aks_windows_ops.cli import main; main()",
+            "twin",
+            "serve",
+            "healthy",
+            "--kubeconfig",
+            str(kubeconfig),
+            "--env-file",
+            str(env_file),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not kubeconfig.exists():
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the kubeconfig never appeared"
+            time.sleep(0.1)
+        env_lines = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
+        assert Path(env_lines["REQUESTS_CA_BUNDLE"]).exists() and env_lines["IDENTITY_ENDPOINT"].startswith(
+            "https://"
+        )
+        assert oct(kubeconfig.stat().st_mode & 0o777) == "0o600"
+        done = subprocess.run(
+            [str(KUBECTL), "--kubeconfig", str(kubeconfig), "get", "nodes"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_env(tmp_path),
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "Ready" in done.stdout and len(done.stdout.splitlines()) > 1
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "az login --identity" in out and "Stopped." in err
+
+
+def test_twin_serve_check_prints_the_connection_document_and_refuses_an_unknown_twin(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from aks_windows_ops.cli import app
+
+    runner = CliRunner()
+    kubeconfig = tmp_path / "kc"
+    result = runner.invoke(
+        app, ["twin", "serve", "healthy", "--check", "--kubeconfig", str(kubeconfig), "-o", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["arm_url"].startswith("https://127.0.0.1:") and document["kube_url"].startswith(
+        "https://"
+    )
+    assert "az login --identity" in document["az_commands"]
+    assert yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["certificate-authority-data"]
+    bad = runner.invoke(app, ["twin", "serve", "no-such-twin", "-o", "json"])
+    assert bad.exit_code == 4 and bad.stdout == ""
+    assert json.loads(bad.stderr)["error"]["exit_code"] == 4
