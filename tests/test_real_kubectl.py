@@ -285,7 +285,7 @@ def test_kubectl_drain_and_the_library_drain_leave_the_same_state(tmp_path: Path
         assert _state(by_kubectl, OLD[0]) == before and before["on_drained"]
         Kubectl(by_kubectl, tmp_path / "k")("drain", OLD[0], "--ignore-daemonsets", "--timeout=30s")
         with by_library.api_client() as api:
-            result = drain_nodes(api, [OLD[0]], poll_interval=0.01, sleep=lambda _s: None)
+            result = drain_nodes(api, [OLD[0]], poll_interval=0.01, clock=by_library.clock)
         assert result.nodes
         by_kubectl.settle()
         by_library.settle()
