@@ -1,7 +1,7 @@
 """aks_windows_ops: the AKS "Windows Server node pools FAQ" as safe, typed, resumable operations.
 
 Public names are loaded lazily (``__getattr__``) so that ``import aks_windows_ops`` imports no Azure SDK: a
-cold start in Azure Functions pays only for what a run uses (REFERENCE section 9).
+cold start in Azure Functions pays only for what a run uses (Service facts: Anchor figures).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The rehearsal that ``aks-windows-ops demo`` runs: every procedure on the built-in simulated clusters.
 
 Each scenario shows what an operator would do about it, through the same plans, runner and verification that
-run against Azure (DESIGN "The simulator"): preflight, plan, apply with progress, verify.
+run against Azure (design notes, "The simulator"): preflight, plan, apply with progress, verify.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ AksWindowsOpsError                      base of everything raised on purpose
 ```
 
 Every error has a one-line ``str()``, a ``remediation`` (what to do next) and, where one applies, the
-``runbook`` of this library that fixes it. No error text ever carries a secret (DESIGN principle 6).
+``runbook`` of this library that fixes it. No error text ever carries a secret (design principle "secrets never print").
 """
 
 from __future__ import annotations
@@ -128,11 +128,11 @@ class PreflightFailed(AksWindowsOpsError):
 
 
 class UnsafeOperation(AksWindowsOpsError):
-    """A safety rail refused the operation (DESIGN principle 3: never lose a workload)."""
+    """A safety rail refused the operation (design principle "never lose a workload": never lose a workload)."""
 
 
 class DrainBlocked(UnsafeOperation):
-    """A PodDisruptionBudget never allowed an eviction within the timeout (REFERENCE section 6).
+    """A PodDisruptionBudget never allowed an eviction within the timeout (Service facts: Moving pods).
 
     Args:
         pods: ``namespace/name`` of the pods that could not be evicted.
@@ -165,7 +165,7 @@ class UntrustedCheckpoint(UnsafeOperation):
 
 
 class BudgetExhausted(AksWindowsOpsError):
-    """The time budget ran out at a clean point; the checkpoint holds the progress (DESIGN principle 4)."""
+    """The time budget ran out at a clean point; the checkpoint holds the progress (design principle "resumable by construction")."""
 
     default_remediation = "Run the same command again with the same checkpoint to resume."
 
@@ -177,7 +177,7 @@ class NotFound(AksWindowsOpsError):
 
 
 class OperationConflict(AksWindowsOpsError):
-    """Another operation is in progress on the resource (409 OperationNotAllowed, REFERENCE section 4).
+    """Another operation is in progress on the resource (409 OperationNotAllowed, Service facts: ARM behaviour).
 
     Never re-send the write meanwhile: wait for the running operation to reach a terminal state, or abort it.
     """
@@ -192,13 +192,13 @@ class OperationConflict(AksWindowsOpsError):
 
 
 class EtagMismatch(OperationConflict):
-    """The resource changed since it was read (409 EtagMismatch or 412, REFERENCE section 4)."""
+    """The resource changed since it was read (409 EtagMismatch or 412, Service facts: ARM behaviour)."""
 
     default_remediation = "Re-read the resource and plan again; someone else changed it."
 
 
 class Throttled(AksWindowsOpsError):
-    """ARM kept throttling (429) beyond the retry or time budget (REFERENCE section 4).
+    """ARM kept throttling (429) beyond the retry or time budget (Service facts: ARM behaviour).
 
     Args:
         retry_after: seconds the service asked to wait, when it said.
@@ -260,7 +260,7 @@ class OldWindowsImage(AzureOperationFailed):
 
 
 class SubnetFull(AzureOperationFailed):
-    """The subnet cannot hold the pool's pre-allocated pod addresses (REFERENCE sections 4 and 5).
+    """The subnet cannot hold the pool's pre-allocated pod addresses (Service facts: ARM behaviour; Azure CNI capacity).
 
     Also raised for the FAQ's `No available addresses` error when max pods is below the pods wanted.
     """
@@ -273,7 +273,7 @@ class SubnetFull(AzureOperationFailed):
 
 
 class PdbBlockedUpgrade(AzureOperationFailed):
-    """UpgradeFailed because evicting a pod would violate its PodDisruptionBudget (REFERENCE section 4).
+    """UpgradeFailed because evicting a pod would violate its PodDisruptionBudget (Service facts: ARM behaviour).
 
     Args:
         pdb: the blocking budget's ``namespace/name`` when the message names it.
@@ -314,7 +314,7 @@ class OperationCanceled(AzureOperationFailed):
 class LeaseHeld(AksWindowsOpsError):
     """Another apply holds the lease on this cluster or plan; this one stopped before any write.
 
-    Two runs on one cluster at once could each send the same write (DESIGN principle 4). The lease names its
+    Two runs on one cluster at once could each send the same write (design principle "resumable by construction"). The lease names its
     holder so that the operator can tell a live run from one that died.
 
     Args:
@@ -352,7 +352,7 @@ class LeaseHeld(AksWindowsOpsError):
 
 
 class RunInterrupted(AksWindowsOpsError):
-    """The run was interrupted (Ctrl-C or SIGTERM) after the step in flight was recorded (DESIGN principle 4).
+    """The run was interrupted (Ctrl-C or SIGTERM) after the step in flight was recorded (design principle "resumable by construction").
 
     Args:
         message: one line for people.
@@ -402,7 +402,7 @@ class OperationLost(AksWindowsOpsError):
     """Azure no longer knows a recorded operation (its status URL answers 404 or 400).
 
     Operation records expire; the runner then reads the resource again and decides from its current state
-    (DESIGN principle 4), so this error is handled there and never ends a run.
+    (design principle "resumable by construction"), so this error is handled there and never ends a run.
     """
 
     default_remediation = "Run again: the step re-reads the resource and continues from what is there."

@@ -36,7 +36,7 @@ class OsType(str, enum.Enum):
 
 
 class OsSku(str, enum.Enum):
-    """OS SKUs (``osSKU``); the Windows ones are the FAQ's supported host versions (REFERENCE section 1)."""
+    """OS SKUs (``osSKU``); the Windows ones are the FAQ's supported host versions (Service facts: FAQ rules)."""
 
     UBUNTU = "Ubuntu"
     AZURE_LINUX = "AzureLinux"
@@ -63,7 +63,7 @@ WINDOWS_BUILDS: dict[OsSku, str] = {
 
 
 class PoolMode(str, enum.Enum):
-    """Agent pool mode; Windows pools are ``User`` only (REFERENCE section 1)."""
+    """Agent pool mode; Windows pools are ``User`` only (Service facts: FAQ rules)."""
 
     SYSTEM = "System"
     USER = "User"
@@ -122,7 +122,7 @@ class Finding:
         severity: error (the service would refuse), warning, or info.
         message: one sentence about this cluster.
         remediation: what to do, naming the runbook that does it where one exists.
-        faq: the FAQ section (question) or REFERENCE section the rule comes from.
+        faq: the FAQ section (question) or service-facts group the rule comes from.
         resource: the pool, service or pod the finding is about.
         runbook: the library runbook that fixes it, if any.
     """
@@ -150,7 +150,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class VmssInstance:
-    """One scale set instance as the node resource group shows it (REFERENCE section 1, AHUB)."""
+    """One scale set instance as the node resource group shows it (Service facts: FAQ rules, AHUB)."""
 
     instance_id: str
     name: str
@@ -173,7 +173,7 @@ class VmssSnapshot:
 
 @dataclass(frozen=True)
 class SubnetUsage:
-    """A subnet's address usage from the network usage API (REFERENCE section 5)."""
+    """A subnet's address usage from the network usage API (Service facts: Azure CNI capacity)."""
 
     subnet_id: str
     address_prefix: str | None
@@ -190,7 +190,7 @@ class SubnetUsage:
 class PoolSnapshot:
     """An agent pool as read from ARM, with its upgrade profile when it was read.
 
-    ``provisioning_state`` stays a plain ``str``: the service adds states freely (REFERENCE section 4).
+    ``provisioning_state`` stays a plain ``str``: the service adds states freely (Service facts: ARM behaviour).
     """
 
     name: str

@@ -1,4 +1,4 @@
-"""Secrets that never print (DESIGN principle 6).
+"""Secrets that never print (design principle "secrets never print").
 
 A :class:`Secret` masks itself in ``repr``/``str``/``format`` and refuses pickling and JSON encoding, so a
 password cannot reach a log line, a plan, a checkpoint, an exception or notebook output by accident. The value
@@ -93,7 +93,7 @@ class Secret:
 
 
 def generate_password(length: int = 24) -> Secret:
-    """Generate a random password that meets the Windows admin password policy (REFERENCE section 2).
+    """Generate a random password that meets the Windows admin password policy (Service facts: Credentials).
 
     The result has all four character classes, and ``length`` between 14 and 123.
     """

@@ -1,7 +1,7 @@
 """Cluster twins: export a cluster's shape to a scenario file, and reach an ARM cluster's Kubernetes API.
 
-DESIGN "Scenario files": any procedure can be rehearsed with ``--simulate FILE`` on a replica of a real cluster.
-:func:`export_twin` reads the cluster (one snapshot, REFERENCE section 3, plus its creation date and the address
+design notes, "The simulator": any procedure can be rehearsed with ``--simulate FILE`` on a replica of a real cluster.
+:func:`export_twin` reads the cluster (one snapshot, Service facts: How the Azure CLI does it, plus its creation date and the address
 prefixes of its virtual networks) and, when asked, its workloads through the Kubernetes API, and writes them in
 the format of :mod:`aks_windows_ops.testing.scenario`:
 
@@ -17,7 +17,7 @@ the format of :mod:`aks_windows_ops.testing.scenario`:
 
 What the format cannot hold (pod subnets, non-terminal provisioning states, a license set on instances while the
 cluster has none) is listed in the file's ``notes``. This module sits above ``azure`` and ``kube`` (it is where a
-command turns an ARM cluster into a Kubernetes client: ``list_cluster_user_credentials``, REFERENCE section 6).
+command turns an ARM cluster into a Kubernetes client: ``list_cluster_user_credentials``, Service facts: Moving pods).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ _TWIN_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Service", "PodDisrupti
 
 
 def cluster_api_client(clients: AzureClients, resource_group: str, name: str) -> Any:
-    """A ``kubernetes.client.ApiClient`` for an AKS cluster (REFERENCE section 6).
+    """A ``kubernetes.client.ApiClient`` for an AKS cluster (Service facts: Moving pods).
 
     The kubeconfig comes from ``list_cluster_user_credentials`` (the simulator's points at its
     ``FakeKubernetes``). Entra ID clusters (a kubeconfig whose user runs ``kubelogin``) get a token for the AKS server application
@@ -105,7 +105,7 @@ def cluster_api_client(clients: AzureClients, resource_group: str, name: str) ->
 def sanitize_manifest(manifest: Mapping[str, Any]) -> dict[str, Any] | None:
     """Strip a live object down to what recreates it: no status, server-set metadata or secret values.
 
-    DESIGN principle 6 (secrets never print): literal values of environment variables whose names look secret
+    design principle "secrets never print" (secrets never print): literal values of environment variables whose names look secret
     (password, token, key, connection string ...) become ``<redacted>``; Secrets are never read at all. Returns
     ``None`` for objects a twin leaves out: pods owned by a controller (the controller recreates them)
     and kinds other than Deployment, StatefulSet, DaemonSet, Service, PodDisruptionBudget and Pod.
@@ -161,7 +161,7 @@ def read_cluster_workloads(
 ) -> list[dict[str, Any]]:
     """Read the cluster's workload objects as manifests (``kube.workloads.read_workload_objects``).
 
-    What preflight's workload rules (REFERENCE section 1) and a twin's ``workloads`` need: Deployments,
+    What preflight's workload rules (Service facts: FAQ rules) and a twin's ``workloads`` need: Deployments,
     StatefulSets, DaemonSets, Pods, Services and PodDisruptionBudgets.
 
     Args:
@@ -367,7 +367,7 @@ def export_twin(
 ) -> dict[str, Any]:
     """Export a cluster's shape as a scenario dict that ``FakeAzure.from_scenario`` loads (module docstring).
 
-    Implements the "Interfaces" issue's twin export (DESIGN "Scenario files"). Reads only.
+    Implements the "Interfaces" issue's twin export (design notes, "The simulator"). Reads only.
 
     Args:
         clients: the client bundle of the cluster's subscription (real or simulated).
@@ -451,7 +451,7 @@ def export_twin(
 
 
 def write_twin(scenario: Mapping[str, Any], path: str | Path) -> Path:
-    """Write a scenario dict as YAML that ``--simulate FILE`` loads (DESIGN "Scenario files"); return the path."""
+    """Write a scenario dict as YAML that ``--simulate FILE`` loads (design notes, "The simulator"); return the path."""
     target = Path(path)
     text = yaml.safe_dump(dict(scenario), sort_keys=False, default_flow_style=False, width=120)
     target.write_text(text, encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Cold import: ``import aks_windows_ops`` against ``import azure.mgmt.containerservice`` (REFERENCE section 9).
+"""Cold import: ``import aks_windows_ops`` against ``import azure.mgmt.containerservice`` (Service facts: Anchor figures).
 
 Each import runs in a fresh interpreter (``python -c "import X"``), several times, alternating; the figure is
 the median wall time of the process minus the median of a bare ``python -c pass`` (the interpreter's own start),

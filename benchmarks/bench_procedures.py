@@ -1,10 +1,9 @@
 """Requests per procedure: the library's runbooks on the simulator against the Azure CLI's recorded counts.
 
-REFERENCE section 3 (the ``cassettes/`` recordings, operation polls not counted): ``az aks update`` for the
+Service facts: How the Azure CLI does it (the ``cassettes/`` recordings, operation polls not counted): ``az aks update`` for the
 Windows password or Hybrid Benefit costs 3 requests (GET, PUT, final GET); ``az aks nodepool add`` 3;
 ``az aks nodepool delete`` 2; ``az aks upgrade`` 3 plus 3 per pool upgraded. Enabling Hybrid Benefit and verifying it on the scale sets the way
-the FAQ describes is ``az aks update`` + ``az vmss list`` + one ``az vmss show`` per Windows pool (REFERENCE
-section 9), which checks the scale set models but not the instances. The library's figure is every
+the FAQ describes is ``az aks update`` + ``az vmss list`` + one ``az vmss show`` per Windows pool (Service facts: Anchor figures), which checks the scale set models but not the instances. The library's figure is every
 journal entry of the simulator whose kind is not ``poll``, planning included (plan + apply). Pool add and
 delete belong to the migrate runbook and are measured only when ``aks_windows_ops.runbooks.migrate`` exists.
 

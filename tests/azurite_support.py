@@ -1,4 +1,4 @@
-"""Azurite (the Blob emulator) for tests outside tests/runbooks (REFERENCE section 10).
+"""Azurite (the Blob emulator) for tests outside tests/runbooks (Service facts: Test tooling).
 
 ``start_azurite`` installs ``azurite@3.35.0`` with npm into ``.cache/azurite`` (or ``$AZURITE_CACHE_DIR``) the
 first time, starts ``azurite-blob`` on an ephemeral port with in-memory persistence, and yields the

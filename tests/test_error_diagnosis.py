@@ -1,7 +1,7 @@
 """Every typed error, produced from a simulated failure through the real SDK clients, carries its remediation.
 
 The failures go through the library's own path (``azure.lro.start``/``wait`` and ``azure.facts``), which
-translate azure-core exceptions (REFERENCE sections 1 and 4). ``test_adapter.py`` holds the translation table
+translate azure-core exceptions (Service facts: FAQ rules; ARM behaviour). ``test_adapter.py`` holds the translation table
 and the 409 from a node image upgrade during a cluster update; ``test_fake_azure.py`` the old-image recovery,
 the subnet-size refusal at PUT, quota as an operation failure and the abort; this module covers the rest.
 """

@@ -1,4 +1,4 @@
-"""Twin export: a cluster's shape as a scenario file that the simulator loads back (DESIGN "Scenario files")."""
+"""Twin export: a cluster's shape as a scenario file that the simulator loads back (design notes, "The simulator")."""
 
 from __future__ import annotations
 

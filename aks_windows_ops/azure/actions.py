@@ -1,7 +1,7 @@
 """The writes: every change the library makes to Azure, each returning a resumable operation handle.
 
-Each ``begin_*`` sends exactly one write the way the Azure CLI does it (REFERENCE section 3) and returns a
-continuation token (REFERENCE sections 4 and 11) that :func:`wait` resumes on any client, in any process.
+Each ``begin_*`` sends exactly one write the way the Azure CLI does it (Service facts: How the Azure CLI does it) and returns a
+continuation token (Service facts: ARM behaviour; Serving the SDK from an in-memory ARM) that :func:`wait` resumes on any client, in any process.
 Reads used by the runbooks' ``check``/``verify`` (``get_cluster``, ``get_pool``) return wire JSON
 (``as_dict()``) so that no SDK model leaves ``azure/``. Passwords go through :class:`~aks_windows_ops.secrets.Secret`
 and are revealed only while the request body is built.
@@ -39,12 +39,12 @@ __all__ = [
 ]
 
 NOT_MODIFIED = lro.NOT_MODIFIED
-#: Provisioning states after which no operation runs (everything else is in flight; REFERENCE section 4).
+#: Provisioning states after which no operation runs (everything else is in flight; Service facts: ARM behaviour).
 TERMINAL_STATES = frozenset({"Succeeded", "Failed", "Canceled"})
 
 
 def is_busy(state: str | None) -> bool:
-    """Whether a provisioning state means an operation is running (any non-terminal value, REFERENCE section 4)."""
+    """Whether a provisioning state means an operation is running (any non-terminal value, Service facts: ARM behaviour)."""
     return bool(state) and state not in TERMINAL_STATES
 
 
@@ -63,7 +63,7 @@ def get_pool(clients: AzureClients, rg: str, name: str, pool: str) -> dict[str, 
 
 
 def get_pool_upgrade_profile(clients: AzureClients, rg: str, name: str, pool: str) -> dict[str, Any]:
-    """GET a pool's upgrade profile (``latestNodeImageVersion``, REFERENCE section 3) as wire JSON."""
+    """GET a pool's upgrade profile (``latestNodeImageVersion``, Service facts: How the Azure CLI does it) as wire JSON."""
     with translating(f"reading upgrade profile of {rg}/{name}/{pool}"):
         result: dict[str, Any] = clients.containerservice.agent_pools.get_upgrade_profile(
             rg, name, pool
@@ -88,7 +88,7 @@ def _put_cluster(
     cached: Mapping[str, Any] | None,
     context: str,
 ) -> str:
-    """GET-modify-PUT the cluster with ``If-Match`` on the eTag read (REFERENCE section 8).
+    """GET-modify-PUT the cluster with ``If-Match`` on the eTag read (Service facts: SDK shapes).
 
     Sent once: a 412 (:class:`~aks_windows_ops.errors.EtagMismatch`) means the cluster changed since it was
     read, and the caller reads it again and decides (``runbooks.steps.send_write``); it is never re-sent here.
@@ -112,7 +112,7 @@ def _put_cluster(
 def begin_control_plane_upgrade(
     clients: AzureClients, rg: str, name: str, version: str, *, cached: Mapping[str, Any] | None = None
 ) -> str:
-    """Upgrade only the control plane (REFERENCE section 3, FAQ "How do I patch my Windows nodes?").
+    """Upgrade only the control plane (Service facts: How the Azure CLI does it, FAQ "How do I patch my Windows nodes?").
 
     As the CLI does it: set ``kubernetesVersion``, leave every pool's ``orchestratorVersion`` as read, and
     leave ``servicePrincipalProfile`` out of the body.
@@ -138,10 +138,10 @@ def begin_windows_profile_update(
     cached: Mapping[str, Any] | None = None,
     marker: tuple[str, str] | None = None,
 ) -> str:
-    """Update ``windowsProfile`` (password and/or ``licenseType``) with one cluster PUT (REFERENCE section 3).
+    """Update ``windowsProfile`` (password and/or ``licenseType``) with one cluster PUT (Service facts: How the Azure CLI does it).
 
     Everything else in ``windowsProfile`` (username, gMSA, CSI proxy) is kept as read; the password is written
-    only into the request body and never returned by ARM (REFERENCE section 2).
+    only into the request body and never returned by ARM (Service facts: Credentials).
 
     Args:
         marker: a ``(tag name, value)`` set on the cluster in the same PUT. ARM returns tags but never the
@@ -191,7 +191,7 @@ def begin_pool_upgrade(
     node_soak_minutes: int | None = None,
     cached: Mapping[str, Any] | None = None,
 ) -> str:
-    """Upgrade a pool's Kubernetes version with one PUT of the whole pool (REFERENCE section 3).
+    """Upgrade a pool's Kubernetes version with one PUT of the whole pool (Service facts: How the Azure CLI does it).
 
     Args:
         cached: the pool's wire JSON (a GET of the pool, or its ``agentPoolProfiles`` entry) read moments ago.
@@ -224,7 +224,7 @@ def begin_pool_upgrade(
 def begin_pool_create(
     clients: AzureClients, rg: str, name: str, pool: str, properties: Mapping[str, Any]
 ) -> str:
-    """Create an agent pool from wire properties (``osType``, ``osSKU``, ``mode``, ``count`` ...; REFERENCE section 3).
+    """Create an agent pool from wire properties (``osType``, ``osSKU``, ``mode``, ``count`` ...; Service facts: How the Azure CLI does it).
 
     Sent with ``If-None-Match: *``: if the pool exists already (an earlier send landed and its answer was lost),
     Azure refuses with 412 instead of updating it.
@@ -314,7 +314,7 @@ def wait(
     on_status: Callable[[str, float], None] | None = None,
     context: str = "",
 ) -> dict[str, Any] | None:
-    """Resume an operation from its token and wait for it on the clients' clock (REFERENCE section 4).
+    """Resume an operation from its token and wait for it on the clients' clock (Service facts: ARM behaviour).
 
     ``kind`` is ``cluster``, ``pool``, ``pool_delete``, ``node_image`` or ``vm``. Returns the final
     resource's wire JSON, if the operation has one.
@@ -342,7 +342,7 @@ def wait(
 
 
 def abort(clients: AzureClients, rg: str, name: str, pool: str | None = None) -> str:
-    """Abort the latest operation on the cluster or a pool (REFERENCE section 4); returns the abort's token."""
+    """Abort the latest operation on the cluster or a pool (Service facts: ARM behaviour); returns the abort's token."""
     cs = clients.containerservice
     if pool is None:
         return lro.start(cs.managed_clusters.begin_abort_latest_operation, rg, name)

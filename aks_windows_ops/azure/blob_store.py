@@ -1,12 +1,11 @@
-"""JSON documents in Azure Blob Storage, updated with optimistic concurrency (DESIGN principle 4).
+"""JSON documents in Azure Blob Storage, updated with optimistic concurrency (design principle "resumable by construction").
 
 This is the Azure half of the Blob checkpoint store
 (``aks_windows_ops.runbooks.checkpoints.BlobCheckpointStore``): Azure Functions instances do not keep their
-local disk between timer runs, so their checkpoints live in a storage account (REFERENCE section 7).
+local disk between timer runs, so their checkpoints live in a storage account (Service facts: Where it runs).
 
 :class:`BlobJsonStore` keeps one JSON document per blob under a name prefix. Every change is a
-read-modify-write guarded by the blob's ``ETag`` (``etag=`` + ``MatchConditions.IfNotModified``, REFERENCE
-section 8): when another writer got there first the service answers 412, and the change is applied again to
+read-modify-write guarded by the blob's ``ETag`` (``etag=`` + ``MatchConditions.IfNotModified``, Service facts: SDK shapes): when another writer got there first the service answers 412, and the change is applied again to
 the fresh document, so concurrent writers never lose each other's updates. New blobs are created
 create-only (``overwrite=False``), and the container is created the first time a write finds it missing.
 
@@ -14,7 +13,7 @@ create-only (``overwrite=False``), and the container is created the first time a
 costs nothing. Azure exceptions are translated here into the library's errors
 (:class:`~aks_windows_ops.errors.AzureOperationFailed`, :class:`~aks_windows_ops.errors.EtagMismatch`).
 Connection strings, account keys and SAS tokens are never kept in attributes or shown in ``repr``
-(DESIGN principle 6).
+(design principle "secrets never print").
 """
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ Document = dict[str, Any]
 
 
 class BlobJsonStore:
-    """JSON documents in one Blob container, one blob each, with etag-guarded updates (DESIGN principle 4).
+    """JSON documents in one Blob container, one blob each, with etag-guarded updates (design principle "resumable by construction").
 
     Give exactly one of ``container_client``, ``connection_string`` (with ``container``), or ``account_url``
     (with ``container``; authenticated with ``credential``, a SAS token in the URL, or

@@ -1,8 +1,8 @@
 """The client bundle: real Azure SDK clients built lazily from one credential and subscription.
 
-DESIGN: ``azure/`` is the only package that imports the Azure SDKs. Clients are created on first use (a cold
-``import aks_windows_ops`` imports no SDK: REFERENCE section 9), share one transport and one retry policy that
-caps ``Retry-After`` at the caller's remaining time budget (REFERENCE section 4).
+Design: ``azure/`` is the only package that imports the Azure SDKs. Clients are created on first use (a cold
+``import aks_windows_ops`` imports no SDK: Service facts: Anchor figures), share one transport and one retry policy that
+caps ``Retry-After`` at the caller's remaining time budget (Service facts: ARM behaviour).
 """
 
 from __future__ import annotations

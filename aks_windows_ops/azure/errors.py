@@ -1,4 +1,4 @@
-"""Translation of azure-core exceptions into the library's typed errors (REFERENCE sections 1 and 4).
+"""Translation of azure-core exceptions into the library's typed errors (Service facts: FAQ rules; ARM behaviour).
 
 Every Azure failure the library sees goes through :func:`translate`, so callers only ever handle the tree in
 ``aks_windows_ops.errors``, each error with the ARM code, the service's message and a remediation. Azure
@@ -76,7 +76,7 @@ def _message(err: BaseException) -> str:
 def translate(err: BaseException, *, context: str = "") -> E.AksWindowsOpsError:
     """Map an azure-core exception to the library's error tree.
 
-    Rules (REFERENCE sections 1 and 4, FAQ sections named in each error's docstring): the FAQ's old-image
+    Rules (Service facts: FAQ rules; ARM behaviour, FAQ sections named in each error's docstring): the FAQ's old-image
     message -> :class:`~aks_windows_ops.errors.OldWindowsImage`; ``SubnetIsFull`` /
     ``InsufficientSubnetSize`` / "No available addresses" -> ``SubnetFull``; ``UpgradeFailed`` naming a
     disruption budget -> ``PdbBlockedUpgrade``; 409 ``OperationNotAllowed`` -> ``OperationConflict``;

@@ -1,6 +1,6 @@
 """Read a cluster's facts into an immutable :class:`~aks_windows_ops.models.ClusterSnapshot`.
 
-Fewest requests (REFERENCE section 3): one cluster GET carries every pool (``agentPoolProfiles``), so pools are
+Fewest requests (Service facts: How the Azure CLI does it): one cluster GET carries every pool (``agentPoolProfiles``), so pools are
 not listed again; upgrade profiles only when asked (one for the control plane, one per pool for
 ``latestNodeImageVersion``); the node resource group's scale sets in one list plus one instance list per Windows
 scale set, matched to pools by the ``aks-managed-poolName`` tag (never by rebuilding ``MC_rg_name_location``);
@@ -342,7 +342,7 @@ def list_clusters(clients: AzureClients, resource_group: str | None = None) -> l
 
 
 def available_versions(clients: AzureClients, location: str) -> list[str]:
-    """Every Kubernetes patch version the region offers (``list_kubernetes_versions``; REFERENCE section 3).
+    """Every Kubernetes patch version the region offers (``list_kubernetes_versions``; Service facts: How the Azure CLI does it).
 
     Used to plan intermediate minor hops: the cluster's upgrade profile lists only the next minor.
     """
@@ -355,7 +355,7 @@ def available_versions(clients: AzureClients, location: str) -> list[str]:
 
 
 def get_user_kubeconfig(clients: AzureClients, resource_group: str, name: str) -> bytes:
-    """The cluster user kubeconfig (``list_cluster_user_credentials``; REFERENCE section 6)."""
+    """The cluster user kubeconfig (``list_cluster_user_credentials``; Service facts: Moving pods)."""
     with translating(f"reading the kubeconfig of {resource_group}/{name}"):
         creds = clients.containerservice.managed_clusters.list_cluster_user_credentials(resource_group, name)
     value = creds.kubeconfigs[0] if creds.kubeconfigs else None
@@ -368,7 +368,7 @@ def get_user_kubeconfig(clients: AzureClients, resource_group: str, name: str) -
 
 
 def control_plane_upgrades(clients: AzureClients, resource_group: str, name: str) -> list[str]:
-    """The versions the control plane may upgrade to (the cluster's upgrade profile; REFERENCE section 3)."""
+    """The versions the control plane may upgrade to (the cluster's upgrade profile; Service facts: How the Azure CLI does it)."""
     with translating(f"reading the upgrade profile of {resource_group}/{name}"):
         profile = clients.containerservice.managed_clusters.get_upgrade_profile(
             resource_group, name

@@ -1,4 +1,4 @@
-"""Azure Key Vault access for secrets (optional extra ``keyvault``; REFERENCE section 12).
+"""Azure Key Vault access for secrets (optional extra ``keyvault``; Service facts: Libraries).
 
 Used by :func:`secret_from_key_vault` (a password source) and by password rotation to store a generated
 password. The value crosses this module only as a return value; it is never logged.
@@ -41,7 +41,7 @@ def _client(vault_url: str, credential: Any, client_factory: Callable[..., Any] 
 def get_secret(
     vault_url: str, name: str, *, credential: Any = None, client_factory: Callable[..., Any] | None = None
 ) -> str:
-    """Return the current value of a Key Vault secret (REFERENCE section 2: the password source).
+    """Return the current value of a Key Vault secret (Service facts: Credentials: the password source).
 
     Raises:
         NotFound: the vault has no such secret.
@@ -74,7 +74,7 @@ def set_secret(
 def secret_from_key_vault(
     vault_url: str, name: str, *, credential: Any = None, client_factory: Callable[..., Any] | None = None
 ) -> Secret:
-    """Read a Key Vault secret into a masked :class:`~aks_windows_ops.secrets.Secret` (REFERENCE section 2).
+    """Read a Key Vault secret into a masked :class:`~aks_windows_ops.secrets.Secret` (Service facts: Credentials).
 
     Args:
         vault_url: ``https://<vault>.vault.azure.net``.

@@ -1,6 +1,6 @@
 """Long-running operations that survive a crash: start, hand back a continuation token, resume anywhere.
 
-REFERENCE sections 4 and 11: every ``begin_*`` accepts ``continuation_token=``; a token is base64 JSON of the
+Service facts: ARM behaviour; Serving the SDK from an in-memory ARM: every ``begin_*`` accepts ``continuation_token=``; a token is base64 JSON of the
 initial request and response (never the request body, so never a password). :func:`start` sends the one write
 and returns the token at once; :func:`wait` resumes from a token on any client and polls on the caller's thread
 through the client's clock and sleep (virtual in the simulator), raising

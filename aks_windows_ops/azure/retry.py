@@ -1,9 +1,9 @@
 """Retries: one predicate of what is transient, a tenacity factory, and a budget-aware azure-core policy.
 
-REFERENCE section 4: azure-core's ``RetryPolicy`` sleeps any ``Retry-After`` uncapped, so one SDK call can block
+Service facts: ARM behaviour: azure-core's ``RetryPolicy`` sleeps any ``Retry-After`` uncapped, so one SDK call can block
 for an hour (Compute answers ``Retry-After: 1200``). :class:`BudgetRetryPolicy` caps the wait at the caller's
 remaining time budget and raises :class:`~aks_windows_ops.errors.Throttled` instead of overrunning it. Writes are
-never repeated here without re-reading state (DESIGN "Retries"): the tenacity factory is for reads.
+never repeated here without re-reading state (design notes, "Style"): the tenacity factory is for reads.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ __all__ = ["READ_METHODS", "TRANSIENT_STATUS", "BudgetRetryPolicy", "is_transien
 
 T = TypeVar("T")
 
-#: Statuses worth retrying (azure-core's list; REFERENCE section 4).
+#: Statuses worth retrying (azure-core's list; Service facts: ARM behaviour).
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether an exception is worth retrying: connection faults and 408/429/5xx (REFERENCE section 4)."""
+    """Whether an exception is worth retrying: connection faults and 408/429/5xx (Service facts: ARM behaviour)."""
     if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
         return True
     if isinstance(exc, HttpResponseError):
@@ -46,7 +46,7 @@ def retrying(
 ) -> tenacity.Retrying:
     """Return a tenacity ``Retrying`` for idempotent work: reads, and re-applying a change to a fresh read.
 
-    DESIGN "Retries": the one retry factory of the library. It is never used to repeat a write blindly;
+    design notes, "Style": the one retry factory of the library. It is never used to repeat a write blindly;
     the Blob checkpoint store uses it to re-apply a record to a freshly read blob after a 412 (the service
     refused the stale write, so nothing landed).
 
@@ -90,10 +90,10 @@ class BudgetRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
 
     Writes (PUT, POST, PATCH, DELETE) are sent once per call: azure-core would repeat a PUT after a lost
     response or a 5xx and a POST after a 500/503/504, and a repeated write restarts every Windows node a second
-    time. The caller decides instead, after reading the resource back (DESIGN "Retries";
+    time. The caller decides instead, after reading the resource back (design notes, "Style";
     ``aks_windows_ops.runbooks.steps.send_write``). Reads are retried with azure-core's backoff, and a
     ``Retry-After`` longer than the remaining budget raises :class:`~aks_windows_ops.errors.Throttled` rather
-    than blocking (REFERENCE section 4). Only public azure-core hooks are overridden (``send`` sets the
+    than blocking (Service facts: ARM behaviour). Only public azure-core hooks are overridden (``send`` sets the
     per-call ``retry_total`` keyword azure-core documents; ``sleep`` is the documented wait hook).
 
     Args:

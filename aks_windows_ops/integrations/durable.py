@@ -1,4 +1,4 @@
-"""Durable Functions: roll one procedure out across many clusters (REFERENCE section 7).
+"""Durable Functions: roll one procedure out across many clusters (Service facts: Where it runs).
 
 ``azure-functions-durable`` 1.x. A rollout is one orchestration instance with a fixed id
 (``aks-windows-ops-rollout-<name>``), so a second start of the same rollout is refused while the first runs.
@@ -13,7 +13,7 @@ Azure call happens in an activity:
 
 Each round admits clusters up to ``max_active_per_subscription`` per subscription and ``max_active`` in all
 (round-robin over subscriptions: the writes of one subscription share ARM's and AKS's per-subscription
-limits, REFERENCE section 4), plans them in parallel (``task_all``), applies one slice to every active
+limits, Service facts: ARM behaviour), plans them in parallel (``task_all``), applies one slice to every active
 cluster in parallel, then sleeps on a durable timer (``poll_seconds``) instead of waiting inside an activity.
 After ``rounds_per_generation`` rounds it calls ``continue_as_new`` with its state, which keeps the history
 short. Once ``max_failures`` clusters have failed, no new cluster starts (a safety rail: a broken rollout
@@ -104,7 +104,7 @@ _ROLE_CLAIMS = ("roles", "role", "http://schemas.microsoft.com/ws/2008/06/identi
 ROLLOUT_PROCEDURES = ("patch", "ahub")
 #: Activity errors in a row (not Azure refusals: the activity itself failed) before a cluster counts as failed.
 MAX_CONSECUTIVE_ERRORS = 3
-#: Durable timers in Python last at most 6 days (REFERENCE section 7).
+#: Durable timers in Python last at most 6 days (Service facts: Where it runs).
 MAX_POLL_SECONDS = 6 * 24 * 3600
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -367,7 +367,7 @@ def _summary(
 
 
 def rollout_orchestrator(context: Any) -> Generator[Any, Any, dict[str, Any] | None]:
-    """Roll a procedure out across clusters (module docstring; REFERENCE section 7).
+    """Roll a procedure out across clusters (module docstring; Service facts: Where it runs).
 
     Deterministic: only the input, ``context.current_utc_datetime`` and activity results decide what is
     scheduled, and the state travels through ``continue_as_new``.
@@ -496,7 +496,7 @@ def discover_clusters(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def plan_cluster(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """Activity: plan the rollout's procedure on one cluster (reads only) and store the plan (DESIGN 1, 4).
+    """Activity: plan the rollout's procedure on one cluster (reads only) and store the plan (design principles "plan, then apply", "resumable by construction").
 
     Returns:
         ``status`` ``planned`` (with ``plan_id`` and ``steps``), ``nothing`` (no change needed) or
@@ -551,7 +551,7 @@ def plan_cluster(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def apply_cluster(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """Activity: advance one cluster's stored plan for at most ``time_budget`` seconds (DESIGN 4, REFERENCE 7).
+    """Activity: advance one cluster's stored plan for at most ``time_budget`` seconds (design principle "resumable by construction", Service facts: Where it runs).
 
     Returns:
         ``status`` ``succeeded``, ``paused`` (run it again later), ``failed`` (a step failed: an operator
@@ -709,7 +709,7 @@ async def start_rollout(req: Any, client: Any) -> Any:
 
 
 def create_durable_blueprint(*, route: str = "aks-windows-ops/rollouts", auth_level: str = "ADMIN") -> Any:
-    """Build the ``azure.durable_functions.Blueprint`` with the rollout orchestration (REFERENCE section 7).
+    """Build the ``azure.durable_functions.Blueprint`` with the rollout orchestration (Service facts: Where it runs).
 
     Register it in ``function_app.py`` with ``app.register_functions(create_durable_blueprint())`` on a
     ``df.DFApp`` (or a ``func.FunctionApp``).

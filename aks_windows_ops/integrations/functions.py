@@ -1,4 +1,4 @@
-"""Azure Functions (Python v2 programming model): the nightly timer (REFERENCE section 7).
+"""Azure Functions (Python v2 programming model): the nightly timer (Service facts: Where it runs).
 
 A timer run has the host's timeout (5 minutes by default on the Consumption plan, 10 at most) while node pool
 work takes tens of minutes to hours, so one run never finishes a procedure: it advances it and returns, and
@@ -8,7 +8,7 @@ the checkpoints in Blob storage carry the work to the next run on whatever insta
 1. audits the fleet (:func:`aks_windows_ops.fleet.audit`) within a share of the time budget and writes the
    JSON report to Blob (``fleet-audit/<UTC time>.json`` and ``fleet-audit/latest.json``);
 2. lists the plans in the checkpoint store (``plan_ids()``) and ``resume()``s every unfinished one, oldest
-   first, with what is left of the budget (DESIGN principle 4). Plans that failed wait for an operator; a
+   first, with what is left of the budget (design principle "resumable by construction"). Plans that failed wait for an operator; a
    password rotation that has not sent its write yet waits for the password (from Key Vault when
    ``AKS_WINDOWS_OPS_PASSWORD_SECRET`` is set).
 
@@ -94,7 +94,7 @@ _log = logging.getLogger("aks_windows_ops.functions")
 
 #: Six-field NCRONTAB (seconds first): every day at 02:00 UTC.
 DEFAULT_SCHEDULE = "0 0 2 * * *"
-#: Seconds a run may take: below the Consumption plan's 5-minute default timeout (REFERENCE section 7).
+#: Seconds a run may take: below the Consumption plan's 5-minute default timeout (Service facts: Where it runs).
 DEFAULT_TIME_BUDGET = 240.0
 #: Share of the budget the audit may use; the plans get the rest.
 DEFAULT_AUDIT_SHARE = 0.25
@@ -134,7 +134,7 @@ class FunctionSettings:
         checkpoints: the checkpoint store URL (``blob://...`` in Azure; see ``checkpoint_store_from_url``).
         subscriptions: subscriptions to audit; empty means every subscription of the simulated scenario.
         reports: where audit reports are written; derived from ``checkpoints`` when ``None``.
-        time_budget: seconds one run may take (below the host timeout, REFERENCE section 7).
+        time_budget: seconds one run may take (below the host timeout, Service facts: Where it runs).
         audit_budget: seconds of ``time_budget`` the audit may take.
         password_secret: Key Vault secret URL with the new admin password for pending rotations.
         simulate: a scenario name or file: run on the simulator instead of Azure.
@@ -288,7 +288,7 @@ def _scenario_subscriptions(fake: Any) -> tuple[str, ...]:
 
 
 def clients_factory(*, simulate: str | None = None) -> ClientsFactory:
-    """Return how to build the client bundle of a subscription (DESIGN principle 5: injectable).
+    """Return how to build the client bundle of a subscription (design principle "one fake, at the wire": injectable).
 
     In order: the factory given to :func:`set_clients_factory`; the simulator of ``simulate`` (a scenario);
     else ``AzureClients`` with ``DefaultAzureCredential`` (the managed identity in Azure), one credential
@@ -447,7 +447,7 @@ def advance_plans(
     password_secret: str | None = None,
     on_event: Callable[[Event], None] | None = None,
 ) -> list[PlanOutcome]:
-    """Resume every unfinished plan in ``store`` within ``time_budget`` seconds, oldest first (DESIGN 4).
+    """Resume every unfinished plan in ``store`` within ``time_budget`` seconds, oldest first (design principle "resumable by construction").
 
     Each plan gets what is left of the budget (measured on its clients' clock, virtual on the simulator);
     a plan whose budget runs out pauses cleanly and the next run resumes it. Finished plans are skipped;
@@ -615,7 +615,7 @@ def run_nightly(
     now: _dt.datetime | None = None,
     on_event: Callable[[Event], None] | None = None,
 ) -> NightlyResult:
-    """One timer run: audit the fleet into Blob, then advance pending plans (module docstring; REFERENCE 7).
+    """One timer run: audit the fleet into Blob, then advance pending plans (module docstring; Service facts: Where it runs).
 
     Args:
         settings: the run's settings; :meth:`FunctionSettings.from_env` when omitted.
@@ -721,7 +721,7 @@ def nightly_timer(timer: Any) -> None:
 
 
 def create_blueprint(*, schedule: str = DEFAULT_SCHEDULE, run_on_startup: bool = False) -> Any:
-    """Build the ``azure.functions.Blueprint`` with the nightly timer (REFERENCE section 7).
+    """Build the ``azure.functions.Blueprint`` with the nightly timer (Service facts: Where it runs).
 
     Register it in ``function_app.py``: ``app.register_functions(create_blueprint())``.
 

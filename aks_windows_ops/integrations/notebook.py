@@ -1,4 +1,4 @@
-"""Small display helpers for the Jupyter runbooks (DESIGN "Layout": integrations; DESIGN principles 1 and 6).
+"""Small display helpers for the Jupyter runbooks (design notes, "Layers": integrations; design principles "plan, then apply", "secrets never print").
 
 - :func:`show` displays a plan, an apply result, a preflight report, a cluster snapshot, a license or fleet
   report (anything with ``_repr_html_``) as an HTML table in Jupyter, and as plain text elsewhere.
@@ -8,8 +8,7 @@
   finished step. Outside a notebook it prints the same lines.
 
 IPython is imported only when something is displayed, so importing this module costs nothing. Every value is
-HTML-escaped, and what is shown comes from plans, records and events, which never hold a secret (DESIGN
-principle 6).
+HTML-escaped, and what is shown comes from plans, records and events, which never hold a secret (design principle "secrets never print").
 """
 
 from __future__ import annotations
@@ -132,7 +131,7 @@ def _preflight_html(report: Any) -> str:
 
 
 def to_html(obj: Any) -> str:
-    """Return ``obj`` as HTML for a notebook (DESIGN principle 1: plans and reports are tables).
+    """Return ``obj`` as HTML for a notebook (design principle "plan, then apply": plans and reports are tables).
 
     Understands objects with ``_repr_html_`` (``Plan``, ``LicenseReport``, ``FleetReport``), an
     ``ApplyResult``, a ``PreflightReport``, a ``ClusterSnapshot``, a sequence of ``Finding`` objects and a
@@ -200,7 +199,7 @@ _MARKS = {
 
 
 class NotebookProgress:
-    """An ``on_event`` callback for Jupyter: a live progress line and one line per outcome (DESIGN principle 4).
+    """An ``on_event`` callback for Jupyter: a live progress line and one line per outcome (design principle "resumable by construction").
 
     The live line (``display(..., display_id=True)`` then ``update``) shows the running step, the time spent
     on the run's clock against the step's expected duration, and a ``<progress>`` bar; finished, skipped and

@@ -1,4 +1,4 @@
-"""Kubernetes API clients from AKS kubeconfigs (REFERENCE section 6).
+"""Kubernetes API clients from AKS kubeconfigs (Service facts: Moving pods).
 
 ``managed_clusters.list_cluster_user_credentials(...).kubeconfigs[0].value`` is YAML bytes; it becomes an
 ``ApiClient`` without touching ``~/.kube/config``. Entra ID (AAD) clusters hand out a kubeconfig whose user
@@ -33,7 +33,7 @@ _new_client_from_config_dict: Callable[..., Any] = config.new_client_from_config
 
 #: The AKS Entra ID server application every AKS-managed Entra ID cluster trusts.
 AKS_AAD_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
-#: The scope to ask a credential for (REFERENCE section 6).
+#: The scope to ask a credential for (Service facts: Moving pods).
 AKS_AAD_SCOPE = f"{AKS_AAD_SERVER_ID}/.default"
 
 
@@ -48,7 +48,7 @@ class TokenCredential(Protocol):
 def load_kubeconfig(kubeconfig: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
     """Parse a kubeconfig given as YAML bytes (as ARM returns it), YAML text, or an already parsed dict.
 
-    ``list_cluster_user_credentials(...).kubeconfigs[0].value`` is such YAML bytes (REFERENCE section 6).
+    ``list_cluster_user_credentials(...).kubeconfigs[0].value`` is such YAML bytes (Service facts: Moving pods).
 
     Raises:
         InvalidInput: not a kubeconfig (no ``clusters``/``contexts``/``users`` lists).
@@ -83,7 +83,7 @@ def api_client_from_kubeconfig(
 ) -> Any:
     """Build a ``kubernetes.client.ApiClient`` from an AKS kubeconfig, without writing any file of the user's.
 
-    Uses ``kubernetes.config.new_client_from_config_dict`` (REFERENCE section 6), so certificates, tokens and
+    Uses ``kubernetes.config.new_client_from_config_dict`` (Service facts: Moving pods), so certificates, tokens and
     exec plugins behave as with kubectl. Proxy environment variables apply, as they do for kubectl.
 
     Args:
@@ -123,7 +123,7 @@ def api_client_for_aad(
     """Build an ``ApiClient`` for an Entra ID (AAD) AKS cluster from a token credential instead of kubelogin.
 
     The kubeconfig user's exec plugin is replaced by a bearer token for scope
-    ``6dae42f8-4368-4678-94ff-3960e28e3630/.default`` (REFERENCE section 6), or for the ``--server-id`` the
+    ``6dae42f8-4368-4678-94ff-3960e28e3630/.default`` (Service facts: Moving pods), or for the ``--server-id`` the
     plugin names. The token is fetched again when it is within ``refresh_margin`` seconds of ``expires_on``.
     No Azure package is imported: any object with ``get_token(scope)`` will do.
 

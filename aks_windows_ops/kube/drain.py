@@ -1,6 +1,6 @@
 """Cordon, plan and drain nodes the way ``kubectl drain`` does, honouring PodDisruptionBudgets.
 
-REFERENCE section 6 ("Moving pods"): cordon with ``spec.unschedulable``; list pods by ``spec.nodeName``;
+Service facts: Moving pods ("Moving pods"): cordon with ``spec.unschedulable``; list pods by ``spec.nodeName``;
 skip DaemonSet pods, mirror pods and finished pods; refuse pods with ``emptyDir`` data without consent and
 pods without a controller without ``force`` -- all before the first eviction; evict with ``policy/v1``
 Eviction; a 429 means a PodDisruptionBudget allows no disruption now, so wait and retry; a 404 means gone;
@@ -75,7 +75,7 @@ class PodVerdict:
 
 @dataclass(frozen=True)
 class DrainPlan:
-    """What a drain of ``nodes`` would do; reading it sends no write (DESIGN principle 1).
+    """What a drain of ``nodes`` would do; reading it sends no write (design principle "plan, then apply").
 
     Attributes:
         nodes: the nodes to drain, in the order given.
@@ -160,7 +160,7 @@ def _set_unschedulable(api: Any, node: str, value: bool) -> bool:
 
 
 def cordon(api: Any, node: str) -> bool:
-    """Mark a node unschedulable (``spec.unschedulable = true``), as ``kubectl cordon`` does (REFERENCE section 6).
+    """Mark a node unschedulable (``spec.unschedulable = true``), as ``kubectl cordon`` does (Service facts: Moving pods).
 
     Returns:
         Whether the node changed (``False`` if it was already cordoned).
@@ -172,7 +172,7 @@ def cordon(api: Any, node: str) -> bool:
 
 
 def uncordon(api: Any, node: str) -> bool:
-    """Make a node schedulable again, as ``kubectl uncordon`` does (REFERENCE section 6).
+    """Make a node schedulable again, as ``kubectl uncordon`` does (Service facts: Moving pods).
 
     Returns:
         Whether the node changed (``False`` if it was not cordoned).
@@ -204,7 +204,7 @@ def plan_drain(
 ) -> DrainPlan:
     """Decide, without writing anything, which pods a drain evicts, skips, or is blocked by.
 
-    kubectl drain semantics (REFERENCE section 6): DaemonSet pods, mirror pods
+    kubectl drain semantics (Service facts: Moving pods): DaemonSet pods, mirror pods
     (``kubernetes.io/config.mirror``) and finished pods are skipped; pods with ``emptyDir`` volumes need
     ``delete_emptydir_data`` (their data is lost); pods without a controller need ``force`` (nothing would
     recreate them). Every filter runs before the first eviction.
@@ -469,7 +469,7 @@ def drain_nodes(
 ) -> DrainResult:
     """Cordon every node, then evict their pods node by node, as far as the PodDisruptionBudgets allow.
 
-    kubectl drain semantics (REFERENCE section 6). The pod filters of :func:`plan_drain` run before the
+    kubectl drain semantics (Service facts: Moving pods). The pod filters of :func:`plan_drain` run before the
     first write and again right after cordoning (pods may have landed in between); if they block, the nodes
     this call cordoned are uncordoned and nothing is evicted. Evictions use ``policy/v1`` Eviction: a 429
     (the budget allows no disruption now) is retried with backoff until the node's timeout, a 404 means the
@@ -581,7 +581,7 @@ def drain_nodes(
 
 
 def is_cordoned(api: Any, node: str) -> bool:
-    """Whether ``spec.unschedulable`` is set on the node (REFERENCE section 6: cordon)."""
+    """Whether ``spec.unschedulable`` is set on the node (Service facts: Moving pods: cordon)."""
     from kubernetes import client
 
     spec = client.CoreV1Api(api).read_node(node).spec

@@ -1,7 +1,7 @@
 """Drain analysis before any write: budgets that never allow an eviction, unmanaged pods, room on a new pool.
 
 A drain (kubectl drain, or an AKS upgrade draining each node) evicts pods through the Eviction API, which a
-PodDisruptionBudget with no allowed disruption refuses for ever (REFERENCE section 6). Everything here is read
+PodDisruptionBudget with no allowed disruption refuses for ever (Service facts: Moving pods). Everything here is read
 from the objects' specs, so the migrate and patch runbooks refuse before creating a pool or starting an upgrade
 rather than after a drain timed out.
 """
@@ -78,7 +78,7 @@ def blocking_budgets(
     """PodDisruptionBudgets that can never allow an eviction, read from their spec before anything is sent.
 
     kubectl drain and AKS upgrades evict through the Eviction API, which a budget with no allowed disruption
-    refuses for ever (REFERENCE section 6; the disruption controller's rules): ``maxUnavailable: 0`` or
+    refuses for ever (Service facts: Moving pods; the disruption controller's rules): ``maxUnavailable: 0`` or
     ``0%``; ``minAvailable`` at or above the number of pods it selects (``100%``); and ``maxUnavailable`` or a
     percentage ``minAvailable`` over pods without a controller, which the disruption controller cannot count.
 
@@ -292,7 +292,7 @@ def budgets_blocking_pools(api: Any, pools: Iterable[str]) -> list[DrainFinding]
     """Budgets that would block draining these AKS pools for ever (:func:`blocking_budgets` on their pods).
 
     An AKS upgrade drains every node of a pool through the Eviction API and fails when a budget allows no
-    eviction (REFERENCE section 6). Returns ``None`` when the Kubernetes API could not be read.
+    eviction (Service facts: Moving pods). Returns ``None`` when the Kubernetes API could not be read.
     """
     import urllib3
 

@@ -2,7 +2,7 @@
 
 The FAQ's recipe is ``kubectl exec -it POD -- powershell`` then ``Set-TimeZone -Id "Russian Standard Time"``, and
 ``Get-TimeZone`` to check. Here the same commands run through the Kubernetes exec API
-(``kubernetes.stream.stream(CoreV1Api.connect_get_namespaced_pod_exec, ...)``, REFERENCE section 12), one
+(``kubernetes.stream.stream(CoreV1Api.connect_get_namespaced_pod_exec, ...)``, Service facts: Libraries), one
 ``powershell -Command`` per step, after every check that can be made without exec'ing:
 
 * the id must be a Windows time zone id (CLDR windowsZones via ``tzlocal.windows_tz``); ids are matched

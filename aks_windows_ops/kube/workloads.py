@@ -1,4 +1,4 @@
-"""What runs where, who owns it, and whether it can move to another pool (REFERENCE section 6).
+"""What runs where, who owns it, and whether it can move to another pool (Service facts: Moving pods).
 
 Pods and workloads are handled as plain manifest dicts (the API's JSON, camelCase keys): the same shape comes
 from a live cluster (``pods_on_nodes``, ``read_workload_objects``), from YAML files and from checkpoints, so the
@@ -95,7 +95,7 @@ class PlacementProblem:
 def as_manifest(obj: Any) -> Manifest:
     """Return a plain manifest dict for a dict or a ``kubernetes`` client model (deep copy either way).
 
-    Client models go through ``ApiClient.sanitize_for_serialization`` (REFERENCE section 11), giving the
+    Client models go through ``ApiClient.sanitize_for_serialization`` (Service facts: Serving the SDK from an in-memory ARM), giving the
     API's own JSON: camelCase keys, RFC 3339 times, no ``None`` fields.
     """
     global _serializer
@@ -165,7 +165,7 @@ def controller_of(pod: Any, *, api: Any = None) -> ControllerRef | None:
     A ReplicaSet is walked up to its Deployment: with ``api``, by reading the ReplicaSet's owner; without, by
     the Deployment naming rule (``<deployment>-<pod-template-hash>``), which is how the Deployment controller
     names ReplicaSets. Other owners (StatefulSet, DaemonSet, Job, Node for mirror pods) are returned as they
-    are. Implements kubectl drain's notion of "managed by a controller" (REFERENCE section 6).
+    are. Implements kubectl drain's notion of "managed by a controller" (Service facts: Moving pods).
     """
     manifest = as_manifest(pod)
     owner = _controller_owner(manifest)
@@ -195,7 +195,7 @@ def controller_of(pod: Any, *, api: Any = None) -> ControllerRef | None:
 def pods_on_nodes(api: Any, nodes: Iterable[str]) -> list[Manifest]:
     """List the pods bound to the given nodes, as manifests (``field_selector=spec.nodeName=<node>``).
 
-    Implements the pod listing of kubectl drain (REFERENCE section 6).
+    Implements the pod listing of kubectl drain (Service facts: Moving pods).
 
     Returns:
         Pods ordered by node, namespace and name, each with ``apiVersion`` and ``kind`` filled in.
@@ -330,7 +330,7 @@ def aks_node_labels(
     mode: str = "User",
     labels: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The labels AKS puts on a pool's nodes, plus the pool's own ``labels`` (REFERENCE section 6).
+    """The labels AKS puts on a pool's nodes, plus the pool's own ``labels`` (Service facts: Moving pods).
 
     Windows nodes carry ``node.kubernetes.io/windows-build`` of their OS SKU (FAQ: process isolation only).
 
@@ -377,7 +377,7 @@ def find_unplaceable(
     new_pool_labels: Mapping[str, str],
     new_pool_taints: Iterable[str | Mapping[str, Any]] = (),
 ) -> list[PlacementProblem]:
-    """Find pods that could never be scheduled on the new pool (REFERENCE section 6, FAQ pool replacement).
+    """Find pods that could never be scheduled on the new pool (Service facts: Moving pods, FAQ pool replacement).
 
     Checks, per pod (or per pod template of a Deployment, StatefulSet, ReplicaSet or Job manifest):
     ``nodeSelector`` and required node affinity against the new pool's node labels (a pin to the old pool's
@@ -464,7 +464,7 @@ def _placement_reasons(
 def verify_replacements(api: Any, before_pods: Iterable[Any], new_nodes: Iterable[str]) -> list[str]:
     """Check that every controller-owned pod that ran on the old nodes has a Ready replacement on the new ones.
 
-    DESIGN principle 3 (never lose a workload) before an old pool is deleted. Per controller, the new nodes
+    design principle "never lose a workload" (never lose a workload) before an old pool is deleted. Per controller, the new nodes
     must hold at least as many Ready pods with new uids as the controller had on the old nodes; a StatefulSet
     pod must come back under its own name. DaemonSet, mirror, finished and unmanaged pods are not counted.
 
@@ -525,7 +525,7 @@ def verify_replacements(api: Any, before_pods: Iterable[Any], new_nodes: Iterabl
 def read_workload_objects(api: Any, *, namespace: str | None = None) -> list[Manifest]:
     """Read Deployments, StatefulSets, DaemonSets, Pods, Services and PodDisruptionBudgets as manifests.
 
-    For the offline Windows workload lint rules (REFERENCE section 1: services, identity, paths, session
+    For the offline Windows workload lint rules (Service facts: FAQ rules: services, identity, paths, session
     affinity). ``managedFields`` are dropped; ``apiVersion`` and ``kind`` are filled in, as list responses
     leave them out of items.
 
@@ -564,7 +564,7 @@ def read_workload_objects(api: Any, *, namespace: str | None = None) -> list[Man
 
 
 def pool_nodes(api: Any, pool: str) -> list[tuple[str, bool]]:
-    """Return ``(node name, ready)`` for every node of an AKS pool (label ``agentpool=<pool>``, REFERENCE section 6)."""
+    """Return ``(node name, ready)`` for every node of an AKS pool (label ``agentpool=<pool>``, Service facts: Moving pods)."""
     nodes = client.CoreV1Api(api).list_node(label_selector=f"agentpool={pool}").items
     out: list[tuple[str, bool]] = []
     for node in nodes:
@@ -577,7 +577,7 @@ def pool_nodes(api: Any, pool: str) -> list[tuple[str, bool]]:
 def movable_pods(api: Any, nodes: Iterable[str]) -> list[Manifest]:
     """Controller-owned pods on ``nodes`` that a drain must move (not DaemonSet, mirror or finished pods).
 
-    DESIGN principle 3: these are the workloads a pool delete must never lose.
+    design principle "never lose a workload": these are the workloads a pool delete must never lose.
     """
     return [
         p

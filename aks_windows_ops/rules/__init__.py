@@ -1,9 +1,9 @@
-"""Pure rules: the FAQ's limits as functions of plain data, with no I/O (DESIGN "Layout").
+"""Pure rules: the FAQ's limits as functions of plain data, with no I/O (design notes, "Layers").
 
 * :mod:`~aks_windows_ops.rules.validation`: ``check_*``/``validate_*`` pairs for names, credentials, OS SKUs,
-  modes, max pods, counts and whole pool specs (REFERENCE sections 1 and 2).
-* :mod:`~aks_windows_ops.rules.versions`: Kubernetes version parsing, upgrade paths and pool skew (section 3).
-* :mod:`~aks_windows_ops.rules.capacity`: Azure CNI address arithmetic (section 5).
+  modes, max pods, counts and whole pool specs (Service facts: FAQ rules; Credentials).
+* :mod:`~aks_windows_ops.rules.versions`: Kubernetes version parsing, upgrade paths and pool skew (Service facts: How the Azure CLI does it).
+* :mod:`~aks_windows_ops.rules.capacity`: Azure CNI address arithmetic (Service facts: Azure CNI capacity).
 * :mod:`~aks_windows_ops.rules.preflight`: a cluster snapshot in, sorted findings out.
 * :mod:`~aks_windows_ops.rules.workloads`: the Windows manifest lint.
 """

@@ -140,7 +140,7 @@ def session_affinity_manifests(
     """Apply the FAQ's session-affinity recipe to a workload and its Service (module docstring).
 
     Implements FAQ "Can I maintain session affinity from client connections to pods with Windows containers?"
-    (REFERENCE section 1, session affinity row).
+    (Service facts: FAQ rules, session affinity row).
 
     Args:
         deployment: a Deployment (or StatefulSet / DaemonSet) manifest as a dict.

@@ -1,4 +1,4 @@
-"""Azure CNI address arithmetic: will a pool (and its upgrade surge) fit in its subnets (REFERENCE section 5)?
+"""Azure CNI address arithmetic: will a pool (and its upgrade surge) fit in its subnets (Service facts: Azure CNI capacity)?
 
 The FAQ's "What network plug-ins are supported?" warns that Azure CNI "requires extra planning and
 consideration for IP address management"; the service reports a miss only after the call, as
@@ -34,7 +34,7 @@ __all__ = [
 #: Azure keeps the network address, the broadcast address and three more in every subnet.
 AZURE_RESERVED_ADDRESSES = 5
 
-#: AKS surges 10% when ``maxSurge`` is unset (REFERENCE section 5: set it explicitly).
+#: AKS surges 10% when ``maxSurge`` is unset (Service facts: Azure CNI capacity: set it explicitly).
 DEFAULT_MAX_SURGE = "10%"
 
 #: Azure CNI with a pod subnet hands pod addresses to a node in batches of this size.
@@ -56,7 +56,7 @@ class CniMode(str, enum.Enum):
 def cni_mode(
     network_plugin: str | None, network_plugin_mode: str | None, pod_subnet_id: str | None
 ) -> CniMode:
-    """Classify a pool's networking (REFERENCE section 5).
+    """Classify a pool's networking (Service facts: Azure CNI capacity).
 
     Args:
         network_plugin: ``networkProfile.networkPlugin`` (``azure``, ``kubenet``, ``none``).
@@ -75,7 +75,7 @@ def cni_mode(
 
 
 def surge_nodes(count: int, max_surge: str | int | None = None) -> int:
-    """How many extra nodes an upgrade adds (REFERENCE section 5).
+    """How many extra nodes an upgrade adds (Service facts: Azure CNI capacity).
 
     Args:
         count: nodes in the pool.
@@ -112,7 +112,7 @@ def surge_nodes(count: int, max_surge: str | int | None = None) -> int:
 
 
 def usable_addresses(prefix: str | int) -> int:
-    """Addresses Azure lets a subnet hand out (REFERENCE section 5): ``2**(bits - len) - 5``.
+    """Addresses Azure lets a subnet hand out (Service facts: Azure CNI capacity): ``2**(bits - len) - 5``.
 
     Args:
         prefix: ``"10.0.0.0/24"``, ``"/24"``, ``"24"`` or ``24`` (IPv4 when no address says otherwise).
@@ -152,7 +152,7 @@ def usable_addresses(prefix: str | int) -> int:
 
 @dataclass(frozen=True)
 class AddressNeed:
-    """Addresses one pool needs with its surge (REFERENCE section 5).
+    """Addresses one pool needs with its surge (Service facts: Azure CNI capacity).
 
     Attributes:
         mode: the networking mode the sum used.
@@ -180,7 +180,7 @@ def addresses_needed(
     mode: CniMode = CniMode.NODE_SUBNET,
     max_surge: str | int | None = None,
 ) -> AddressNeed:
-    """Sum the addresses a pool needs, surge nodes included (REFERENCE section 5).
+    """Sum the addresses a pool needs, surge nodes included (Service facts: Azure CNI capacity).
 
     * node subnet: ``(nodes + surge) * (max_pods + 1)``: Azure CNI pre-allocates every pod address.
     * pod subnet: ``nodes + surge`` in the node subnet; pods take 16-address batches per node.
@@ -244,7 +244,7 @@ class CapacityVerdict:
 
 
 def fits(subnet: SubnetUsage, needed: int) -> CapacityVerdict:
-    """Compare ``needed`` with the subnet's free addresses (REFERENCE sections 4 and 5).
+    """Compare ``needed`` with the subnet's free addresses (Service facts: ARM behaviour; Azure CNI capacity).
 
     Args:
         subnet: usage from ``virtual_networks.list_usage`` (``limit`` already excludes Azure's 5).

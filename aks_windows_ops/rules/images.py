@@ -1,4 +1,4 @@
-"""Node image names and their release dates (FAQ "How do I patch my Windows nodes?"; REFERENCE section 3)."""
+"""Node image names and their release dates (FAQ "How do I patch my Windows nodes?"; Service facts: How the Azure CLI does it)."""
 
 from __future__ import annotations
 

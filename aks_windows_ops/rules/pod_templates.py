@@ -39,7 +39,7 @@ WORKLOAD_KINDS: dict[str, tuple[str, ...]] = {
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
 }
 
-#: Windows image tags and the host build they need (process isolation only; REFERENCE section 1).
+#: Windows image tags and the host build they need (process isolation only; Service facts: FAQ rules).
 IMAGE_TAG_BUILDS: dict[str, str] = {
     "ltsc2019": WINDOWS_BUILDS[OsSku.WINDOWS2019],
     "1809": WINDOWS_BUILDS[OsSku.WINDOWS2019],
@@ -80,7 +80,7 @@ def _str_map(obj: Any) -> dict[str, str]:
 def object_name(manifest: Mapping[str, Any]) -> str:
     """Name an object as ``Kind/namespace/name`` (``default`` when the namespace is unset).
 
-    Every workload finding (REFERENCE section 1) uses this as its ``resource``.
+    Every workload finding (Service facts: FAQ rules) uses this as its ``resource``.
     """
     meta = _mapping(manifest.get("metadata"))
     kind = str(manifest.get("kind") or "Unknown")
@@ -131,7 +131,7 @@ class PodTemplate:
 
 
 def pod_templates(manifests: Iterable[Mapping[str, Any]]) -> list[PodTemplate]:
-    """Extract pod templates from workload objects (REFERENCE section 1).
+    """Extract pod templates from workload objects (Service facts: FAQ rules).
 
     Objects whose controller is itself among ``manifests`` are skipped (a Pod of a listed ReplicaSet, a
     ReplicaSet of a listed Deployment), so ``kubectl get all -o json`` does not report a rule three times. A Pod
@@ -361,7 +361,7 @@ def is_windows_image(image: str) -> bool:
 def image_windows_build(image: str) -> str | None:
     """The Windows host build an image needs, from its tag (``ltsc2022`` -> ``10.0.20348``), or ``None``.
 
-    Process isolation only: the host must run the same build (REFERENCE section 1, FAQ "Which Windows
+    Process isolation only: the host must run the same build (Service facts: FAQ rules, FAQ "Which Windows
     operating systems are supported?").
     """
     if not is_windows_image(image):

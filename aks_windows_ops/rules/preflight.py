@@ -48,7 +48,7 @@ __all__ = [
 #: The library's runbooks that remediations name.
 RUNBOOKS = ("patch", "password", "ahub", "migrate", "add-pool")
 
-#: REFERENCE section 4: only these end an operation; anything else (even an unknown state) means one runs.
+#: Service facts: ARM behaviour: only these end an operation; anything else (even an unknown state) means one runs.
 TERMINAL_PROVISIONING_STATES = frozenset({"succeeded", "failed", "canceled"})
 
 _AHUB_LICENSE = "Windows_Server"
@@ -252,7 +252,7 @@ def _rule_network_plugin(s: ClusterSnapshot) -> Iterator[Finding]:
 
 
 def _rule_modes(s: ClusterSnapshot) -> Iterator[Finding]:
-    """REFERENCE section 1: Windows pools are User only; a Linux System pool of >= 2 nodes is recommended."""
+    """Service facts: FAQ rules: Windows pools are User only; a Linux System pool of >= 2 nodes is recommended."""
     for pool in s.windows_pools:
         if pool.mode is PoolMode.SYSTEM:
             yield _finding(
@@ -359,7 +359,7 @@ def _rule_os_sku(s: ClusterSnapshot) -> Iterator[Finding]:
 
 
 def _rule_skew(s: ClusterSnapshot) -> Iterator[Finding]:
-    """REFERENCE section 3: a pool is never above the control plane nor > 3 minors behind it."""
+    """Service facts: How the Azure CLI does it: a pool is never above the control plane nor > 3 minors behind it."""
     control_plane = _control_plane(s)
     if not _parses(control_plane):
         yield _finding(
@@ -520,7 +520,7 @@ def _rule_patching(s: ClusterSnapshot, data: LifecycleData | None = None) -> Ite
 
 
 def _rule_ahub(s: ClusterSnapshot) -> Iterator[Finding]:
-    """FAQ "Can I use Azure Hybrid Benefit with Windows nodes?" and REFERENCE section 1 (AHUB)."""
+    """FAQ "Can I use Azure Hybrid Benefit with Windows nodes?" and Service facts: FAQ rules (AHUB)."""
     if not s.scale_sets:
         return
     cluster_on = _license_on(s.license_type)
@@ -606,7 +606,7 @@ def _rule_gmsa(s: ClusterSnapshot) -> Iterator[Finding]:
 
 
 def _rule_windows_profile(s: ClusterSnapshot) -> Iterator[Finding]:
-    """REFERENCE section 3: password and AHUB updates need a ``windowsProfile``."""
+    """Service facts: How the Azure CLI does it: password and AHUB updates need a ``windowsProfile``."""
     if s.windows_pools and not s.has_windows_profile:
         yield _finding(
             "WINDOWS_PROFILE_MISSING",
@@ -647,7 +647,7 @@ def _state_findings(state: str | None, what: str, resource: str) -> Iterator[Fin
 
 
 def _rule_provisioning(s: ClusterSnapshot) -> Iterator[Finding]:
-    """REFERENCE section 4: non-terminal and failed provisioning states."""
+    """Service facts: ARM behaviour: non-terminal and failed provisioning states."""
     yield from _state_findings(s.provisioning_state, f"cluster {s.ref.name}", _cluster_resource(s))
     for pool in s.pools:
         yield from _state_findings(pool.provisioning_state, f"pool {pool.name}", _pool_resource(pool))

@@ -56,7 +56,7 @@ def _finding(
 #: DaemonSets (CNI, CSI drivers, cloud-node-manager, monitoring) take several, and the rest fail with the FAQ's
 #: ``No available addresses`` ("Why am I seeing an error when I try to deploy Windows pods?").
 WINDOWS_MAX_PODS_LOW = 30
-#: REFERENCE section 1: 110 is the recommended ceiling for Windows nodes even where 250 is allowed.
+#: Service facts: FAQ rules: 110 is the recommended ceiling for Windows nodes even where 250 is allowed.
 WINDOWS_MAX_PODS_RECOMMENDED = 110
 
 
@@ -67,7 +67,7 @@ def _effective_max_pods(s: ClusterSnapshot, pool: PoolSnapshot) -> int:
 
 
 def _rule_max_pods(s: ClusterSnapshot) -> Iterator[Finding]:
-    """REFERENCE section 1 (max pods) and FAQ "Why am I seeing an error when I try to deploy Windows pods?"."""
+    """Service facts: FAQ rules (max pods) and FAQ "Why am I seeing an error when I try to deploy Windows pods?"."""
     for pool in s.pools:
         if pool.max_pods is None:
             continue
@@ -116,7 +116,7 @@ def _rule_max_pods(s: ClusterSnapshot) -> Iterator[Finding]:
 
 
 def _rule_subnets(s: ClusterSnapshot) -> Iterator[Finding]:
-    """REFERENCE section 5: room in the pool's subnets for an upgrade's surge nodes."""
+    """Service facts: Azure CNI capacity: room in the pool's subnets for an upgrade's surge nodes."""
     if not s.subnets:
         return
     for pool in s.pools:
@@ -163,7 +163,7 @@ def _rule_subnets(s: ClusterSnapshot) -> Iterator[Finding]:
 
 
 def _rule_replacement_room(s: ClusterSnapshot) -> Iterator[Finding]:
-    """Room in a Windows pool's subnet for its replacement (REFERENCE section 5).
+    """Room in a Windows pool's subnet for its replacement (Service facts: Azure CNI capacity).
 
     The FAQ's fixes for service principal rotation, the pre-2020 image and a max pods change, and the move off
     Windows Server 2019, all create a new pool beside the old one: say early when it cannot fit.

@@ -1,8 +1,8 @@
-"""Input validators for the FAQ's limits, run before any request is sent (REFERENCE sections 1 and 2).
+"""Input validators for the FAQ's limits, run before any request is sent (Service facts: FAQ rules; Credentials).
 
 Every rule comes as a pair: ``check_*`` returns the list of problems (one sentence each, empty when valid) and
 ``validate_*`` raises :class:`~aks_windows_ops.errors.InvalidInput` carrying all of them, so that a caller
-fixes everything in one go. No problem text ever contains a password (DESIGN principle 6).
+fixes everything in one go. No problem text ever contains a password (design principle "secrets never print").
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ __all__ = [
 
 
 class FaqSection(str, enum.Enum):
-    """The FAQ questions (and REFERENCE sections) that the rules cite in ``Finding.faq``."""
+    """The FAQ questions (and service-facts groups) that the rules cite in ``Finding.faq``."""
 
     OPERATING_SYSTEMS = "Which Windows operating systems are supported?"
     LINUX_VS_WINDOWS = "Is Kubernetes different on Windows and Linux?"
@@ -87,9 +87,9 @@ class FaqSection(str, enum.Enum):
     SUPPORTED_VERSIONS = (
         "AKS supported Kubernetes versions (learn.microsoft.com/azure/aks/supported-kubernetes-versions)"
     )
-    VERSION_SKEW = "REFERENCE section 3 (AKS supported Kubernetes versions)"
-    PROVISIONING = "REFERENCE section 4 (ARM provisioning states)"
-    CAPACITY = "REFERENCE section 5 (Azure CNI capacity)"
+    VERSION_SKEW = "Service facts: How the Azure CLI does it (AKS supported Kubernetes versions)"
+    PROVISIONING = "Service facts: ARM behaviour (ARM provisioning states)"
+    CAPACITY = "Service facts: Azure CNI capacity (Azure CNI capacity)"
 
 
 #: FAQ "What can I name my Windows node pools?": six characters; AKS also wants a leading lowercase letter.
@@ -97,7 +97,7 @@ WINDOWS_POOL_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,5}$")
 #: AKS node pool naming rule for Linux pools: 1-12 lowercase alphanumerics, leading letter.
 LINUX_POOL_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 
-#: REFERENCE section 2 (Azure VM username rules): names Azure refuses as a Windows admin username.
+#: Service facts: Credentials (Azure VM username rules): names Azure refuses as a Windows admin username.
 RESERVED_ADMIN_USERNAMES: frozenset[str] = frozenset(
     {
         "administrator", "admin", "user", "user1", "test", "user2", "test1", "user3", "admin1", "1", "123",
@@ -108,7 +108,7 @@ RESERVED_ADMIN_USERNAMES: frozenset[str] = frozenset(
 #: Characters the Azure VM username rules refuse (the Windows account-name set plus ``@`` and ``&``).
 ADMIN_USERNAME_FORBIDDEN_CHARACTERS = frozenset('\\/"[]:|<>+=;,?*@&')
 
-#: REFERENCE section 2: passwords Azure refuses outright.
+#: Service facts: Credentials: passwords Azure refuses outright.
 DISALLOWED_PASSWORDS: frozenset[str] = frozenset(
     {
         "abc@123", "p@$$w0rd", "p@ssw0rd", "p@ssword123", "pa$$word", "pass@word1", "password!",
@@ -119,17 +119,17 @@ DISALLOWED_PASSWORDS: frozenset[str] = frozenset(
 #: and the CLI say 14); Azure's upper bound is 123.
 PASSWORD_LENGTH_RANGE = (14, 123)
 
-#: REFERENCE section 1: ``maxPods`` bounds for every network plugin.
+#: Service facts: FAQ rules: ``maxPods`` bounds for every network plugin.
 MAX_PODS_RANGE = (10, 250)
 #: FAQ "How many node pools can I create?": 100 pools and 1,000 nodes per cluster.
 MAX_AGENT_POOLS = 100
 MAX_CLUSTER_NODES = 1000
-#: REFERENCE section 1: a pool holds 0-1000 nodes (User) or 1-1000 (System).
+#: Service facts: FAQ rules: a pool holds 0-1000 nodes (User) or 1-1000 (System).
 MAX_POOL_NODES = 1000
 
 #: FAQ "Which Windows operating systems are supported?": WS2019 retires after 1.32 (no images for >= 1.33).
 WINDOWS2019_LAST_VERSION = "1.32"
-#: REFERENCE section 1: Windows Server 2025 needs Kubernetes 1.32 or later.
+#: Service facts: FAQ rules: Windows Server 2025 needs Kubernetes 1.32 or later.
 WINDOWS2025_FIRST_VERSION = "1.32"
 #: FAQ "Which Windows operating systems are supported?": WS2022 is the default from 1.25 on.
 _WINDOWS2022_DEFAULT_FROM = "1.25"
@@ -182,7 +182,7 @@ def check_pool_name(name: str, os_type: OsType | str) -> list[str]:
     """List the problems with a pool name.
 
     FAQ "What can I name my Windows node pools?": Windows pools take 1-6 characters
-    (``^[a-z][a-z0-9]{0,5}$``); Linux pools 1-12 (``^[a-z][a-z0-9]{0,11}$``), REFERENCE section 1.
+    (``^[a-z][a-z0-9]{0,5}$``); Linux pools 1-12 (``^[a-z][a-z0-9]{0,11}$``), Service facts: FAQ rules.
 
     Args:
         name: the pool name.
@@ -231,7 +231,7 @@ def validate_pool_name(name: str, os_type: OsType | str) -> None:
 
 
 def check_admin_username(username: str) -> list[str]:
-    r"""List the problems with a Windows admin username (REFERENCE section 2).
+    r"""List the problems with a Windows admin username (Service facts: Credentials).
 
     Rules: 1-20 characters, must not end in ``.``, must not start with ``-``, no whitespace nor any of
     ``\\/"[]:|<>+=;,?*@&``, and not a reserved name (``admin``, ``administrator`` ... case-insensitive).
@@ -265,7 +265,7 @@ def check_admin_username(username: str) -> list[str]:
 
 
 def validate_admin_username(username: str) -> None:
-    """Raise if :func:`check_admin_username` finds problems (REFERENCE section 2).
+    """Raise if :func:`check_admin_username` finds problems (Service facts: Credentials).
 
     Raises:
         InvalidInput: with every problem.
@@ -274,7 +274,7 @@ def validate_admin_username(username: str) -> None:
 
 
 def check_admin_password(password: Secret | str, *, username: str | None = None) -> list[str]:
-    """List the problems with a Windows admin password, never quoting it (REFERENCE section 2).
+    """List the problems with a Windows admin password, never quoting it (Service facts: Credentials).
 
     FAQ "How do I change the administrator password for Windows Server nodes on my cluster?": at least 14
     characters and the Windows Server complexity rules: 3 of 4 classes (lowercase, uppercase, digit,
@@ -312,7 +312,7 @@ def check_admin_password(password: Secret | str, *, username: str | None = None)
 
 
 def validate_admin_password(password: Secret | str, *, username: str | None = None) -> None:
-    """Raise if :func:`check_admin_password` finds problems (REFERENCE section 2).
+    """Raise if :func:`check_admin_password` finds problems (Service facts: Credentials).
 
     Raises:
         InvalidInput: with every problem; the exception never carries the password.
@@ -355,7 +355,7 @@ def check_os_sku(
 ) -> list[str]:
     """List the problems with an OS SKU for a pool of ``os_type`` at ``kubernetes_version``.
 
-    REFERENCE section 1 and FAQ "Which Windows operating systems are supported?": Windows pools take
+    Service facts: FAQ rules and FAQ "Which Windows operating systems are supported?": Windows pools take
     ``Windows2019``, ``Windows2022`` or ``Windows2025``; Linux pools never a Windows SKU; ``Windows2019`` is
     not available for Kubernetes >= 1.33; ``Windows2025`` needs >= 1.32. ``None`` means the default SKU
     (:func:`default_os_sku`), which is always valid. Linux SKUs outside :class:`OsSku` are accepted because
@@ -432,7 +432,7 @@ def validate_os_sku(
 
 
 def check_pool_mode(mode: PoolMode | str, os_type: OsType | str) -> list[str]:
-    """List the problems with a pool mode: Windows pools are ``User`` only (REFERENCE section 1).
+    """List the problems with a pool mode: Windows pools are ``User`` only (Service facts: FAQ rules).
 
     The service says "System agent pools osType must be Linux" (FAQ "Can I run Windows only clusters in AKS?").
 
@@ -452,7 +452,7 @@ def check_pool_mode(mode: PoolMode | str, os_type: OsType | str) -> list[str]:
 
 
 def validate_pool_mode(mode: PoolMode | str, os_type: OsType | str) -> None:
-    """Raise if :func:`check_pool_mode` finds problems (REFERENCE section 1).
+    """Raise if :func:`check_pool_mode` finds problems (Service facts: FAQ rules).
 
     Raises:
         InvalidInput: with every problem.
@@ -468,7 +468,7 @@ def default_max_pods(
     network_plugin_mode: str | None = None,
     pod_subnet: str | bool | None = None,
 ) -> int:
-    """The ``maxPods`` AKS applies when none is given (REFERENCE section 1).
+    """The ``maxPods`` AKS applies when none is given (Service facts: FAQ rules).
 
     Azure CNI node subnet 30, Azure CNI with a pod subnet 110, Azure CNI Overlay 250, kubenet 110. Other
     plugins (``none``, bring your own CNI) get the kubelet default of 110.
@@ -489,7 +489,7 @@ def default_max_pods(
 def check_max_pods(max_pods: int) -> list[str]:
     """List the problems with a ``maxPods`` value: 10-250.
 
-    REFERENCE section 1 and FAQ "Can I change the maximum number of pods per node?".
+    Service facts: FAQ rules and FAQ "Can I change the maximum number of pods per node?".
 
     Returns:
         One sentence per problem.
@@ -503,7 +503,7 @@ def check_max_pods(max_pods: int) -> list[str]:
 
 
 def validate_max_pods(max_pods: int) -> None:
-    """Raise if :func:`check_max_pods` finds problems (REFERENCE section 1).
+    """Raise if :func:`check_max_pods` finds problems (Service facts: FAQ rules).
 
     Raises:
         InvalidInput: with every problem.
@@ -580,7 +580,7 @@ def validate_pod_density(
 
 
 def check_pool_count(count: int, mode: PoolMode | str) -> list[str]:
-    """List the problems with a pool's node count: User 0-1000, System 1-1000 (REFERENCE section 1).
+    """List the problems with a pool's node count: User 0-1000, System 1-1000 (Service facts: FAQ rules).
 
     Returns:
         One sentence per problem.
@@ -597,7 +597,7 @@ def check_pool_count(count: int, mode: PoolMode | str) -> list[str]:
 
 
 def validate_pool_count(count: int, mode: PoolMode | str) -> None:
-    """Raise if :func:`check_pool_count` finds problems (REFERENCE section 1).
+    """Raise if :func:`check_pool_count` finds problems (Service facts: FAQ rules).
 
     Raises:
         InvalidInput: with every problem.
@@ -660,7 +660,7 @@ def check_pool_spec(
     pods_wanted: int | None = None,
     cluster: ClusterSnapshot | None = None,
 ) -> list[str]:
-    """List every problem with adding a pool like this, before the PUT (REFERENCE sections 1, 3 and 5).
+    """List every problem with adding a pool like this, before the PUT (Service facts: FAQ rules; How the Azure CLI does it; Azure CNI capacity).
 
     Combines the name, mode, count, OS SKU and max pods rules; with ``cluster`` also: the name is unused, the
     cluster uses Azure CNI for a Windows pool (FAQ "What network plug-ins are supported?"), the totals stay
@@ -815,7 +815,7 @@ def validate_pool_spec(
     pods_wanted: int | None = None,
     cluster: ClusterSnapshot | None = None,
 ) -> None:
-    """Raise if :func:`check_pool_spec` finds problems (REFERENCE sections 1, 3 and 5).
+    """Raise if :func:`check_pool_spec` finds problems (Service facts: FAQ rules; How the Azure CLI does it; Azure CNI capacity).
 
     Raises:
         InvalidInput: with every problem.

@@ -1,4 +1,4 @@
-"""Kubernetes version arithmetic for AKS upgrades (REFERENCE section 3).
+"""Kubernetes version arithmetic for AKS upgrades (Service facts: How the Azure CLI does it).
 
 AKS writes versions as ``MAJOR.MINOR`` (an alias for the newest patch of that minor) or ``MAJOR.MINOR.PATCH``.
 The rules here are the ones the service applies to a control plane and its pools: no downgrade, no skipped
@@ -27,8 +27,8 @@ __all__ = [
 ]
 
 #: A pool may trail its control plane by this many minors. The AKS "supported Kubernetes versions" page allows
-#: three for control planes >= 1.28; the azure-mgmt-containerservice docstring still says two (REFERENCE
-#: section 3). The service is the authority, so three.
+#: three for control planes >= 1.28; the azure-mgmt-containerservice docstring still says two (Service facts:
+#: How the Azure CLI does it). The service is the authority, so three.
 MAX_POOL_MINOR_SKEW = 3
 
 _VERSION_RE = re.compile(r"^v?(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})(?:\.(0|[1-9][0-9]{0,3}))?$")
@@ -67,7 +67,7 @@ class KubernetesVersion:
 
 
 def parse_version(text: str | KubernetesVersion) -> KubernetesVersion:
-    """Parse ``1.31.2``, ``1.31`` or ``v1.31.2`` (REFERENCE section 3).
+    """Parse ``1.31.2``, ``1.31`` or ``v1.31.2`` (Service facts: How the Azure CLI does it).
 
     Args:
         text: the version as AKS or kubectl prints it, or an already parsed version.
@@ -95,7 +95,7 @@ def compare_versions(a: str | KubernetesVersion, b: str | KubernetesVersion) -> 
     """Compare two versions: negative if ``a < b``, zero if equal, positive if ``a > b``.
 
     Patches are compared only when both sides name one: ``1.31`` stands for "the newest 1.31 patch", so it
-    is neither above nor below ``1.31.2`` for the purpose of the upgrade rules (REFERENCE section 3).
+    is neither above nor below ``1.31.2`` for the purpose of the upgrade rules (Service facts: How the Azure CLI does it).
 
     Raises:
         InvalidInput: either side is not a version.
@@ -109,7 +109,7 @@ def compare_versions(a: str | KubernetesVersion, b: str | KubernetesVersion) -> 
 
 
 def version_at_least(version: str | KubernetesVersion, minimum: str | KubernetesVersion) -> bool:
-    """Whether ``version >= minimum`` under :func:`compare_versions` (REFERENCE sections 1 and 3).
+    """Whether ``version >= minimum`` under :func:`compare_versions` (Service facts: FAQ rules; How the Azure CLI does it).
 
     Raises:
         InvalidInput: either side is not a version.
@@ -131,7 +131,7 @@ def _parse_all(**named: str | KubernetesVersion) -> tuple[dict[str, KubernetesVe
 def check_upgrade_path(
     current: str | KubernetesVersion, target: str | KubernetesVersion, *, allow_skip: bool = False
 ) -> list[str]:
-    """List the problems with upgrading from ``current`` to ``target`` (REFERENCE section 3).
+    """List the problems with upgrading from ``current`` to ``target`` (Service facts: How the Azure CLI does it).
 
     AKS refuses downgrades, a change of major version, and skipping a minor version (only LTS-to-LTS
     upgrades may skip, hence ``allow_skip``). Upgrading to the same version is not a problem: it is a no-op.
@@ -184,7 +184,7 @@ def plan_version_hops(
     target: str | KubernetesVersion,
     available: Iterable[str | KubernetesVersion],
 ) -> list[str]:
-    """Return the versions to upgrade through, one minor at a time, ending with ``target`` (REFERENCE section 3).
+    """Return the versions to upgrade through, one minor at a time, ending with ``target`` (Service facts: How the Azure CLI does it).
 
     For each minor between ``current`` and ``target`` the newest patch of that minor in ``available`` is
     chosen (the upgrade profile's list; a bare ``MAJOR.MINOR`` only when no patch of it is listed). The target itself is always the last hop, as given.
@@ -240,7 +240,7 @@ def plan_version_hops(
 def check_pool_skew(control_plane: str | KubernetesVersion, pool: str | KubernetesVersion) -> list[str]:
     """List the problems with running a pool at ``pool`` under a control plane at ``control_plane``.
 
-    REFERENCE section 3: the pool must have the control plane's major, never be above it, and be at most
+    Service facts: How the Azure CLI does it: the pool must have the control plane's major, never be above it, and be at most
     :data:`MAX_POOL_MINOR_SKEW` (3) minors behind it (AKS "Supported Kubernetes versions", control planes
     >= 1.28; the SDK docstring's "2" is outdated).
 

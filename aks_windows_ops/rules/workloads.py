@@ -498,7 +498,7 @@ def lint_workloads(
     windows_builds: Iterable[str] | None = None,
     kubernetes_version: str | None = None,
 ) -> list[Finding]:
-    """Lint manifests against the FAQ's Windows workload rules (REFERENCE section 1).
+    """Lint manifests against the FAQ's Windows workload rules (Service facts: FAQ rules).
 
     Rules: Linux-only security settings and privileged/hostNetwork in Windows pods, Linux-style mount paths
     and non-Azure volumes (FAQ "Is Kubernetes different on Windows and Linux?", "What kind of disks are

@@ -2,7 +2,7 @@
 
 Enable or disable it for the whole cluster (``windowsProfile.licenseType``: ``Windows_Server`` or ``None``; the
 change reimages the Windows nodes), then verify it where it matters: on every Windows scale set and instance in
-the cluster's node resource group, found by the ``aks-managed-poolName`` tag (REFERENCE section 1), reporting
+the cluster's node resource group, found by the ``aks-managed-poolName`` tag (Service facts: FAQ rules), reporting
 ``licenseType``, ``latestModelApplied`` and drift from the cluster setting (what ``az vmss show`` shows). The
 FAQ also allows licensing individual nodes in the node resource group; :func:`plan_ahub_for_nodes` does that,
 with the caveat that AKS may re-apply its own model over such edits.
@@ -52,7 +52,7 @@ __all__ = [
 
 LICENSE_ON = "Windows_Server"
 _OFF = "None"
-#: REFERENCE section 4: a Windows profile change takes 12-14 minutes for one node.
+#: Service facts: ARM behaviour: a Windows profile change takes 12-14 minutes for one node.
 BASE_SECONDS = 13 * 60
 PER_NODE_SECONDS = 2 * 60
 
@@ -172,7 +172,7 @@ class LicenseReport:
 
 
 def license_report(snapshot: ClusterSnapshot) -> LicenseReport:
-    """Build the report from a snapshot read with scale sets (pure; REFERENCE section 1 AHUB)."""
+    """Build the report from a snapshot read with scale sets (pure; Service facts: FAQ rules AHUB)."""
     expected = _norm(snapshot.license_type)
     rows: list[LicenseRow] = []
     missing: list[str] = []
@@ -216,7 +216,7 @@ def license_report(snapshot: ClusterSnapshot) -> LicenseReport:
 def verify_ahub(clients: AzureClients, resource_group: str, name: str) -> LicenseReport:
     """Report ``licenseType`` on every Windows scale set and instance, and drift from the cluster setting.
 
-    FAQ: check with ``az vmss show`` in the node resource group; REFERENCE section 1: scale sets are found by
+    FAQ: check with ``az vmss show`` in the node resource group; Service facts: FAQ rules: scale sets are found by
     the ``aks-managed-poolName`` tag in ``node_resource_group``. Read-only: 1 cluster GET, 1 scale set list and
     1 instance list per Windows pool.
     """

@@ -1,8 +1,8 @@
-"""Checkpoint stores: where each step's outcome is recorded so that a re-run resumes (DESIGN principle 4).
+"""Checkpoint stores: where each step's outcome is recorded so that a re-run resumes (design principle "resumable by construction").
 
 Every step of an applied plan has one fixed-shape :class:`StepRecord` (kopf's progress records are the
 model): its state, how many times its write was sent, when it ran, a one-line message, and the handle of the
-Azure operation it started (a continuation token, never a secret: DESIGN principle 6).
+Azure operation it started (a continuation token, never a secret: design principle "secrets never print").
 
 Stores implement :class:`CheckpointStore` (records) and, optionally, :class:`PlanStore` (the plan document, so
 that ``resume(plan_id)`` works without planning again):
@@ -13,7 +13,7 @@ that ``resume(plan_id)`` works without planning again):
   write goes to a temporary file that then replaces the old file (``os.replace``) under an OS file lock.
 - :class:`MemoryCheckpointStore`: for tests and notebooks; lost with the process.
 - :class:`BlobCheckpointStore`: one blob per plan with optimistic concurrency, for Azure Functions, where the
-  local disk does not outlive the instance (REFERENCE section 7). Its Azure half is
+  local disk does not outlive the instance (Service facts: Where it runs). Its Azure half is
   ``aks_windows_ops.azure.blob_store.BlobJsonStore``, imported only when such a store is built.
 
 :func:`checkpoint_store_from_url` picks one from a URL or path; :func:`default_checkpoint_url` says where the
@@ -71,7 +71,7 @@ _FILE_FORMAT = 1
 
 
 class RecordState(str, enum.Enum):
-    """Where a step stands in the checkpoint (DESIGN principle 4)."""
+    """Where a step stands in the checkpoint (design principle "resumable by construction")."""
 
     PENDING = "pending"
     IN_PROGRESS = "in_progress"
@@ -81,7 +81,7 @@ class RecordState(str, enum.Enum):
 
 @dataclass(frozen=True)
 class StepRecord:
-    """The fixed-shape progress record of one step of one plan (DESIGN principle 4, after kopf).
+    """The fixed-shape progress record of one step of one plan (design principle "resumable by construction", after kopf).
 
     Attributes:
         plan_id: the plan's :attr:`~aks_windows_ops.runbooks.plan.Plan.id`.
@@ -92,7 +92,7 @@ class StepRecord:
         finished_at: when the step succeeded or failed (UTC, ISO 8601).
         message: one line: the verification result or the error; never a secret.
         operation: the handle of the Azure operation in flight, e.g. ``{"kind": "lro", "token": "..."}``;
-            JSON only, and a ``Secret`` is refused (DESIGN principle 6).
+            JSON only, and a ``Secret`` is refused (design principle "secrets never print").
     """
 
     plan_id: str
@@ -159,7 +159,7 @@ class StepRecord:
 
 @runtime_checkable
 class CheckpointStore(Protocol):
-    """Storage for step records, keyed by plan id and step id (DESIGN principle 4).
+    """Storage for step records, keyed by plan id and step id (design principle "resumable by construction").
 
     ``save`` must be atomic per record: after a crash a reader sees the old record or the new one, whole.
     """
@@ -186,7 +186,7 @@ class PlanStore(Protocol):
     """Optional extension of :class:`CheckpointStore`: keeps the plan document next to its records.
 
     The runner saves the plan when the store supports it, so ``resume(plan_id)`` can apply exactly the plan
-    that was started, even after the cluster changed (DESIGN principle 4).
+    that was started, even after the cluster changed (design principle "resumable by construction").
     """
 
     def save_plan(self, plan: Plan) -> None:
@@ -205,7 +205,7 @@ class PlanStore(Protocol):
 class MemoryCheckpointStore:
     """An in-process store for tests, notebooks and rehearsals (lost when the process ends).
 
-    Implements :class:`CheckpointStore` and :class:`PlanStore` (DESIGN principle 4). Thread-safe.
+    Implements :class:`CheckpointStore` and :class:`PlanStore` (design principle "resumable by construction"). Thread-safe.
     """
 
     def __init__(self) -> None:
@@ -280,17 +280,17 @@ class MemoryCheckpointStore:
 def default_checkpoint_path() -> Path:
     """Return the default checkpoint store: ``checkpoints.sqlite`` in the user's state directory (0700).
 
-    DESIGN principle 4: a SQLite database (:class:`SqliteCheckpointStore`) that several processes share
+    design principle "resumable by construction": a SQLite database (:class:`SqliteCheckpointStore`) that several processes share
     safely. ``$AKS_WINDOWS_OPS_CHECKPOINTS`` overrides it (see :func:`default_checkpoint_url`).
     """
     return state_dir() / "checkpoints.sqlite"
 
 
 def default_checkpoint_url() -> str:
-    """Return where the default checkpoint store lives (DESIGN principle 4).
+    """Return where the default checkpoint store lives (design principle "resumable by construction").
 
     ``$AKS_WINDOWS_OPS_CHECKPOINTS`` when set (any form :func:`checkpoint_store_from_url` accepts, e.g. a
-    ``blob://`` URL on Azure Functions, REFERENCE section 7), else :func:`default_checkpoint_path`.
+    ``blob://`` URL on Azure Functions, Service facts: Where it runs), else :func:`default_checkpoint_path`.
     """
     configured = os.environ.get(CHECKPOINTS_ENV, "").strip()
     return configured or str(default_checkpoint_path())
@@ -300,7 +300,7 @@ class JsonFileCheckpointStore:
     """One JSON file holding the records (and documents, and leases) of every plan; for a single user.
 
     Every change rewrites the file through a temporary file in the same directory and ``os.replace``, so the
-    file on disk is always a complete JSON document, even after a crash mid-write (DESIGN principle 4). Each
+    file on disk is always a complete JSON document, even after a crash mid-write (design principle "resumable by construction"). Each
     read-modify-write holds an exclusive OS lock on ``<file>.lock`` (``fcntl.flock`` on POSIX), so processes
     of one user on one machine never lose each other's records; the lock does not work across machines or on
     network file systems, which is why the default store is SQLite and Azure Functions use Blob. The file is
@@ -466,14 +466,14 @@ class JsonFileCheckpointStore:
 
 
 class BlobCheckpointStore:
-    """Checkpoints in Blob Storage, one JSON blob per plan: ``<prefix><plan id>.json`` (REFERENCE section 7).
+    """Checkpoints in Blob Storage, one JSON blob per plan: ``<prefix><plan id>.json`` (Service facts: Where it runs).
 
     Each blob holds the plan document and its step records, so a run reads one blob per step and a timer
-    instance on another machine resumes where the last one stopped (DESIGN principle 4). Writes are
+    instance on another machine resumes where the last one stopped (design principle "resumable by construction"). Writes are
     read-modify-writes guarded by the blob's ETag and re-applied on 412, so two writers on the same plan never
     lose each other's records; the container is created when first needed. Needs the ``blob`` extra
     (``azure-storage-blob``), imported when the store is built. No secret is stored: records refuse them, and
-    the connection string stays inside the SDK client (DESIGN principle 6).
+    the connection string stays inside the SDK client (design principle "secrets never print").
 
     Args:
         container_client: an ``azure.storage.blob.ContainerClient``.
@@ -651,7 +651,7 @@ def _is_windows_drive_path(text: str) -> bool:
 def checkpoint_store_from_url(
     url: str | os.PathLike[str] | None = None, *, credential: Any = None
 ) -> CheckpointStore:
-    r"""Open the checkpoint store that ``url`` names (DESIGN principle 4; REFERENCE section 7 for Blob).
+    r"""Open the checkpoint store that ``url`` names (design principle "resumable by construction"; Service facts: Where it runs for Blob).
 
     Accepted forms:
 

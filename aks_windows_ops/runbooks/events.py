@@ -1,4 +1,4 @@
-"""Progress events of an applied plan, and renderers for them (DESIGN principles 1 and 4).
+"""Progress events of an applied plan, and renderers for them (design principles "plan, then apply", "resumable by construction").
 
 The runner reports what it does as :class:`Event` objects passed to an ``on_event`` callable. Times are
 seconds on the run's clock (virtual in the simulator, so a 14-minute update reports 14 minutes), never wall
@@ -8,7 +8,7 @@ time. Renderers:
 - :class:`TextRenderer`: the same lines written to a stream.
 - :class:`RichProgress`: a live progress display for the CLI (``rich`` is imported only when it is built).
 
-Events carry messages from the library and from Azure, never a secret (DESIGN principle 6).
+Events carry messages from the library and from Azure, never a secret (design principle "secrets never print").
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ __all__ = ["Event", "EventKind", "LogRenderer", "RichProgress", "TextRenderer", 
 
 
 class EventKind(str, enum.Enum):
-    """What happened (DESIGN principle 4)."""
+    """What happened (design principle "resumable by construction")."""
 
     PLAN_STARTED = "plan_started"
     STEP_STARTED = "step_started"
@@ -76,7 +76,7 @@ class Event:
 
 
 def format_event(event: Event) -> str:
-    """Return one plain-text line describing ``event`` (DESIGN principle 4: progress you can read in a log).
+    """Return one plain-text line describing ``event`` (design principle "resumable by construction": progress you can read in a log).
 
     Args:
         event: the event to describe.
@@ -99,7 +99,7 @@ def format_event(event: Event) -> str:
 
 
 class LogRenderer:
-    """An ``on_event`` callable that logs each event as one line (DESIGN principle 4).
+    """An ``on_event`` callable that logs each event as one line (design principle "resumable by construction").
 
     Failures and pauses log at WARNING, the rest at ``level``.
 
@@ -119,7 +119,7 @@ class LogRenderer:
 
 
 class TextRenderer:
-    """An ``on_event`` callable that writes each event as one line to a stream (DESIGN principle 4).
+    """An ``on_event`` callable that writes each event as one line to a stream (design principle "resumable by construction").
 
     Args:
         stream: where to write; ``sys.stderr`` by default.
@@ -136,7 +136,7 @@ class TextRenderer:
 
 
 class RichProgress:
-    """An ``on_event`` callable showing a live ``rich`` progress display, for the CLI (DESIGN principle 4).
+    """An ``on_event`` callable showing a live ``rich`` progress display, for the CLI (design principle "resumable by construction").
 
     One bar counts the plan's steps; another follows the running step, from the action's reported progress
     or from the elapsed time over the step's expected duration. Outcomes are printed above the bars. Use it

@@ -1,4 +1,4 @@
-"""Leases: one apply at a time per cluster and per plan (DESIGN principle 4: each write once).
+"""Leases: one apply at a time per cluster and per plan (design principle "resumable by construction": each write once).
 
 Two applies of the same plan, or of two plans on the same cluster, would each read "not done" and each send
 the write. Before its first step an apply takes a lease named ``cluster:<target>`` and one named

@@ -6,7 +6,7 @@ pool?": upgrade the control plane, create a new pool, move the pods, delete the 
 Windows Server 2019 (unsupported from Kubernetes 1.33) or to a new max pods value (changeable only by a new
 pool). The new pool copies the old one (VM size, count or autoscaler bounds, zones, subnet, labels, taints, max
 pods, upgrade settings) with overrides. Pods are moved with kubectl drain semantics honouring
-PodDisruptionBudgets (REFERENCE section 6), and every controller-owned pod must have a Ready replacement on the
+PodDisruptionBudgets (Service facts: Moving pods), and every controller-owned pod must have a Ready replacement on the
 new pool before the old pool is deleted. Until the delete, a failure leaves the old pool intact and uncordoned.
 """
 
@@ -91,7 +91,7 @@ def _rollback(cc: ClusterContext, pool: str) -> None:
 def _tell_what_is_left(err: AksWindowsOpsError, cc: ClusterContext, old_pool: str, new_pool: Any) -> None:
     """Rewrite a failed move's message with the state read back: the old pool's nodes and the new pool.
 
-    The migration stops before the delete (DESIGN principle 3); the operator learns exactly what runs now, what
+    The migration stops before the delete (design principle "never lose a workload"); the operator learns exactly what runs now, what
     is billed, and the commands to remove or reuse the new pool.
     """
     from aks_windows_ops.kube.drain import is_cordoned
@@ -155,7 +155,7 @@ def _waiting_reasons(seen: Mapping[str, str]) -> str:
 
 
 class DrainPool:
-    """Cordon the old pool's nodes and evict their pods honouring PodDisruptionBudgets (REFERENCE section 6).
+    """Cordon the old pool's nodes and evict their pods honouring PodDisruptionBudgets (Service facts: Moving pods).
 
     Params: ``pool``, ``timeout_per_node``, ``concurrency``, ``delete_emptydir_data``, ``force``.
     """
@@ -226,7 +226,7 @@ class DrainPool:
 class VerifyReplacements:
     """Every controller-owned pod that ran on the old pool has a Ready replacement on the new one.
 
-    DESIGN principle 3. Params: ``old_pool``, ``new_pool``, ``pods`` (the old pool's pods when planned),
+    design principle "never lose a workload". Params: ``old_pool``, ``new_pool``, ``pods`` (the old pool's pods when planned),
     ``timeout``.
     """
 
@@ -455,7 +455,7 @@ def plan_migration(
     problems = check_new_pool(snapshot, name_new, properties, control_plane_first=control_plane_first)
     if problems:
         raise InvalidInput(problems)
-    # The pods to move, and those that could never land on the new pool (REFERENCE section 6).
+    # The pods to move, and those that could never land on the new pool (Service facts: Moving pods).
     context = ClusterContext(clients, resource_group, name, cluster_wire=wire)
     if kube is None:
         from aks_windows_ops.kube.client import api_client_from_kubeconfig

@@ -1,4 +1,4 @@
-"""How a run tells what it changed, and how it stops on Ctrl-C or SIGTERM (DESIGN principle 4).
+"""How a run tells what it changed, and how it stops on Ctrl-C or SIGTERM (design principle "resumable by construction").
 
 A failed, paused or interrupted run states which steps' writes it sent, which earlier runs sent, and which
 never started (:func:`changes_summary`), from the run's own record of attempted writes. SIGTERM is turned into
@@ -20,7 +20,7 @@ __all__ = ["Terminated", "changes_summary", "sigterm_as_interrupt"]
 
 
 def changes_summary(sent: list[str] | tuple[str, ...], records: tuple[StepRecord, ...]) -> str:
-    """One line saying what a run changed, from its record of attempted writes (DESIGN principle 4).
+    """One line saying what a run changed, from its record of attempted writes (design principle "resumable by construction").
 
     "Nothing was sent" is said only when no write was sent by this run nor recorded by an earlier one.
 
@@ -51,7 +51,7 @@ class Terminated(KeyboardInterrupt):
 def sigterm_as_interrupt() -> Iterator[None]:
     """Turn SIGTERM into :class:`Terminated` while the block runs (main thread, default handler only).
 
-    A plan's run then records the step in flight before it stops, as it does on Ctrl-C (DESIGN principle 4).
+    A plan's run then records the step in flight before it stops, as it does on Ctrl-C (design principle "resumable by construction").
     Only the main thread may set handlers, and a handler someone else installed is left alone.
     """
     if threading.current_thread() is not threading.main_thread():

@@ -1,11 +1,11 @@
 """Rotate the Windows admin password (FAQ "How do I change the administrator password for Windows Server nodes?").
 
 The FAQ: ``az aks update --windows-admin-password`` upgrades (restarts) only the Windows pools; Linux pools are
-not affected; the password needs at least 14 characters and the Windows complexity rules (REFERENCE section 2).
+not affected; the password needs at least 14 characters and the Windows complexity rules (Service facts: Credentials).
 The plan lists the Windows pools that restart, their nodes and the expected time; the one write is a cluster PUT
 with only the password set in ``windowsProfile`` (username, license type, gMSA and CSI proxy kept as read). The
 password lives in a :class:`~aks_windows_ops.secrets.Secret` held by the run's context, never in the plan, a
-checkpoint, an event or an error (DESIGN principle 6).
+checkpoint, an event or an error (design principle "secrets never print").
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ __all__ = [
     "write_marker",
 ]
 
-#: REFERENCE section 2: 12-14 minutes for one node; each further Windows node adds about 2.
+#: Service facts: Credentials: 12-14 minutes for one node; each further Windows node adds about 2.
 #: The cluster tag whose value names the plan and step of the last password write (see :func:`write_marker`).
 MARKER_TAG = "aks-windows-ops-write"
 BASE_SECONDS = 13 * 60
@@ -172,7 +172,7 @@ PASSWORD_ACTIONS = {**AZURE_ACTIONS, "update_windows_profile": WindowsProfileUpd
 def plan_password_rotation(
     clients: AzureClients, resource_group: str, name: str, *, new_password: Secret
 ) -> tuple[Plan, ClusterContext]:
-    """Plan a Windows admin password rotation (FAQ password question; REFERENCE sections 2 and 3).
+    """Plan a Windows admin password rotation (FAQ password question; Service facts: Credentials; How the Azure CLI does it).
 
     The password is checked first (length, complexity, deny-list), then against the cluster's admin username
     after one read; a problem raises before any write, and no message ever contains the password.

@@ -4,7 +4,7 @@
 rule before anything is sent, and returns a :class:`~aks_windows_ops.runbooks.plan.Plan`:
 
 - version upgrade: a control-plane-only upgrade (pool versions preserved, service principal left out of the body,
-  REFERENCE section 3), then each selected pool in a safe order (System, Linux user, Windows), each waited on and
+  Service facts: How the Azure CLI does it), then each selected pool in a safe order (System, Linux user, Windows), each waited on and
   verified; intermediate minor hops when asked; refusals for downgrades, minor skips, pools left beyond the
   allowed skew and Windows2019 pools on a target >= 1.33 (those need the migrate runbook);
 - node image only: one ``upgradeNodeImageVersion`` per pool that has a newer image, with the FAQ's note that a
@@ -37,7 +37,7 @@ from aks_windows_ops.runbooks.steps import ClusterContext, apply_to_cluster, ver
 __all__ = ["apply_patch", "plan_patch"]
 
 _SURGE = re.compile(r"^(?:[1-9]\d*|[1-9]\d?%|100%)$")
-#: Expected durations (REFERENCE section 4), for plans and progress bars.
+#: Expected durations (Service facts: ARM behaviour), for plans and progress bars.
 CONTROL_PLANE_SECONDS = 15 * 60
 POOL_UPGRADE_SECONDS_PER_NODE = 5 * 60
 NODE_IMAGE_SECONDS_PER_NODE = {"Windows": 5 * 60, "Linux": 3 * 60}
@@ -45,7 +45,7 @@ WINDOWS_IMAGE_PULL_SECONDS = 15 * 60
 
 
 def _order(pool: PoolSnapshot) -> int:
-    # FAQ/REFERENCE: System pools first (they host the cluster's services), then Linux user pools, then Windows.
+    # FAQ and service facts: System pools first (they host the cluster's services), then Linux user pools, then Windows.
     if pool.mode is PoolMode.SYSTEM:
         return 0
     return 2 if pool.is_windows else 1
@@ -121,7 +121,7 @@ def plan_patch(
     check_latest: bool = True,
     kube: Any = None,
 ) -> tuple[Plan, ClusterContext]:
-    """Plan a patch in the FAQ's order (FAQ "How do I patch my Windows nodes?"; REFERENCE section 3).
+    """Plan a patch in the FAQ's order (FAQ "How do I patch my Windows nodes?"; Service facts: How the Azure CLI does it).
 
     Planning only reads: applying nothing sends zero writes.
 
@@ -394,7 +394,7 @@ def apply_patch(
     on_event: Callable[[Event], None] | None = None,
     abort_conflicting: bool = False,
 ) -> ApplyResult:
-    """Apply a patch plan (DESIGN principles 1 and 4): checkpointed, resumable, within ``time_budget``.
+    """Apply a patch plan (design principles "plan, then apply", "resumable by construction"): checkpointed, resumable, within ``time_budget``.
 
     Args:
         plan: from :func:`plan_patch`.

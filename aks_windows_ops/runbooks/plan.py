@@ -1,4 +1,4 @@
-"""Plans: the read-only result of planning a procedure, and its renderers (DESIGN principle 1).
+"""Plans: the read-only result of planning a procedure, and its renderers (design principle "plan, then apply").
 
 A procedure first reads facts and runs its preflight, then returns a :class:`Plan`: the ordered :class:`Step`
 objects that must change something, the :class:`NoOp` objects that explain what needs no change, and the
@@ -7,9 +7,9 @@ findings and warnings met on the way. Nothing is sent to Azure until the plan is
 
 A plan's :attr:`Plan.id` is a hash of the work it describes (procedure, target, and each step's id, kind,
 resource and parameters) and of a random nonce, so every plan made has its own id and its own checkpoint
-records (DESIGN principle 4); a document whose steps were edited no longer matches its id. A plan records its
+records (design principle "resumable by construction"); a document whose steps were edited no longer matches its id. A plan records its
 target and its mode (Azure or a twin) and is refused elsewhere. Step parameters are JSON and never hold a
-secret: a :class:`~aks_windows_ops.secrets.Secret` anywhere in them is refused (DESIGN principle 6); actions
+secret: a :class:`~aks_windows_ops.secrets.Secret` anywhere in them is refused (design principle "secrets never print"); actions
 fetch secrets from their run context instead.
 
 The renderers (:func:`render_text`, :func:`render_markdown`, :func:`render_html`, :func:`render_json`) are
@@ -61,7 +61,7 @@ def check_json_safe(value: Any, where: str) -> JsonValue:
     """Return a deep copy of ``value`` as plain JSON, refusing secrets and anything JSON cannot hold.
 
     Plans and checkpoints are printed, stored and shown in notebooks, so they must never carry a secret
-    (DESIGN principle 6) and must survive a JSON round trip unchanged (DESIGN principle 4). Tuples become
+    (design principle "secrets never print") and must survive a JSON round trip unchanged (design principle "resumable by construction"). Tuples become
     lists; non-finite floats, non-string keys and other objects are refused.
 
     Args:
@@ -113,7 +113,7 @@ def _canonical(value: Any) -> str:
 def format_duration(seconds: float) -> str:
     """Format a duration for people: ``45 s``, ``14 min``, ``1 h 05 min``.
 
-    Used by every plan renderer and progress display (DESIGN principle 1: a plan says how long it takes).
+    Used by every plan renderer and progress display (design principle "plan, then apply": a plan says how long it takes).
 
     Args:
         seconds: the duration; negative values count as zero.
@@ -130,7 +130,7 @@ def format_duration(seconds: float) -> str:
 
 @dataclass(frozen=True)
 class Step:
-    """One write the plan will make, with everything needed to do and explain it (DESIGN principle 1).
+    """One write the plan will make, with everything needed to do and explain it (design principle "plan, then apply").
 
     Attributes:
         id: stable and unique within the plan, e.g. ``upgrade-pool:npwin``; checkpoints are keyed by it.
@@ -138,7 +138,7 @@ class Step:
         title: one line for people, e.g. ``Upgrade the control plane to 1.31.2``.
         resource: what the step changes, e.g. ``rg/cluster/npwin``.
         reason: why the step is needed (the FAQ rule or the finding behind it).
-        expected_seconds: typical duration, for progress display and budgeting (REFERENCE section 4).
+        expected_seconds: typical duration, for progress display and budgeting (Service facts: ARM behaviour).
         restarts_nodes: the step reimages or restarts nodes (password, AHUB, upgrades).
         params: JSON parameters for the action. Never a secret: a ``Secret`` anywhere in them is refused.
     """
@@ -208,7 +208,7 @@ class Step:
 
 @dataclass(frozen=True)
 class NoOp:
-    """Something the procedure looked at and left alone, with the reason (pyinfra style, DESIGN principle 1).
+    """Something the procedure looked at and left alone, with the reason (pyinfra style, design principle "plan, then apply").
 
     Attributes:
         resource: what was examined, e.g. ``rg/cluster/npwin``.
@@ -247,7 +247,7 @@ def _utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class Plan:
-    """The ordered steps of one procedure on one target, ready to show or apply (DESIGN principle 1).
+    """The ordered steps of one procedure on one target, ready to show or apply (design principle "plan, then apply").
 
     Attributes:
         procedure: the procedure that made the plan, e.g. ``patch``.
@@ -338,7 +338,7 @@ class Plan:
     def refusal(self, *, target: str | None = None, mode: str | None = None) -> str | None:
         """Why this plan must not run on ``target`` in ``mode``, or ``None`` when it may.
 
-        DESIGN principle 4: a plan carries its target and its mode; it never acts on another cluster, a
+        design principle "resumable by construction": a plan carries its target and its mode; it never acts on another cluster, a
         rehearsal plan is never sent to Azure, and a real plan never runs on a twin.
         """
         if target is not None and target.lower() != self.target.lower():
@@ -381,7 +381,7 @@ class Plan:
         raise KeyError(step_id)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the plan as a JSON-ready dict, the document that checkpoints store (DESIGN principle 4)."""
+        """Return the plan as a JSON-ready dict, the document that checkpoints store (design principle "resumable by construction")."""
         return {
             "schema": PLAN_SCHEMA_VERSION,
             "id": self.id,
@@ -468,7 +468,7 @@ def _sorted_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def render_text(plan: Plan) -> str:
-    """Render a plan as plain text for terminals and logs (DESIGN principle 1).
+    """Render a plan as plain text for terminals and logs (design principle "plan, then apply").
 
     Args:
         plan: the plan to show.
@@ -513,7 +513,7 @@ def _md(text: str) -> str:
 
 
 def render_markdown(plan: Plan) -> str:
-    """Render a plan as Markdown, for change tickets and notebook cells (DESIGN principle 1).
+    """Render a plan as Markdown, for change tickets and notebook cells (design principle "plan, then apply").
 
     Args:
         plan: the plan to show.
@@ -560,7 +560,7 @@ def render_markdown(plan: Plan) -> str:
 
 
 def render_html(plan: Plan) -> str:
-    """Render a plan as an HTML table for Jupyter (every value escaped) (DESIGN principle 1).
+    """Render a plan as an HTML table for Jupyter (every value escaped) (design principle "plan, then apply").
 
     Args:
         plan: the plan to show.
@@ -609,7 +609,7 @@ def render_html(plan: Plan) -> str:
 
 
 def render_json(plan: Plan, *, indent: int | None = 2) -> str:
-    """Render a plan as JSON (the :meth:`Plan.to_dict` document) for tools and storage (DESIGN principle 1).
+    """Render a plan as JSON (the :meth:`Plan.to_dict` document) for tools and storage (design principle "plan, then apply").
 
     Args:
         plan: the plan to show.

@@ -1,9 +1,9 @@
 """Add a Windows pool with every FAQ check first, and the pool create/delete steps migrate reuses.
 
 FAQ "Why am I seeing an error when I try to deploy Windows pods?": ``az aks nodepool add ... --max-pods`` with a
-high enough value. Before the one PUT (REFERENCE section 3): the name (<= 6 characters, unused), the OS SKU
+high enough value. Before the one PUT (Service facts: How the Azure CLI does it): the name (<= 6 characters, unused), the OS SKU
 against the Kubernetes version, Azure CNI, pool and node limits, max pods against the pods the caller means to
-run (``No available addresses``) and against the subnet's free addresses with surge (REFERENCE section 5), and
+run (``No available addresses``) and against the subnet's free addresses with surge (Service facts: Azure CNI capacity), and
 the pre-2020 old-image error (upgrade the control plane first). Then wait for Succeeded and Ready nodes, verify.
 """
 
@@ -58,7 +58,7 @@ __all__ = [
 #: Marks a property the replacement must not carry (the service then picks it, e.g. the newest node image).
 REMOVE: Any = object()
 
-#: REFERENCE section 4: adding a pool takes 5-8 minutes.
+#: Service facts: ARM behaviour: adding a pool takes 5-8 minutes.
 CREATE_SECONDS = 6.5 * 60
 DELETE_SECONDS = 4 * 60
 #: Seconds between node readiness polls after a pool create (on the run's clock: virtual in a rehearsal).
@@ -80,7 +80,7 @@ def pool_properties(
     orchestrator_version: str | None = None,
     autoscale: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    """The wire properties of a new User pool, as ``az aks nodepool add`` sends them (REFERENCE section 3)."""
+    """The wire properties of a new User pool, as ``az aks nodepool add`` sends them (Service facts: How the Azure CLI does it)."""
     props: dict[str, Any] = {
         "osType": os_type,
         "mode": "User",
@@ -193,7 +193,7 @@ class CreatePool:
 
 
 class DeletePool:
-    """Delete a pool once nothing that must live on it is left (DESIGN principle 3). Params: ``pool``."""
+    """Delete a pool once nothing that must live on it is left (design principle "never lose a workload"). Params: ``pool``."""
 
     def _get(self, ctx: RunContext, pool: str) -> dict[str, Any] | None:
         cc = cluster_of(ctx)
@@ -283,7 +283,7 @@ def check_new_pool(
     pods_wanted: int | None = None,
     control_plane_first: bool = False,
 ) -> list[str]:
-    """Every FAQ rule a new pool must meet, against the cluster (REFERENCE sections 1 and 5)."""
+    """Every FAQ rule a new pool must meet, against the cluster (Service facts: FAQ rules; Azure CNI capacity)."""
     problems = check_pool_spec(
         name=name,
         os_type=str(properties["osType"]),

@@ -1,4 +1,4 @@
-"""Which actions resume a stored plan, and what they need in a new process (DESIGN principle 4).
+"""Which actions resume a stored plan, and what they need in a new process (design principle "resumable by construction").
 
 A checkpoint store holds plans by id; ``Plan.procedure`` names the procedure, whose step actions are imported
 only when a plan needs them. Used by the ``resume`` command and the Azure Functions timer.
@@ -81,7 +81,7 @@ def _password_secret(url: str) -> Any:
 def cluster_context(
     plan: Plan, procedure: Procedure, factory: ClientsFactory, secret_url: str | None
 ) -> tuple[Any, AzureClients]:
-    """Build what a stored plan's actions need to resume in a new process (DESIGN principle 4).
+    """Build what a stored plan's actions need to resume in a new process (design principle "resumable by construction").
 
     Args:
         plan: the stored plan; its target is ``subscription/resource_group/cluster``.

@@ -1,4 +1,4 @@
-"""The generic engine that applies a plan, step by step, resumably (DESIGN principles 1, 4 and 6).
+"""The generic engine that applies a plan, step by step, resumably (design principles "plan, then apply", "resumable by construction", "secrets never print").
 
 Procedures (patch, password, ahub, migrate) plan :class:`~aks_windows_ops.runbooks.plan.Step` objects and
 provide one :class:`Action` per step kind; :func:`apply` runs them. For each step, in plan order:
@@ -26,7 +26,7 @@ crash) propagates untouched and marks nothing, exactly as if the process had die
 checkpoint store also propagate, because progress that cannot be recorded must not go on.
 
 The time budget (``time_budget=`` seconds on ``clock``) lets an Azure Functions timer stop cleanly before
-its timeout and continue on the next tick (REFERENCE section 7).
+its timeout and continue on the next tick (Service facts: Where it runs).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ _MAX_CHECKS = 5
 
 
 class StepState(str, enum.Enum):
-    """What :meth:`Action.check` found on the resource (DESIGN principle 4: re-read before writing)."""
+    """What :meth:`Action.check` found on the resource (design principle "resumable by construction": re-read before writing)."""
 
     DONE = "done"
     IN_FLIGHT = "in_flight"
@@ -145,7 +145,7 @@ class RunContext:
         return remaining is not None and remaining <= 0
 
     def ensure_time(self, what: str = "") -> None:
-        """Raise ``BudgetExhausted`` if the budget has run out (DESIGN principle 4).
+        """Raise ``BudgetExhausted`` if the budget has run out (design principle "resumable by construction").
 
         Args:
             what: what would have been done next, for the message.
@@ -205,7 +205,7 @@ class RunContext:
         """Call ``done`` until it returns true, sleeping ``interval`` between calls within the budget.
 
         The building block of :meth:`Action.wait` when there is no operation handle: poll the resource's
-        state (DESIGN principle 4). Each round emits a ``waiting`` event.
+        state (design principle "resumable by construction"). Each round emits a ``waiting`` event.
 
         Args:
             done: returns true when the wait is over; raises a library error if the operation failed.
@@ -224,7 +224,7 @@ class RunContext:
 
 @runtime_checkable
 class Action(Protocol):
-    """How one kind of step is done; procedures register one per step kind (DESIGN principle 4).
+    """How one kind of step is done; procedures register one per step kind (design principle "resumable by construction").
 
     Raise library errors (:class:`~aks_windows_ops.errors.AksWindowsOpsError` subclasses) for outcomes the
     operator must act on; they fail the step. Raise
@@ -258,7 +258,7 @@ class Action(Protocol):
 
 @dataclass(frozen=True)
 class ApplyResult:
-    """How an :func:`apply` call ended (DESIGN principle 4).
+    """How an :func:`apply` call ended (design principle "resumable by construction").
 
     Attributes:
         plan_id: the plan applied.
@@ -381,7 +381,7 @@ def apply(
     mode: str | None = None,
     lease: bool = True,
 ) -> ApplyResult:
-    """Apply ``plan``, resuming from its checkpoint records (DESIGN principles 1 and 4; REFERENCE section 7).
+    """Apply ``plan``, resuming from its checkpoint records (design principles "plan, then apply", "resumable by construction"; Service facts: Where it runs).
 
     Before the first step the run takes the leases of its cluster and its plan in the store
     (:mod:`aks_windows_ops.runbooks.leases`), so a second apply on the same cluster stops before any write.
@@ -747,7 +747,7 @@ def _final_records(plan: Plan, store: CheckpointStore) -> tuple[StepRecord, ...]
 def get_plan_status(
     plan: Plan, checkpoints: CheckpointStore | str | PathLike[str] | None = None
 ) -> tuple[StepRecord, ...]:
-    """Return every step's record, in plan order, without running anything (DESIGN principle 4).
+    """Return every step's record, in plan order, without running anything (design principle "resumable by construction").
 
     Steps that never ran get a ``pending`` record.
 
@@ -765,7 +765,7 @@ def resume(
     checkpoints: CheckpointStore | str | PathLike[str] | None = None,
     **options: Any,
 ) -> ApplyResult:
-    """Apply the plan stored under ``plan_id`` again, continuing where it stopped (DESIGN principle 4).
+    """Apply the plan stored under ``plan_id`` again, continuing where it stopped (design principle "resumable by construction").
 
     Args:
         plan_id: the id of a plan applied earlier with a store that keeps plan documents.

@@ -1,4 +1,4 @@
-"""The default checkpoint store: one SQLite database in the user's state directory (DESIGN principle 4).
+"""The default checkpoint store: one SQLite database in the user's state directory (design principle "resumable by construction").
 
 Standard library ``sqlite3`` in WAL mode: every record, plan document and lease is written in its own
 transaction (``BEGIN IMMEDIATE``), so several processes share the file safely: readers never see half a
@@ -40,7 +40,7 @@ _SCHEMA = (
 class SqliteCheckpointStore:
     """Checkpoints, plan documents and leases in one SQLite file, safe for several processes at once.
 
-    Implements ``CheckpointStore``, ``PlanStore`` and ``LeaseStore`` (DESIGN principle 4).
+    Implements ``CheckpointStore``, ``PlanStore`` and ``LeaseStore`` (design principle "resumable by construction").
 
     Args:
         path: the database file; created (0600) with its parent directories on first use.

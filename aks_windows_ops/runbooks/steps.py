@@ -1,11 +1,11 @@
 """The Azure-backed step actions shared by every procedure, and the glue that applies a plan to a cluster.
 
-Each action follows the runner's protocol (DESIGN principle 4): ``check`` re-reads the resource (or uses the
+Each action follows the runner's protocol (design principle "resumable by construction"): ``check`` re-reads the resource (or uses the
 reading the plan was made from, once, on the first run), ``start`` sends the one write and returns the
 continuation token, ``wait`` resumes that token on the clients' clock within the time budget, ``verify`` checks
 the result. A 409 ``OperationNotAllowed`` never makes an action re-send a write that Azure accepted: the write
 was refused, so the action waits for the running operation (or aborts it when asked) and sends it then
-(REFERENCE section 4).
+(Service facts: ARM behaviour).
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def param_number(step: Step, key: str, default: float) -> float:
 
 
 def cluster_of(ctx: RunContext) -> ClusterContext:
-    """The run's :class:`ClusterContext`, with the clients' deadline set to the run's budget (REFERENCE s. 4)."""
+    """The run's :class:`ClusterContext`, with the clients' deadline set to the run's budget (Service facts: ARM behaviour)."""
     cc = ctx.extras["cluster"]
     assert isinstance(cc, ClusterContext)
     cc.clients.deadline = ctx.deadline
@@ -170,7 +170,7 @@ MAX_SENDS = 6
 
 
 def is_ambiguous(err: AksWindowsOpsError) -> bool:
-    """Whether a failed write may still have landed: a lost connection, a timeout or a 5xx (DESIGN "Retries").
+    """Whether a failed write may still have landed: a lost connection, a timeout or a 5xx (design notes, "Style").
 
     A 4xx answer (400, 404, 409, 412, 429) means Azure refused the write; anything else leaves the outcome
     unknown until the resource is read back.
@@ -191,7 +191,7 @@ def send_write(
 ) -> str | None:
     """Send a step's one write; after any outcome that is not a clear answer, read the resource and decide.
 
-    DESIGN "Retries" and REFERENCE section 4: azure-core never repeats a write (see
+    design notes, "Style" and Service facts: ARM behaviour: azure-core never repeats a write (see
     ``aks_windows_ops.azure.retry.BudgetRetryPolicy``), so every repetition is decided here, after a read:
 
     - a lost response, a timeout or a 5xx (the write may have landed), and a 412 or 409 that follows one: read
@@ -284,7 +284,7 @@ def _pool_param(step: Step) -> str | None:
 def wait_for_operation(
     ctx: RunContext, step: Step, operation: JsonOp | None, state: Callable[[], str | None]
 ) -> None:
-    """Wait for a step's operation: resume its token, or poll the resource until no operation runs (DESIGN 4)."""
+    """Wait for a step's operation: resume its token, or poll the resource until no operation runs (design principle "resumable by construction")."""
     cc = cluster_of(ctx)
     try:
         _wait(ctx, cc, step, operation, state)
@@ -333,7 +333,7 @@ def cluster_busy_state(cc: ClusterContext, wire: Mapping[str, Any] | None = None
 
 
 def operation_handle(token: str | None, resume: str) -> dict[str, Any] | None:
-    """The checkpointed handle of a started operation (a continuation token; REFERENCE section 11).
+    """The checkpointed handle of a started operation (a continuation token; Service facts: Serving the SDK from an in-memory ARM).
 
     ``None`` (the write landed but its answer was lost; :func:`send_write`) has no handle: the step polls the
     resource instead.
@@ -353,7 +353,7 @@ def properties_of(result: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 class ControlPlaneUpgrade:
-    """Upgrade the control plane only (FAQ patch order; REFERENCE section 3). Params: ``version``."""
+    """Upgrade the control plane only (FAQ patch order; Service facts: How the Azure CLI does it). Params: ``version``."""
 
     def check(self, step: Step, ctx: RunContext) -> StepState:
         cc = cluster_of(ctx)
@@ -415,7 +415,7 @@ class _PoolAction:
 
 
 class PoolUpgrade(_PoolAction):
-    """Upgrade one pool's Kubernetes version (REFERENCE section 3). Params: ``pool``, ``version``, settings."""
+    """Upgrade one pool's Kubernetes version (Service facts: How the Azure CLI does it). Params: ``pool``, ``version``, settings."""
 
     def check(self, step: Step, ctx: RunContext) -> StepState:
         props = cluster_of(ctx).pool(str(step.params["pool"])) or {}
@@ -477,7 +477,7 @@ class PoolUpgrade(_PoolAction):
 
 
 class NodeImageUpgrade(_PoolAction):
-    """Upgrade one pool's node image (REFERENCE section 3; 304 = already the latest). Params: ``pool``, ``latest``."""
+    """Upgrade one pool's node image (Service facts: How the Azure CLI does it; 304 = already the latest). Params: ``pool``, ``latest``."""
 
     def check(self, step: Step, ctx: RunContext) -> StepState:
         props = cluster_of(ctx).pool(str(step.params["pool"])) or {}
@@ -593,7 +593,7 @@ def apply_to_cluster(
 ) -> ApplyResult:
     """Apply a procedure's plan to a cluster on the clients' clock (virtual in the simulator).
 
-    DESIGN principles 1 and 4: the plan's steps run through the runner with checkpoints; ``time_budget`` stops
+    design principles "plan, then apply", "resumable by construction": the plan's steps run through the runner with checkpoints; ``time_budget`` stops
     the run cleanly (status ``paused``) and the next call resumes it. On the simulator (virtual time) the
     default store is in memory: a rehearsal never writes into the real default checkpoint file.
     """

@@ -1,7 +1,7 @@
 """The simulator: the ARM emulator, the Kubernetes API server, scenario files and fixtures.
 
 ``FakeAzure`` serves ARM as an azure-core transport, ``FakeKubernetes`` is an API server on loopback
-(DESIGN "The simulator").
+(design notes, "The simulator").
 
 Names are imported lazily so that importing this package costs nothing until a name is used.
 """

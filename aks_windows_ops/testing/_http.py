@@ -87,7 +87,7 @@ class VirtualClock:
 
 @dataclass
 class Fault:
-    """A scripted fault (REFERENCE section 4 and DESIGN "Faults are scriptable").
+    """A scripted fault (Service facts: ARM behaviour and design notes, "The simulator").
 
     Attributes:
         kind: ``throttle`` (429 + Retry-After), ``error`` (``status``, default 503), ``reset`` (connection

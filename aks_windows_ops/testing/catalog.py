@@ -1,6 +1,6 @@
 """The simulator's catalog: Kubernetes versions and node image releases.
 
-The figures follow AKS's published shapes (REFERENCE sections 1 and 3): patch versions per minor, Windows image
+The figures follow AKS's published shapes (Service facts: FAQ rules; How the Azure CLI does it): patch versions per minor, Windows image
 names ``AKSWindows-<year>-containerd-<build>.<rev>.<yymmdd>`` and Linux ``AKSUbuntu-2204gen2containerd-<yyyymm>.<dd>.0``.
 A cluster only sees a Windows image released before its last control plane upgrade (FAQ "How do I patch my
 Windows nodes?": the updated Windows image is used only after a control plane upgrade).

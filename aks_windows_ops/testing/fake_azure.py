@@ -1,11 +1,11 @@
 """``FakeAzure``: an in-memory Azure Resource Manager served as an azure-core ``HttpTransport``.
 
 Unmodified ``ContainerServiceClient``, ``ComputeManagementClient`` and ``NetworkManagementClient`` run against it
-with a :class:`FakeCredential` (DESIGN "The simulator"). It answers like the recordings in ``cassettes/``:
+with a :class:`FakeCredential` (design notes, "The simulator"). It answers like the recordings in ``cassettes/``:
 PUT 201/200 with ``Azure-AsyncOperation``; DELETE and POST 202 with ``Azure-AsyncOperation`` and ``Location``;
 operation status ``InProgress`` (or free text) then ``Succeeded``/``Failed``/``Canceled``; non-terminal
 provisioning states while an operation runs; 409 ``OperationNotAllowed`` for a write during another operation;
-the service-side rules of REFERENCE sections 1, 3 and 4; and the side effects the FAQ describes (password and
+the service-side rules of Service facts: FAQ rules; How the Azure CLI does it; ARM behaviour; and the side effects the FAQ describes (password and
 license changes reimage the Windows pools and update the scale sets' ``licenseType``; a node image upgrade only
 picks up a newer Windows image after a control plane upgrade).
 
@@ -51,7 +51,7 @@ OLD_IMAGE_MESSAGE = (
     "instructions on finding available images."
 )
 
-#: Virtual durations in seconds (REFERENCE section 4).
+#: Virtual durations in seconds (Service facts: ARM behaviour).
 DEFAULT_DURATIONS: dict[str, float] = {
     "create_cluster": 480.0,
     "delete_cluster": 600.0,
@@ -73,7 +73,7 @@ DEFAULT_DURATIONS: dict[str, float] = {
 
 
 class FakeCredential:
-    """A credential that hands out a fixed bearer token (REFERENCE section 11)."""
+    """A credential that hands out a fixed bearer token (Service facts: Serving the SDK from an in-memory ARM)."""
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         """Return a token valid for an hour."""
@@ -184,7 +184,7 @@ def _surge(count: int, max_surge: str | None) -> int:
 
 
 class FakeAzure(HttpTransport):  # type: ignore[type-arg]
-    """An ARM emulator that the real Azure SDK clients talk to (DESIGN "The simulator").
+    """An ARM emulator that the real Azure SDK clients talk to (design notes, "The simulator").
 
     Args:
         clock: the virtual clock (a new one by default).
@@ -266,7 +266,7 @@ class FakeAzure(HttpTransport):  # type: ignore[type-arg]
         return FakeCredential()
 
     def send(self, request: HttpRequest, **kwargs: Any) -> FakeResponse:
-        """Serve one HTTP request (REFERENCE section 11: requests arrive as ``azure.core.rest.HttpRequest``)."""
+        """Serve one HTTP request (Service facts: Serving the SDK from an in-memory ARM: requests arrive as ``azure.core.rest.HttpRequest``)."""
         if self.latency:
             time.sleep(self.latency)
         split = urlsplit(request.url)
@@ -2077,7 +2077,7 @@ def complete_cluster(cluster: _Cluster) -> None:
 
 
 def pool_defaults(fake: FakeAzure, cluster: _Cluster, name: str, props_in: dict[str, Any]) -> dict[str, Any]:
-    """Fill a new pool's wire properties the way the service does (defaults from REFERENCE section 1)."""
+    """Fill a new pool's wire properties the way the service does (defaults from Service facts: FAQ rules)."""
     os_type = props_in.get("osType") or "Linux"
     if props_in.get("orchestratorVersion"):
         props_in = {**props_in, "orchestratorVersion": fake.resolve_version(props_in["orchestratorVersion"])}

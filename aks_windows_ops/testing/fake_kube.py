@@ -1,6 +1,6 @@
 """``FakeKubernetes``: a small Kubernetes API server on loopback that the real ``kubernetes`` client talks to.
 
-No kube-apiserver can be installed here (REFERENCE section 6), so this serves the slice of the API that the
+No kube-apiserver can be installed here (Service facts: Moving pods), so this serves the slice of the API that the
 library uses, over HTTPS (a private CA, see ``_kube_tls``) on ``127.0.0.1`` and an ephemeral port: nodes, pods (with the ``policy/v1``
 eviction subresource and the WebSocket ``exec`` subresource), PodDisruptionBudgets, Deployments, ReplicaSets,
 StatefulSets, DaemonSets, Services and Namespaces. Behind it run a controller, a scheduler and a kubelet (see ``_kube_cluster``), driven by the
@@ -423,7 +423,7 @@ class FakeKubernetes:
         """Make the nodes of AKS pool ``name`` match the pool: count, labels, taints, version, max pods.
 
         New nodes get the next instance index (scale sets never reuse one); a scale-in removes the highest
-        indexes. Nodes carry the AKS labels (REFERENCE section 6): ``kubernetes.io/os``, ``agentpool``,
+        indexes. Nodes carry the AKS labels (Service facts: Moving pods): ``kubernetes.io/os``, ``agentpool``,
         ``kubernetes.azure.com/agentpool``, ``kubernetes.azure.com/os-sku``, ``kubernetes.azure.com/mode`` and,
         on Windows, ``node.kubernetes.io/windows-build`` of the OS SKU (FAQ: process isolation only).
 

@@ -52,7 +52,7 @@ The format (every key but the names is optional; defaults in brackets)::
       - {kind: throttle, path: agentPools, times: 2, retry_after: 3}
 
 Built-in scenarios live beside this module (``scenarios/*.yaml``): ``healthy``, ``ws2019-retiring``,
-``legacy-2019``, ``subnet-full`` (DESIGN "Scenario files").
+``legacy-2019``, ``subnet-full`` (design notes, "The simulator").
 """
 
 from __future__ import annotations

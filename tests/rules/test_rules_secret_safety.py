@@ -1,4 +1,4 @@
-"""DESIGN principle 6: no problem, exception or finding text carries the password."""
+"""design principle "secrets never print": no problem, exception or finding text carries the password."""
 
 from __future__ import annotations
 

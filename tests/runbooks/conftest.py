@@ -1,6 +1,6 @@
 """Fixtures for the runbook engine tests: a virtual clock, the fake cloud, and the Azurite Blob emulator.
 
-Azurite (REFERENCE section 10) is installed once with npm into ``.cache/azurite`` at the repository root
+Azurite (Service facts: Test tooling) is installed once with npm into ``.cache/azurite`` at the repository root
 (gitignored; about 30 s the first time; ``$AZURITE_CACHE_DIR`` overrides the place), started per test session on an ephemeral port with in-memory
 persistence, and stopped by PID at the end. Without npm the ``azurite`` tests are skipped with the reason.
 """
