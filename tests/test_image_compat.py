@@ -372,3 +372,28 @@ def test_judge_workloads_from_manifests() -> None:
     assert resolved["Deployment/shop/multi"] is Compatibility.COMPATIBLE
     with pytest.raises(E.InvalidInput):
         judge_workloads(manifests, "Ubuntu")
+
+
+def test_cli_forced_rehearsal_blocked_by_a_budget_names_the_image_as_the_cause(tmp_path: Any) -> None:
+    """A budget blocks the drain because the replacements can never start: the message says so, not "relax it"."""
+    from aks_windows_ops.cli import app
+    from aks_windows_ops.testing.scenario import read_scenario
+
+    scenario = read_scenario("ws2019-retiring")
+    cluster = scenario["subscriptions"][0]["resource_groups"][0]["clusters"][0]
+    pinned = yaml.safe_dump(cluster["workloads"]).replace(
+        "mcr.microsoft.com/dotnet/framework/aspnet:4.8",
+        "mcr.microsoft.com/dotnet/framework/aspnet:4.8-windowsservercore-ltsc2019",
+    )
+    cluster["workloads"] = yaml.safe_load(pinned)
+    assert any(w.get("kind") == "PodDisruptionBudget" for w in cluster["workloads"])
+    path = tmp_path / "pinned.yaml"
+    path.write_text(yaml.safe_dump(scenario), encoding="utf-8")
+    args = ["migrate", "--simulate", str(path), "--pool", "win19", "--reason", "os-upgrade"]
+    result = CliRunner().invoke(app, [*args, "--allow-incompatible-images", "--apply", "--yes"])
+    assert result.exit_code == 5, result.output
+    assert "pool win19 was kept" in result.output and "never started" in result.output
+    assert "does not match the host operating system" in result.output
+    assert (
+        "Rebuild the listed images" in result.output and "Relax the PodDisruptionBudget" not in result.output
+    )

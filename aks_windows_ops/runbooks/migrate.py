@@ -119,6 +119,22 @@ def _tell_what_is_left(err: AksWindowsOpsError, cc: ClusterContext, old_pool: st
                 f"; the new pool {new_pool} exists ({props.get('count')} nodes, "
                 f"{props.get('provisioningState')}) and is running and billed"
             )
+            # A budget that blocks the drain may only be the symptom: replacements that can never start on the
+            # new pool (an image built for another Windows build) keep the budget at zero allowed disruptions.
+            if "kubelet reports" not in text:
+                failures = _start_failures(cc, _old_nodes(cc, str(new_pool)))
+                if failures:
+                    text += _waiting_reasons(failures).replace(
+                        ". The kubelet reports: ",
+                        "; replacement pods on the new pool never started, the kubelet reports: ",
+                        1,
+                    )
+                    if any(OS_MISMATCH in why for why in failures.values()):
+                        # Relaxing the budget would only move more pods to where they cannot start.
+                        remediation = (
+                            "Rebuild the listed images for the new pool's Windows build (or publish an image index "
+                            "that includes it) and roll them out, then run again." + fix_nodes
+                        )
             remediation = (
                 f"{remediation} To remove the new pool: az aks nodepool delete --resource-group "
                 f"{cc.resource_group} --cluster-name {cc.name} --name {new_pool} (pods bound to its nodes are "
