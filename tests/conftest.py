@@ -42,7 +42,8 @@ def scenario() -> Callable[..., tuple[FakeAzure, AzureClients, str, str]]:
 
 
 #: ``AKS_WINDOWS_OPS_SLEEP_AUDIT=1`` makes every real ``time.sleep`` longer than 5 ms fail the test that made it
-#: (the blob-store tests against Azurite, a real emulator process, are left alone): the check that simulated
+#: (the blob-store tests against Azurite and tests marked ``real_process``, which wait for a real
+#: subprocess, are left alone): the check that simulated
 #: paths wait on virtual time only.
 _SLEEP_AUDIT = os.environ.get("AKS_WINDOWS_OPS_SLEEP_AUDIT") == "1"
 
@@ -51,7 +52,7 @@ _SLEEP_AUDIT = os.environ.get("AKS_WINDOWS_OPS_SLEEP_AUDIT") == "1"
 def _no_real_sleep(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
-    if "azurite" in request.fixturenames:
+    if "azurite" in request.fixturenames or request.node.get_closest_marker("real_process"):
         return
     real_sleep = time.sleep
 

@@ -70,6 +70,7 @@ def test_served_arm_answers_the_real_sdk_over_https_and_polls_point_back(tmp_pat
 
 
 @pytest.mark.skipif(KUBECTL is None, reason="the kubectl binary is not installed")
+@pytest.mark.real_process
 def test_twin_serve_runs_until_sigterm_and_serves_kubectl(tmp_path: Path) -> None:
     kubeconfig, env_file = tmp_path / "twin.kubeconfig", tmp_path / "twin.env"
     process = subprocess.Popen(

@@ -272,7 +272,7 @@ def audit(
             ``subnets`` (subnet usage for the capacity findings).
         retries: reads of a cluster repeated after ARM kept answering 429 past azure-core's own retries.
         clock: a :class:`~aks_windows_ops.clock.Clock` for the budget, the default limiter and ``Retry-After``
-            waits (the limiter's, or real time, by default); a function returning monotonic seconds is accepted
+            waits (the limiter's, else the clients' own clock: virtual time under the simulator); a function returning monotonic seconds is accepted
             together with ``sleep``.
         sleep: how to wait, with a plain ``clock`` function.
         on_row: called with each row as soon as it is ready (from a worker thread; see ``fleet.stream`` to
@@ -324,6 +324,9 @@ def audit(
     now: Callable[[], float]
     wait: Callable[[float], None]
     given = rate_limit if isinstance(rate_limit, RateLimiter) else None
+    if clock is None and given is None and base is not None:
+        # The default limiter and the budget wait on the clients' clock: virtual time under the simulator.
+        clock, sleep = base.clock, sleep or base.sleep
     if clock is None and given is not None:
         now, wait = given.clock, sleep or given.sleep
     else:
