@@ -19,7 +19,7 @@ from aks_windows_ops.testing._http import FakeResponse
 from aks_windows_ops.testing.fake_azure import FakeAzure
 from aks_windows_ops.testing.scenario import BUILTIN_SCENARIOS, load_scenario
 
-CASSETTES = [Path(__file__).resolve().parent / "cassettes", Path("/work/shared/cassettes")]
+CASSETTES = [Path(__file__).resolve().parent / "cassettes"]
 
 
 def _subscriptions(fake: FakeAzure) -> list[str]:
