@@ -33,7 +33,13 @@ from aks_windows_ops.rules import validation, versions
 from aks_windows_ops.rules import workloads as workload_rules
 from aks_windows_ops.rules.images import image_date
 from aks_windows_ops.rules.lifecycle import LifecycleData, builtin_lifecycle
-from aks_windows_ops.rules.preflight_capacity import WINDOWS_MAX_PODS_LOW, WINDOWS_MAX_PODS_RECOMMENDED
+from aks_windows_ops.rules.preflight_capacity import (
+    WINDOWS_MAX_PODS_LOW,
+    WINDOWS_MAX_PODS_RECOMMENDED,
+    _cluster_resource,
+    _finding,
+    _pool_resource,
+)
 from aks_windows_ops.rules.validation import FaqSection
 
 __all__ = [
@@ -148,14 +154,6 @@ class PreflightReport:
 # --- helpers --------------------------------------------------------------------------------------------------
 
 
-def _pool_resource(pool: PoolSnapshot) -> str:
-    return f"AgentPool/{pool.name}"
-
-
-def _cluster_resource(snapshot: ClusterSnapshot) -> str:
-    return f"ManagedCluster/{snapshot.ref}"
-
-
 def _control_plane(snapshot: ClusterSnapshot) -> str:
     return snapshot.current_kubernetes_version or snapshot.kubernetes_version
 
@@ -183,27 +181,6 @@ def _highest(*candidates: str | None) -> str | None:
 
 def _license_on(value: str | None) -> bool:
     return (value or "").lower() == _AHUB_LICENSE.lower()
-
-
-def _finding(
-    code: str,
-    severity: Severity,
-    message: str,
-    *,
-    remediation: str,
-    faq: FaqSection,
-    resource: str = "",
-    runbook: str | None = None,
-) -> Finding:
-    return Finding(
-        code=code,
-        severity=severity,
-        message=message,
-        remediation=remediation,
-        faq=faq.value,
-        resource=resource,
-        runbook=runbook,
-    )
 
 
 _Rule = Callable[[ClusterSnapshot], Iterable[Finding]]
