@@ -16,9 +16,11 @@ __all__ = ["SCENARIO_STEPS", "run_scenario"]
 Printer = Callable[[str], None]
 
 
-def _apply(say: Printer, plan: Any, apply: Callable[..., Any]) -> Any:
+def _apply(say: Printer, plan: Any, context: Any) -> Any:
+    """Show a plan, then apply it with the public ``apply`` (the procedure is found from the plan)."""
     from aks_windows_ops.runbooks.checkpoints import MemoryCheckpointStore
     from aks_windows_ops.runbooks.events import EventKind
+    from aks_windows_ops.runbooks.procedures import apply
 
     say(
         f"plan {plan.procedure}: {len(plan.steps)} steps, about {plan.expected_seconds / 60:.0f} min"
@@ -36,7 +38,7 @@ def _apply(say: Printer, plan: Any, apply: Callable[..., Any]) -> Any:
             mark = "ok " if event.kind is EventKind.STEP_SUCCEEDED else "ERR"
             say(f"    [{mark}] {event.step_id} ({event.elapsed / 60:.0f} simulated min): {event.message}")
 
-    result = apply(plan, checkpoints=MemoryCheckpointStore(), on_event=on_event)
+    result = apply(plan, context, checkpoints=MemoryCheckpointStore(), on_event=on_event)
     say(f"  -> {result.status.value}: {result.message}")
     return result
 
@@ -102,7 +104,7 @@ def _healthy(say: Printer, target: Any) -> None:
     plan, ctx = patch.plan_patch(
         target.clients, target.resource_group, target.name, kubernetes_version="1.34.2"
     )
-    _apply(say, plan, lambda p, **kw: patch.apply_patch(p, ctx, **kw))
+    _apply(say, plan, ctx)
     report = ahub.verify_ahub(target.clients, target.resource_group, target.name)
     say(
         f"Hybrid Benefit: cluster {report.cluster_license}, {len(report.rows)} scale sets and instances, {len(report.drift)} drifting"
@@ -110,53 +112,47 @@ def _healthy(say: Printer, target: Any) -> None:
 
 
 def _retiring(say: Printer, target: Any) -> None:
-    from aks_windows_ops.runbooks import ahub, migrate, password
+    from aks_windows_ops.runbooks import ahub, password
     from aks_windows_ops.secrets import generate_password
 
     _preflight(say, target)
     report = ahub.verify_ahub(target.clients, target.resource_group, target.name)
     say(f"Hybrid Benefit drift: {', '.join(f'{r.scale_set}/{r.instance}' for r in report.drift) or 'none'}")
     plan, ctx = ahub.plan_enable_ahub(target.clients, target.resource_group, target.name)
-    _apply(say, plan, lambda p, **kw: ahub.apply_ahub(p, ctx, **kw))
+    _apply(say, plan, ctx)
     say("rotate the Windows admin password (a generated one; it is never printed)")
     plan, ctx = password.plan_password_rotation(
         target.clients, target.resource_group, target.name, new_password=generate_password()
     )
-    _apply(say, plan, lambda p, **kw: password.apply_password_rotation(p, ctx, **kw))
+    _apply(say, plan, ctx)
     _retirement_audit(say, target)
     say(
         "3-4. rehearse and move the Windows Server 2019 pool to Windows Server 2022 (no Windows2019 on 1.33+)"
     )
-    plan, ctx = migrate.plan_migration(
-        target.clients,
-        target.resource_group,
-        target.name,
-        "win19",
-        reason="os-upgrade",
-        kube=target.kube.api_client(),
+    _migrate(say, target, "win19", "os-upgrade")
+
+
+def _migrate(say: Printer, target: Any, pool: str, reason: str) -> None:
+    from aks_windows_ops.runbooks.migrate import plan_migration
+
+    kube = target.kube.api_client()
+    plan, ctx = plan_migration(
+        target.clients, target.resource_group, target.name, pool, reason=reason, kube=kube
     )
-    _apply(say, plan, lambda p, **kw: migrate.apply_migration(p, ctx, **kw))
+    _apply(say, plan, ctx)
 
 
 def _legacy(say: Printer, target: Any) -> None:
-    from aks_windows_ops.runbooks import migrate, pools
+    from aks_windows_ops.runbooks import pools
 
     _preflight(say, target)
     try:
-        pools.plan_add_windows_pool(target.clients, target.resource_group, target.name, "erp2")
+        pools.plan_add_pool(target.clients, target.resource_group, target.name, "erp2")
     except AksWindowsOpsError as err:
         say(f"adding a Windows pool is refused before any request: {err}")
         say(f"    what to do: {err.remediation}")
     say("the FAQ's fix: upgrade the control plane, new pool, move the pods, delete the old pool")
-    plan, ctx = migrate.plan_migration(
-        target.clients,
-        target.resource_group,
-        target.name,
-        "erpwin",
-        reason="old-image",
-        kube=target.kube.api_client(),
-    )
-    _apply(say, plan, lambda p, **kw: migrate.apply_migration(p, ctx, **kw))
+    _migrate(say, target, "erpwin", "old-image")
 
 
 def _subnet_full(say: Printer, target: Any) -> None:
@@ -164,14 +160,12 @@ def _subnet_full(say: Printer, target: Any) -> None:
 
     _preflight(say, target)
     try:
-        pools.plan_add_windows_pool(
-            target.clients, target.resource_group, target.name, "pos2", count=3, max_pods=30
-        )
+        pools.plan_add_pool(target.clients, target.resource_group, target.name, "pos2", count=3, max_pods=30)
     except AksWindowsOpsError as err:
         say(f"a second 3-node pool at 30 max pods is refused before any request: {err}")
     say("patch the node images only (Windows pools get the newest image their control plane offers)")
     plan, ctx = patch.plan_patch(target.clients, target.resource_group, target.name, node_image_only=True)
-    _apply(say, plan, lambda p, **kw: patch.apply_patch(p, ctx, **kw))
+    _apply(say, plan, ctx)
 
 
 SCENARIO_STEPS: dict[str, Callable[[Printer, Any], None]] = {

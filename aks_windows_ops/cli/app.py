@@ -17,9 +17,10 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -52,6 +53,12 @@ from aks_windows_ops.cli.runtime import (
     is_sigterm,
 )
 
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from aks_windows_ops.runbooks.context import ClusterContext
+    from aks_windows_ops.runbooks.events import Event
+    from aks_windows_ops.runbooks.plan import Plan
+    from aks_windows_ops.runbooks.runner import ApplyResult
+
 __all__ = [
     "COMMAND_MODULES",
     "EXIT_ERROR",
@@ -60,6 +67,7 @@ __all__ = [
     "EXIT_PAUSED",
     "EXIT_UNSAFE",
     "EXIT_WARN",
+    "RunOptions",
     "Target",
     "app",
     "check_run_options",
@@ -67,9 +75,11 @@ __all__ = [
     "default_checkpoint",
     "default_subscription",
     "emit_json",
+    "execute",
     "fail",
     "main",
     "parse_duration",
+    "procedure_command",
     "read_password",
     "resolve_target",
     "run_procedure",
@@ -377,29 +387,72 @@ def _observer(output: OutputFormat, no_wait: bool, state: dict[str, Any]) -> tup
     return observe, progress
 
 
-def run_procedure(
-    plan: Any,
-    apply_plan: Any,
-    *,
-    do_apply: bool,
-    yes: bool,
-    output: OutputFormat,
-    query: str | None = None,
-    checkpoint: str | None,
-    time_budget: str | None,
-    no_wait: bool = False,
-    simulate: str | None = None,
-    resume_extra: str = "",
+@dataclass(frozen=True)
+class RunOptions:
+    """The options every procedure command shares: apply or only plan, confirmation, store, budget, output.
+
+    Attributes:
+        do_apply: ``--apply`` (and not ``--plan-only``): change the cluster.
+        yes: ``--yes``: no confirmation prompt.
+        no_wait: ``--no-wait``: return once the first change is under way.
+        checkpoint: ``--checkpoint``: the store's path or URL.
+        time_budget: ``--time-budget``: a duration such as ``30m``.
+        output: ``--output``.
+        query: ``--query``.
+        simulate: ``--simulate``: the scenario rehearsed on.
+    """
+
+    do_apply: bool
+    yes: bool
+    no_wait: bool
+    checkpoint: str | None
+    time_budget: str | None
+    output: OutputFormat
+    query: str | None
+    simulate: str | None
+
+    def check(self) -> None:
+        """Check the budget and, when applying, the store (:func:`check_run_options`)."""
+        check_run_options(
+            time_budget=self.time_budget,
+            checkpoint=self.checkpoint,
+            simulate=self.simulate,
+            do_apply=self.do_apply,
+        )
+
+
+def procedure_command(
+    options: RunOptions, make_plan: Callable[[], tuple[Plan, ClusterContext]], *, resume_extra: str = ""
 ) -> None:
-    """Show a plan, and apply it only with ``--apply`` (confirmed) then exit with the documented code.
+    """The body every procedure command shares: plan (refusing bad input with its exit code), then :func:`run_procedure`.
+
+    Args:
+        options: the shared options.
+        make_plan: checks the command's own options and plans (reads only); library errors become exits.
+        resume_extra: options the printed ``resume`` command needs (a password source).
+    """
+    try:
+        plan, context = make_plan()
+    except E.AksWindowsOpsError as err:
+        raise fail(err) from err
+    run_procedure(plan, context, options, resume_extra=resume_extra)
+
+
+def run_procedure(
+    plan: Plan, context: ClusterContext, options: RunOptions, *, resume_extra: str = ""
+) -> None:
+    """Show a plan, and apply it (``aks_windows_ops.apply``) only with ``--apply`` (confirmed), then exit with the documented code.
 
     The plan is the document of a plan-only run; the run's result is the document of an apply (the plan is
     also shown first with ``-o table``). A run can always be resumed from its checkpoint: after a pause, an
     interruption or ``--no-wait`` the exact ``resume`` command is printed.
     """
-    output = OutputFormat(output)
-    budget = parse_duration(time_budget, default=DEFAULT_TIME_BUDGET) if do_apply else None
-    store: Any = default_checkpoint(checkpoint, simulate)
+    from aks_windows_ops.runbooks.procedures import apply
+
+    output = OutputFormat(options.output)
+    do_apply, query = options.do_apply, options.query
+    budget = parse_duration(options.time_budget, default=DEFAULT_TIME_BUDGET) if do_apply else None
+    store: Any = default_checkpoint(options.checkpoint, options.simulate)
     in_memory = isinstance(store, str) and store.startswith("memory:")
     if do_apply:
         store = _open_store(store)
@@ -414,7 +467,7 @@ def run_procedure(
         if plan.steps:
             note("This was the plan only. Run again with --apply to change the cluster.")
         raise typer.Exit(EXIT_OK)
-    if plan.steps and not yes:
+    if plan.steps and not options.yes:
         if not sys.stdin.isatty():
             raise fail(
                 E.InvalidInput(
@@ -427,12 +480,41 @@ def run_procedure(
         if not typer.confirm(f"Apply this plan to {plan.target}?", default=False, err=True):
             err_console().print("Cancelled: nothing was changed.")
             raise typer.Exit(EXIT_OK)
+    execute(
+        plan,
+        lambda observe: apply(plan, context, checkpoints=store, time_budget=budget, on_event=observe),
+        output=output,
+        query=query,
+        store=store,
+        resume_cmd=_resume_command(plan.id, options.checkpoint, resume_extra),
+        in_memory=in_memory,
+        no_wait=options.no_wait,
+        checkpoint=options.checkpoint,
+    )
+
+
+def execute(
+    plan: Plan,
+    run: Callable[[Callable[[Event], None]], ApplyResult],
+    *,
+    output: OutputFormat,
+    query: str | None,
+    store: Any,
+    resume_cmd: str,
+    in_memory: bool = False,
+    no_wait: bool = False,
+    checkpoint: str | None = None,
+) -> None:
+    """Run an apply or a resume with progress, then report it and exit with the documented code.
+
+    Ctrl-C and SIGTERM are reported once with the exact command that continues the run; with ``--no-wait``
+    the command returns once the first change is under way.
+    """
     state: dict[str, Any] = {}
     observe, progress = _observer(output, no_wait, state)
-    resume_cmd = _resume_command(plan.id, checkpoint, resume_extra)
     result: Any = None
     try:
-        result = apply_plan(plan, checkpoints=store, time_budget=budget, on_event=observe)
+        result = run(observe)
     except KeyboardInterrupt as interrupt:
         if not state.get("detached"):
             _close(progress)

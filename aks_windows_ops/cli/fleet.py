@@ -124,10 +124,10 @@ def _fleet_clients(subscriptions: list[str], simulate: str | None) -> tuple[Any,
     subs = list(subscriptions)
     if simulate:
         from aks_windows_ops.cli.app import load_simulated
+        from aks_windows_ops.testing.scenario import scenario_subscriptions
 
         fake = load_simulated(simulate)
-        seen = dict.fromkeys([s for s, _rg in fake.resource_groups] + [s for s, _rg, _n in fake.clusters])
-        subs = subs or list(seen)
+        subs = subs or list(scenario_subscriptions(fake))
         if not subs:
             raise E.InvalidInput(f"--simulate {simulate}: the scenario has no subscription")
         return AzureClients.for_simulator(fake, subs[0]), subs

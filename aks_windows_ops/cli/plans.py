@@ -23,9 +23,8 @@ from aks_windows_ops.cli.options import (
     TimeBudget,
     parse_duration,
 )
-from aks_windows_ops.cli.output import emit, note
-from aks_windows_ops.cli.render import result_text
-from aks_windows_ops.cli.runtime import EXIT_PAUSED, fail
+from aks_windows_ops.cli.output import emit
+from aks_windows_ops.cli.runtime import fail
 
 __all__ = ["register"]
 
@@ -112,11 +111,10 @@ def resume(
 ) -> None:
     """Continue a stored plan where it stopped: finished steps are checked again, the rest run."""
     from aks_windows_ops.azure.clients import AzureClients
-    from aks_windows_ops.cli.app import _observer, _report_interruption, _resume_command
+    from aks_windows_ops.cli.app import _resume_command, execute
     from aks_windows_ops.cli.procedures import read_password
-    from aks_windows_ops.cli.runtime import is_sigterm
-    from aks_windows_ops.runbooks.registry import PROCEDURES, cluster_context
-    from aks_windows_ops.runbooks.runner import resume as resume_plan
+    from aks_windows_ops.runbooks.procedures import resume as resume_plan
+    from aks_windows_ops.runbooks.registry import get_procedure
 
     try:
         budget = parse_duration(time_budget, default=DEFAULT_TIME_BUDGET)
@@ -141,13 +139,9 @@ def resume(
             raise E.NotFound(
                 f"no stored plan {plan_id!r}", remediation="`aks-windows-ops status` lists the stored plans."
             )
-        procedure = PROCEDURES.get(plan.procedure)
-        actions = procedure.load_actions() if procedure else None
-        if procedure is None or actions is None:
-            raise E.InvalidInput(f"plans of procedure {plan.procedure!r} cannot be resumed here")
-        context, clients = cluster_context(plan, procedure, factory, None)
-        if procedure.secret and (password_env or key_vault_secret):
-            context.secrets[procedure.secret] = read_password(
+        secret = None
+        if get_procedure(plan.procedure).secret and (password_env or key_vault_secret):
+            secret = read_password(
                 password_env=password_env,
                 password_fd=None,
                 key_vault_secret=key_vault_secret,
@@ -156,39 +150,19 @@ def resume(
             )
     except E.AksWindowsOpsError as err:
         raise fail(err) from err
-    state: dict[str, Any] = {}
-    observe, progress = _observer(OutputFormat(output), False, state)
-    command = _resume_command(plan.id, checkpoint, f"--password-env {password_env}" if password_env else "")
-    try:
-        result = resume_plan(
-            plan.id,
-            actions,
-            checkpoints=store,
-            time_budget=budget,
-            clock=clients.run_clock,
-            on_event=observe,
-            extras={"cluster": context},
-        )
-    except KeyboardInterrupt as interrupt:
-        raise _report_interruption(plan, is_sigterm(interrupt), command, False, store) from None
-    except E.AksWindowsOpsError as err:
-        signal_name = getattr(err, "signal_name", None)
-        if signal_name:
-            raise _report_interruption(plan, signal_name == "SIGTERM", command, False, store, err) from err
-        raise fail(err) from err
-    finally:
-        close = getattr(progress, "close", None)
-        if callable(close):
-            close()
-    signal_name = getattr(result.error, "signal_name", None)
-    if signal_name:
-        raise _report_interruption(plan, signal_name == "SIGTERM", command, False, store, result.error)
-    emit(result.to_dict(), output, query, table=lambda _: result_text(result))
-    if result.status.value == "paused":
-        note(f"To continue: {command}")
-        raise typer.Exit(EXIT_PAUSED)
-    if result.error is not None:
-        raise fail(result.error)
+    execute(
+        plan,
+        lambda observe: resume_plan(
+            plan.id, factory, checkpoints=store, secret=secret, time_budget=budget, on_event=observe
+        ),
+        output=OutputFormat(output),
+        query=query,
+        store=store,
+        resume_cmd=_resume_command(
+            plan.id, checkpoint, f"--password-env {password_env}" if password_env else ""
+        ),
+        checkpoint=checkpoint,
+    )
 
 
 def _rehearsal_plan(plan_id: str, store: Any) -> tuple[Any, Any, str | None]:

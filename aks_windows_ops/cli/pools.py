@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from aks_windows_ops import errors as E
-from aks_windows_ops.cli.app import check_run_options, cluster_kube, resolve_target, run_procedure
+from aks_windows_ops.cli.app import RunOptions, cluster_kube, procedure_command, resolve_target
 from aks_windows_ops.cli.options import (
     TARGET_PANEL,
     AllowIncompatibleImages,
@@ -35,7 +35,6 @@ from aks_windows_ops.cli.options import (
     parse_duration,
 )
 from aks_windows_ops.cli.output import warn
-from aks_windows_ops.cli.runtime import fail
 
 __all__ = ["register"]
 
@@ -150,10 +149,14 @@ def pool_add(
     query: Query = None,
 ) -> None:
     """Add a Windows pool with every FAQ check first (FAQ: Windows pod limits and --max-pods; pool names)."""
-    from aks_windows_ops.runbooks.pools import apply_add_pool, plan_add_windows_pool
+    from aks_windows_ops.runbooks.pools import plan_add_pool
 
-    try:
-        cluster, pool = cluster_name, pool_name
+    run = RunOptions(
+        do_apply and not plan_only, yes, no_wait, checkpoint, time_budget, output, query, simulate
+    )
+
+    def make_plan() -> Any:
+        cluster, pool, nodes = cluster_name, pool_name, count
         if old_pool is not None:
             # The old spelling: -p POOL, -n CLUSTER, -c COUNT.
             warn(
@@ -162,8 +165,8 @@ def pool_add(
             )
             pool, cluster = old_pool, pool_name
             if cluster_name is not None:
-                if cluster_name.isdigit() and count is None:
-                    count = int(cluster_name)
+                if cluster_name.isdigit() and nodes is None:
+                    nodes = int(cluster_name)
                 elif cluster is None:
                     cluster = cluster_name
         if pool is None:
@@ -171,12 +174,7 @@ def pool_add(
                 "--name/-n is required: the name of the new pool", remediation="Add --name POOL."
             )
         _check_pool_name(pool, "--name")
-        check_run_options(
-            time_budget=time_budget,
-            checkpoint=checkpoint,
-            simulate=simulate,
-            do_apply=do_apply and not plan_only,
-        )
+        run.check()
         check_windows_sku(os_sku)
         label_map = _check_labels(labels or [])
         _check_taints(taints or [])
@@ -188,13 +186,13 @@ def pool_add(
             simulate=simulate,
             with_kube=bool(simulate),
         )
-        plan, context = plan_add_windows_pool(
+        return plan_add_pool(
             target.clients,
             target.resource_group,
             target.name,
             pool,
             os_sku=os_sku,
-            count=1 if count is None else count,
+            count=1 if nodes is None else nodes,
             vm_size=vm_size,
             max_pods=max_pods,
             labels=label_map,
@@ -204,20 +202,8 @@ def pool_add(
             kube=cluster_kube(target),
             allow_incompatible_images=allow_incompatible_images,
         )
-    except E.AksWindowsOpsError as err:
-        raise fail(err) from err
-    run_procedure(
-        plan,
-        lambda p, **kw: apply_add_pool(p, context, **kw),
-        do_apply=do_apply and not plan_only,
-        yes=yes,
-        no_wait=no_wait,
-        output=output,
-        query=query,
-        checkpoint=checkpoint,
-        simulate=simulate,
-        time_budget=time_budget,
-    )
+
+    procedure_command(run, make_plan)
 
 
 class Reason(str, enum.Enum):
@@ -279,20 +265,19 @@ def migrate(
     query: Query = None,
 ) -> None:
     """Replace a Windows pool: new pool, cordon, drain honouring disruption budgets, verify, delete the old one (FAQ SP rotation, old image)."""
-    from aks_windows_ops.runbooks.migrate import apply_migration, plan_migration
+    from aks_windows_ops.runbooks.migrate import plan_migration
 
-    try:
+    run = RunOptions(
+        do_apply and not plan_only, yes, no_wait, checkpoint, time_budget, output, query, simulate
+    )
+
+    def make_plan() -> Any:
         _check_pool_name(pool, "--pool", 12)
         if new_pool is not None:
             _check_pool_name(new_pool, "--new-pool")
         check_windows_sku(os_sku)
         drain_seconds = parse_duration(drain_timeout, "--drain-timeout") or 600.0
-        check_run_options(
-            time_budget=time_budget,
-            checkpoint=checkpoint,
-            simulate=simulate,
-            do_apply=do_apply and not plan_only,
-        )
+        run.check()
         target = resolve_target(
             resource_group=resource_group,
             name=name,
@@ -300,7 +285,7 @@ def migrate(
             simulate=simulate,
             with_kube=bool(simulate),
         )
-        plan, context = plan_migration(
+        return plan_migration(
             target.clients,
             target.resource_group,
             target.name,
@@ -316,20 +301,8 @@ def migrate(
             delete_old=not keep_old,
             allow_incompatible_images=allow_incompatible_images,
         )
-    except E.AksWindowsOpsError as err:
-        raise fail(err) from err
-    run_procedure(
-        plan,
-        lambda p, **kw: apply_migration(p, context, **kw),
-        do_apply=do_apply and not plan_only,
-        yes=yes,
-        no_wait=no_wait,
-        output=output,
-        query=query,
-        checkpoint=checkpoint,
-        simulate=simulate,
-        time_budget=time_budget,
-    )
+
+    procedure_command(run, make_plan)
 
 
 def register(app: typer.Typer) -> None:

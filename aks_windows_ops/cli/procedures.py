@@ -1,6 +1,6 @@
 """Cluster procedures: ``patch``, ``rotate-password``, ``ahub`` and the ``demo`` rehearsal.
 
-Each shows its plan by default and changes the cluster only with ``--apply`` (see ``run_procedure``).
+Each shows its plan by default and changes the cluster only with ``--apply`` (see ``procedure_command``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from aks_windows_ops import errors as E
-from aks_windows_ops.cli.app import check_run_options, cluster_kube, resolve_target, run_procedure
+from aks_windows_ops.cli.app import RunOptions, cluster_kube, procedure_command, resolve_target
 from aks_windows_ops.cli.options import (
     Apply,
     Checkpoint,
@@ -84,22 +84,21 @@ def patch(
     query: Query = None,
 ) -> None:
     """Patch in the FAQ's order: control plane first, then the pools (FAQ "How do I patch my Windows nodes?")."""
-    from aks_windows_ops.runbooks.patch import apply_patch, plan_patch
+    from aks_windows_ops.runbooks.patch import plan_patch
 
-    try:
-        check_run_options(
-            time_budget=time_budget,
-            checkpoint=checkpoint,
-            simulate=simulate,
-            do_apply=do_apply and not plan_only,
-        )
+    run = RunOptions(
+        do_apply and not plan_only, yes, no_wait, checkpoint, time_budget, output, query, simulate
+    )
+
+    def make_plan() -> Any:
+        run.check()
         _check_surge(max_surge)
         check_kubernetes_version(kubernetes_version)
         target = resolve_target(
             resource_group=resource_group, name=name, subscription=subscription, simulate=simulate
         )
         selection: Any = list(pools) if pools else ("windows" if windows_only else "all")
-        plan, context = plan_patch(
+        return plan_patch(
             target.clients,
             target.resource_group,
             target.name,
@@ -110,20 +109,8 @@ def patch(
             allow_hops=hops,
             kube=cluster_kube(target),
         )
-    except E.AksWindowsOpsError as err:
-        raise fail(err) from err
-    run_procedure(
-        plan,
-        lambda p, **kw: apply_patch(p, context, **kw),
-        do_apply=do_apply and not plan_only,
-        yes=yes,
-        no_wait=no_wait,
-        output=output,
-        query=query,
-        checkpoint=checkpoint,
-        simulate=simulate,
-        time_budget=time_budget,
-    )
+
+    procedure_command(run, make_plan)
 
 
 def read_password(
@@ -244,15 +231,14 @@ def rotate_password(
     query: Query = None,
 ) -> None:
     """Rotate the Windows admin password; restarts the Windows pools (FAQ "How do I change the administrator password for Windows Server nodes on my cluster?")."""
-    from aks_windows_ops.runbooks.password import apply_password_rotation, plan_password_rotation
+    from aks_windows_ops.runbooks.password import plan_password_rotation
 
-    try:
-        check_run_options(
-            time_budget=time_budget,
-            checkpoint=checkpoint,
-            simulate=simulate,
-            do_apply=do_apply and not plan_only,
-        )
+    run = RunOptions(
+        do_apply and not plan_only, yes, no_wait, checkpoint, time_budget, output, query, simulate
+    )
+
+    def make_plan() -> Any:
+        run.check()
         if generate and not key_vault_secret:
             raise E.InvalidInput(
                 "--generate needs --key-vault-secret: a generated password must be stored before it is applied"
@@ -268,27 +254,12 @@ def rotate_password(
         target = resolve_target(
             resource_group=resource_group, name=name, subscription=subscription, simulate=simulate
         )
-        plan, context = plan_password_rotation(
-            target.clients, target.resource_group, target.name, new_password=secret
-        )
-    except E.AksWindowsOpsError as err:
-        raise fail(err) from err
+        return plan_password_rotation(target.clients, target.resource_group, target.name, new_password=secret)
+
     extra = f"--password-env {password_env}" if password_env else ""
     if key_vault_secret:
         extra = f"--key-vault-secret {key_vault_secret}"
-    run_procedure(
-        plan,
-        lambda p, **kw: apply_password_rotation(p, context, **kw),
-        do_apply=do_apply and not plan_only,
-        yes=yes,
-        no_wait=no_wait,
-        output=output,
-        query=query,
-        checkpoint=checkpoint,
-        simulate=simulate,
-        time_budget=time_budget,
-        resume_extra=extra,
-    )
+    procedure_command(run, make_plan, resume_extra=extra)
 
 
 class AhubAction(str, enum.Enum):
@@ -321,13 +292,12 @@ def ahub(
     """Azure Hybrid Benefit: enable, disable or verify the Windows license type of every scale set (FAQ "Can I use Azure Hybrid Benefit with Windows nodes?")."""
     from aks_windows_ops.runbooks import ahub as runbook
 
-    try:
-        check_run_options(
-            time_budget=time_budget,
-            checkpoint=checkpoint,
-            simulate=simulate,
-            do_apply=do_apply and not plan_only,
-        )
+    run = RunOptions(
+        do_apply and not plan_only, yes, no_wait, checkpoint, time_budget, output, query, simulate
+    )
+
+    def make_plan() -> Any:
+        run.check()
         bad = [n for n in nodes or [] if n.count("/") != 1 or not all(n.split("/"))]
         if bad:
             raise E.InvalidInput(f"--node must look like POOL/INSTANCE, e.g. win22/3, got {bad[0][:40]!r}")
@@ -340,27 +310,14 @@ def ahub(
             raise typer.Exit(EXIT_OK if report.ok else EXIT_WARN)
         license_type = runbook.LICENSE_ON if action is AhubAction.enable else "None"
         if nodes:
-            plan, context = runbook.plan_ahub_for_nodes(
+            return runbook.plan_ahub_for_nodes(
                 target.clients, target.resource_group, target.name, instances=nodes, license_type=license_type
             )
-        elif action is AhubAction.enable:
-            plan, context = runbook.plan_enable_ahub(target.clients, target.resource_group, target.name)
-        else:
-            plan, context = runbook.plan_disable_ahub(target.clients, target.resource_group, target.name)
-    except E.AksWindowsOpsError as err:
-        raise fail(err) from err
-    run_procedure(
-        plan,
-        lambda p, **kw: runbook.apply_ahub(p, context, **kw),
-        do_apply=do_apply and not plan_only,
-        yes=yes,
-        no_wait=no_wait,
-        output=output,
-        query=query,
-        checkpoint=checkpoint,
-        simulate=simulate,
-        time_budget=time_budget,
-    )
+        if action is AhubAction.enable:
+            return runbook.plan_enable_ahub(target.clients, target.resource_group, target.name)
+        return runbook.plan_disable_ahub(target.clients, target.resource_group, target.name)
+
+    procedure_command(run, make_plan)
 
 
 def demo(

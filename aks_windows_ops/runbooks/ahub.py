@@ -11,31 +11,31 @@ with the caveat that AKS may re-apply its own model over such edits.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from os import PathLike
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aks_windows_ops.azure import actions as az
 from aks_windows_ops.azure.clients import AzureClients
 from aks_windows_ops.azure.facts import read_scale_sets, read_snapshot, snapshot_from_wire
 from aks_windows_ops.errors import AzureOperationFailed, InvalidInput
 from aks_windows_ops.models import ClusterRef, ClusterSnapshot
-from aks_windows_ops.runbooks.checkpoints import CheckpointStore
-from aks_windows_ops.runbooks.events import Event
 from aks_windows_ops.runbooks.password import WindowsProfileUpdate
 from aks_windows_ops.runbooks.plan import NoOp, Plan, Step
+from aks_windows_ops.runbooks.procedures import ApplyOptions, apply_as
 from aks_windows_ops.runbooks.runner import ApplyResult, RunContext, StepState
 from aks_windows_ops.runbooks.steps import (
     AZURE_ACTIONS,
     ClusterContext,
     JsonOp,
-    apply_to_cluster,
     cluster_of,
     operation_handle,
     send_write,
     wait_for_operation,
 )
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from typing_extensions import Unpack
 
 __all__ = [
     "AHUB_ACTIONS",
@@ -546,21 +546,11 @@ def plan_ahub_for_nodes(
     )
 
 
-def apply_ahub(
-    plan: Plan,
-    context: ClusterContext,
-    *,
-    checkpoints: CheckpointStore | str | PathLike[str] | None = None,
-    time_budget: float | None = None,
-    on_event: Callable[[Event], None] | None = None,
-    extras: Mapping[str, Any] | None = None,
-) -> ApplyResult:
-    """Apply an AHUB plan (cluster-wide or per node), checkpointed and resumable."""
-    return apply_to_cluster(
-        plan,
-        context,
-        actions=AHUB_ACTIONS,
-        checkpoints=checkpoints,
-        time_budget=time_budget,
-        on_event=on_event,
-    )
+def apply_ahub(plan: Plan, context: ClusterContext, **options: Unpack[ApplyOptions]) -> ApplyResult:
+    """Apply an Azure Hybrid Benefit plan, cluster-wide or per node (FAQ: Azure Hybrid Benefit with Windows nodes).
+
+    The same as :func:`aks_windows_ops.apply`, with the same options (``checkpoints``, ``time_budget``,
+    ``on_event``, ``stop_after``), kept so that existing code keeps working; ``apply`` takes a plan of any
+    procedure. A plan of another procedure is refused before anything is sent.
+    """
+    return apply_as(("ahub", "ahub-nodes"), plan, context, **options)

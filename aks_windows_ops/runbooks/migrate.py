@@ -15,8 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from os import PathLike
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aks_windows_ops.azure import actions as az
 from aks_windows_ops.azure.clients import AzureClients
@@ -40,8 +39,6 @@ from aks_windows_ops.models import ClusterRef, Finding, OsSku, PoolMode, Severit
 from aks_windows_ops.rules import versions as V
 from aks_windows_ops.rules.image_builds import Compatibility, host_build_of_sku
 from aks_windows_ops.rules.validation import normalize_os_sku
-from aks_windows_ops.runbooks.checkpoints import CheckpointStore
-from aks_windows_ops.runbooks.events import Event
 from aks_windows_ops.runbooks.image_check import check_workload_images, summarize
 from aks_windows_ops.runbooks.plan import NoOp, Plan, Step
 from aks_windows_ops.runbooks.pools import (
@@ -52,26 +49,25 @@ from aks_windows_ops.runbooks.pools import (
     new_pool_name,
     replacement_properties,
 )
+from aks_windows_ops.runbooks.procedures import ApplyOptions, apply_as
 from aks_windows_ops.runbooks.runner import ApplyResult, RunContext, StepState
 from aks_windows_ops.runbooks.steps import (
     ClusterContext,
     JsonOp,
-    apply_to_cluster,
     cluster_of,
     param_number,
     properties_of,
     version_tuple,
 )
 
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from typing_extensions import Unpack
+
 __all__ = ["MIGRATE_ACTIONS", "REASONS", "apply_migration", "plan_migration"]
 
 REASONS = ("sp-rotation", "old-image", "os-upgrade", "max-pods", "custom")
 #: Drain estimate per node for progress (eviction, replacement scheduling and image pull).
 DRAIN_SECONDS_PER_NODE = 3 * 60
-
-
-#: Seconds between Kubernetes polls while draining and while waiting for replacements (on the run's clock).
-KUBE_POLL_SECONDS = 5.0
 
 
 def _old_nodes(cc: ClusterContext, pool: str) -> list[str]:
@@ -206,7 +202,7 @@ class DrainPool:
                 nodes,
                 timeout_per_node=param_number(step, "timeout_per_node", 600.0),
                 concurrency=int(param_number(step, "concurrency", 1)),
-                poll_interval=KUBE_POLL_SECONDS,
+                poll_interval=cc.kube_poll_seconds,
                 delete_emptydir_data=bool(step.params.get("delete_emptydir_data")),
                 force=bool(step.params.get("force")),
                 on_event=progress,
@@ -272,7 +268,7 @@ class VerifyReplacements:
             if any(OS_MISMATCH in why for why in _start_failures(cc, new_nodes).values()):
                 break  # an image build the host cannot run never starts: no point waiting
             ctx.report("waiting for replacements to become Ready: " + problems[0])
-            ctx.sleep(ctx.capped(min(KUBE_POLL_SECONDS, max(deadline - ctx.clock.monotonic(), 0.0))))
+            ctx.sleep(ctx.capped(min(cc.kube_poll_seconds, max(deadline - ctx.clock.monotonic(), 0.0))))
             problems = verify_replacements(cc.kube, before, new_nodes)
         if problems:
             failures = _start_failures(cc, new_nodes)
@@ -734,20 +730,11 @@ def _next_version(current: str, offered: Sequence[str]) -> str | None:
     return str(next_minor[-1])
 
 
-def apply_migration(
-    plan: Plan,
-    context: ClusterContext,
-    *,
-    checkpoints: CheckpointStore | str | PathLike[str] | None = None,
-    time_budget: float | None = None,
-    on_event: Callable[[Event], None] | None = None,
-) -> ApplyResult:
-    """Apply a migration plan (checkpointed, resumable; the old pool survives any failure before the delete)."""
-    return apply_to_cluster(
-        plan,
-        context,
-        actions=MIGRATE_ACTIONS,
-        checkpoints=checkpoints,
-        time_budget=time_budget,
-        on_event=on_event,
-    )
+def apply_migration(plan: Plan, context: ClusterContext, **options: Unpack[ApplyOptions]) -> ApplyResult:
+    """Apply a migration plan from :func:`plan_migration`; the old pool survives any failure before the delete.
+
+    The same as :func:`aks_windows_ops.apply`, with the same options (``checkpoints``, ``time_budget``,
+    ``on_event``, ``stop_after``), kept so that existing code keeps working; ``apply`` takes a plan of any
+    procedure. A plan of another procedure is refused before anything is sent.
+    """
+    return apply_as(("migrate",), plan, context, **options)

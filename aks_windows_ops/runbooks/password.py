@@ -10,9 +10,8 @@ checkpoint, an event or an error (design principle "secrets never print").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from os import PathLike
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from aks_windows_ops.azure import actions as az
 from aks_windows_ops.azure.clients import AzureClients
@@ -20,15 +19,13 @@ from aks_windows_ops.azure.facts import snapshot_from_wire
 from aks_windows_ops.errors import AzureOperationFailed, InvalidInput
 from aks_windows_ops.models import ClusterRef
 from aks_windows_ops.rules.validation import check_admin_password
-from aks_windows_ops.runbooks.checkpoints import CheckpointStore
-from aks_windows_ops.runbooks.events import Event
 from aks_windows_ops.runbooks.plan import NoOp, Plan, Step
+from aks_windows_ops.runbooks.procedures import ApplyOptions, apply_as
 from aks_windows_ops.runbooks.runner import ApplyResult, RunContext, StepState
 from aks_windows_ops.runbooks.steps import (
     AZURE_ACTIONS,
     ClusterContext,
     JsonOp,
-    apply_to_cluster,
     cluster_busy_state,
     cluster_of,
     operation_handle,
@@ -37,6 +34,9 @@ from aks_windows_ops.runbooks.steps import (
     wait_for_operation,
 )
 from aks_windows_ops.secrets import Secret
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from typing_extensions import Unpack
 
 __all__ = [
     "MARKER_TAG",
@@ -245,19 +245,12 @@ def plan_password_rotation(
 
 
 def apply_password_rotation(
-    plan: Plan,
-    context: ClusterContext,
-    *,
-    checkpoints: CheckpointStore | str | PathLike[str] | None = None,
-    time_budget: float | None = None,
-    on_event: Callable[[Event], None] | None = None,
+    plan: Plan, context: ClusterContext, **options: Unpack[ApplyOptions]
 ) -> ApplyResult:
-    """Apply a rotation plan (checkpointed and resumable; the secret must be in ``context.secrets``)."""
-    return apply_to_cluster(
-        plan,
-        context,
-        actions=PASSWORD_ACTIONS,
-        checkpoints=checkpoints,
-        time_budget=time_budget,
-        on_event=on_event,
-    )
+    """Apply a password rotation plan from :func:`plan_password_rotation` (FAQ: change the administrator password).
+
+    The same as :func:`aks_windows_ops.apply`, with the same options (``checkpoints``, ``time_budget``,
+    ``on_event``, ``stop_after``), kept so that existing code keeps working; ``apply`` takes a plan of any
+    procedure. A plan of another procedure is refused before anything is sent.
+    """
+    return apply_as(("rotate-password",), plan, context, **options)

@@ -16,9 +16,8 @@ rule before anything is sent, and returns a :class:`~aks_windows_ops.runbooks.pl
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from os import PathLike
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from aks_windows_ops.azure import actions as az
 from aks_windows_ops.azure.clients import AzureClients
@@ -28,11 +27,13 @@ from aks_windows_ops.models import ClusterRef, ClusterSnapshot, Finding, PoolMod
 from aks_windows_ops.rules import versions as V
 from aks_windows_ops.rules.preflight import preflight
 from aks_windows_ops.rules.validation import resolve_kubernetes_version
-from aks_windows_ops.runbooks.checkpoints import CheckpointStore
-from aks_windows_ops.runbooks.events import Event
 from aks_windows_ops.runbooks.plan import NoOp, Plan, Step
+from aks_windows_ops.runbooks.procedures import ApplyOptions, apply_as
 from aks_windows_ops.runbooks.runner import ApplyResult
-from aks_windows_ops.runbooks.steps import ClusterContext, apply_to_cluster, version_tuple
+from aks_windows_ops.runbooks.steps import ClusterContext, version_tuple
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from typing_extensions import Unpack
 
 __all__ = ["apply_patch", "plan_patch"]
 
@@ -385,26 +386,11 @@ def _node_image_steps(
     return steps, noops, warnings
 
 
-def apply_patch(
-    plan: Plan,
-    context: ClusterContext,
-    *,
-    checkpoints: CheckpointStore | str | PathLike[str] | None = None,
-    time_budget: float | None = None,
-    on_event: Callable[[Event], None] | None = None,
-    abort_conflicting: bool = False,
-) -> ApplyResult:
-    """Apply a patch plan (design principles "plan, then apply", "resumable by construction"): checkpointed, resumable, within ``time_budget``.
+def apply_patch(plan: Plan, context: ClusterContext, **options: Unpack[ApplyOptions]) -> ApplyResult:
+    """Apply a patch plan from :func:`plan_patch` (FAQ "How do I patch my Windows nodes?").
 
-    Args:
-        plan: from :func:`plan_patch`.
-        context: from :func:`plan_patch` (or a new ``ClusterContext`` when resuming in another process).
-        checkpoints: where progress is recorded (default: the JSON file store).
-        time_budget: seconds this call may take; the run pauses cleanly and the next call resumes.
-        on_event: progress events.
-        abort_conflicting: abort an operation someone else started instead of waiting for it.
+    The same as :func:`aks_windows_ops.apply`, with the same options (``checkpoints``, ``time_budget``,
+    ``on_event``, ``stop_after``), kept so that existing code keeps working; ``apply`` takes a plan of any
+    procedure. A plan of another procedure is refused before anything is sent.
     """
-    context.abort_conflicting = abort_conflicting
-    return apply_to_cluster(
-        plan, context, checkpoints=checkpoints, time_budget=time_budget, on_event=on_event
-    )
+    return apply_as(("patch",), plan, context, **options)

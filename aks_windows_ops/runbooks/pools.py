@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from os import PathLike
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aks_windows_ops.azure import actions as az
 from aks_windows_ops.azure.clients import AzureClients
@@ -27,16 +26,14 @@ from aks_windows_ops.rules.validation import (
     default_os_sku,
     normalize_os_sku,
 )
-from aks_windows_ops.runbooks.checkpoints import CheckpointStore
-from aks_windows_ops.runbooks.events import Event
 from aks_windows_ops.runbooks.image_check import check_workload_images
 from aks_windows_ops.runbooks.plan import Plan, Step
+from aks_windows_ops.runbooks.procedures import ApplyOptions, apply_as
 from aks_windows_ops.runbooks.runner import ApplyResult, RunContext, StepState
 from aks_windows_ops.runbooks.steps import (
     AZURE_ACTIONS,
     ClusterContext,
     JsonOp,
-    apply_to_cluster,
     cluster_of,
     operation_handle,
     param_number,
@@ -45,11 +42,15 @@ from aks_windows_ops.runbooks.steps import (
     wait_for_operation,
 )
 
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from typing_extensions import Unpack
+
 __all__ = [
     "POOL_ACTIONS",
     "CreatePool",
     "DeletePool",
     "apply_add_pool",
+    "plan_add_pool",
     "plan_add_windows_pool",
     "pool_properties",
     "replacement_properties",
@@ -302,7 +303,7 @@ def check_new_pool(
     return problems
 
 
-def plan_add_windows_pool(
+def plan_add_pool(
     clients: AzureClients,
     resource_group: str,
     name: str,
@@ -430,6 +431,10 @@ def plan_add_windows_pool(
     return plan, ClusterContext(clients, resource_group, name, cluster_wire=wire)
 
 
+#: The earlier name of :func:`plan_add_pool` (the planner of the ``add-pool`` procedure), kept for existing code.
+plan_add_windows_pool = plan_add_pool
+
+
 def _image_warnings(
     clients: AzureClients,
     pool: str,
@@ -467,23 +472,14 @@ def _image_warnings(
     return warnings
 
 
-def apply_add_pool(
-    plan: Plan,
-    context: ClusterContext,
-    *,
-    checkpoints: CheckpointStore | str | PathLike[str] | None = None,
-    time_budget: float | None = None,
-    on_event: Callable[[Event], None] | None = None,
-) -> ApplyResult:
-    """Apply an add-pool plan (checkpointed and resumable)."""
-    return apply_to_cluster(
-        plan,
-        context,
-        actions=POOL_ACTIONS,
-        checkpoints=checkpoints,
-        time_budget=time_budget,
-        on_event=on_event,
-    )
+def apply_add_pool(plan: Plan, context: ClusterContext, **options: Unpack[ApplyOptions]) -> ApplyResult:
+    """Apply an add-pool plan from :func:`plan_add_pool` (FAQ: Windows pod limits and pool names).
+
+    The same as :func:`aks_windows_ops.apply`, with the same options (``checkpoints``, ``time_budget``,
+    ``on_event``, ``stop_after``), kept so that existing code keeps working; ``apply`` takes a plan of any
+    procedure. A plan of another procedure is refused before anything is sent.
+    """
+    return apply_as(("add-pool",), plan, context, **options)
 
 
 def _unused(name: str, snapshot: ClusterSnapshot) -> bool:

@@ -1,7 +1,7 @@
 """The generic engine that applies a plan, step by step, resumably (design principles "plan, then apply", "resumable by construction", "secrets never print").
 
 Procedures (patch, password, ahub, migrate) plan :class:`~aks_windows_ops.runbooks.plan.Step` objects and
-provide one :class:`Action` per step kind; :func:`apply` runs them. For each step, in plan order:
+provide one :class:`Action` per step kind; :func:`run_plan` runs them. For each step, in plan order:
 
 1. Load the step's :class:`~aks_windows_ops.runbooks.checkpoints.StepRecord`. ``succeeded``: skip it.
 2. No time left in the budget: pause at this step boundary (status ``paused``).
@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from os import PathLike
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from aks_windows_ops.clock import Clock, system_clock
 from aks_windows_ops.errors import (
@@ -65,6 +65,9 @@ from aks_windows_ops.runbooks.leases import holding, lease_names
 from aks_windows_ops.runbooks.outcomes import Terminated, changes_summary, sigterm_as_interrupt
 from aks_windows_ops.runbooks.plan import JsonValue, Plan, Step, format_duration
 
+if TYPE_CHECKING:  # pragma: no cover - typing only (the context imports the Azure SDK)
+    from aks_windows_ops.runbooks.context import ClusterContext
+
 __all__ = [
     "Action",
     "ApplyResult",
@@ -72,10 +75,12 @@ __all__ = [
     "RunStatus",
     "StepState",
     "Terminated",
-    "apply",
     "changes_summary",
     "get_plan_status",
-    "resume",
+    "load_plan",
+    "open_store",
+    "resume_plan",
+    "run_plan",
 ]
 
 _log = logging.getLogger(__name__)
@@ -92,7 +97,7 @@ class StepState(str, enum.Enum):
 
 
 class RunStatus(str, enum.Enum):
-    """How an :func:`apply` call ended."""
+    """How an :func:`run_plan` call ended."""
 
     SUCCEEDED = "succeeded"
     PAUSED = "paused"
@@ -108,7 +113,8 @@ class RunContext:
         clock: the run's clock (the system's, or the simulator's virtual clock): everything that waits in a
             step waits on it, so a rehearsal never sleeps for real.
         deadline: the absolute ``clock.monotonic()`` value at which the budget runs out, or ``None``.
-        extras: procedure-specific objects (Azure clients, Kubernetes client, secrets to send).
+        cluster: the cluster's context (Azure clients, Kubernetes client, secrets to send), for the
+            procedures' Azure actions; ``None`` for actions that need none.
         started: ``clock.monotonic()`` when the run started.
         step: the step being run, if any.
         step_started: ``clock.monotonic()`` when the current step started in this run.
@@ -117,7 +123,7 @@ class RunContext:
     plan: Plan
     clock: Clock
     deadline: float | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    cluster: ClusterContext | None = None
     on_event: Callable[[Event], None] | None = None
     started: float = 0.0
     step: Step | None = None
@@ -258,7 +264,7 @@ class Action(Protocol):
 
 @dataclass(frozen=True)
 class ApplyResult:
-    """How an :func:`apply` call ended (design principle "resumable by construction").
+    """How an :func:`run_plan` call ended (design principle "resumable by construction").
 
     Attributes:
         plan_id: the plan applied.
@@ -358,7 +364,8 @@ def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
-def _open_store(checkpoints: CheckpointStore | str | PathLike[str] | None) -> CheckpointStore:
+def open_store(checkpoints: CheckpointStore | str | PathLike[str] | None) -> CheckpointStore:
+    """Open the checkpoint store (a store, a path or URL, or ``None`` for the default), integrity-checked."""
     from aks_windows_ops.runbooks.integrity import sign_store
 
     if checkpoints is None or isinstance(checkpoints, (str, PathLike)):
@@ -367,7 +374,7 @@ def _open_store(checkpoints: CheckpointStore | str | PathLike[str] | None) -> Ch
     return checkpoints if isinstance(checkpoints, MemoryCheckpointStore) else sign_store(checkpoints)
 
 
-def apply(
+def run_plan(
     plan: Plan,
     actions: Mapping[str, Action],
     *,
@@ -375,13 +382,13 @@ def apply(
     time_budget: float | None = None,
     clock: Clock | None = None,
     on_event: Callable[[Event], None] | None = None,
-    extras: Mapping[str, Any] | None = None,
+    cluster: ClusterContext | None = None,
     stop_after: str | None = None,
     target: str | None = None,
     mode: str | None = None,
     lease: bool = True,
 ) -> ApplyResult:
-    """Apply ``plan``, resuming from its checkpoint records (design principles "plan, then apply", "resumable by construction"; Service facts: Where it runs).
+    """Run ``plan``'s steps with ``actions``, resuming from its checkpoint records (design principles "plan, then apply", "resumable by construction"; Service facts: Where it runs).
 
     Before the first step the run takes the leases of its cluster and its plan in the store
     (:mod:`aks_windows_ops.runbooks.leases`), so a second apply on the same cluster stops before any write.
@@ -400,13 +407,13 @@ def apply(
         clock: the run's clock, one object for the date, the budget and every wait
             (:data:`~aks_windows_ops.clock.system_clock` by default; the simulator passes its virtual clock).
         on_event: receives every :class:`~aks_windows_ops.runbooks.events.Event`.
-        extras: procedure-specific objects handed to actions as ``ctx.extras``.
+        cluster: the cluster's context, handed to actions as ``ctx.cluster``.
         stop_after: run no step after this one (status ``paused`` once it has succeeded), to apply a plan a
             step at a time; repeating the same call never goes further.
         target: what this run acts on (``subscription/resource_group/cluster``); defaults to the
-            ``run_target`` of an object in ``extras`` that has one. A plan made for another target is refused.
-        mode: where this run's writes go (``azure`` or ``twin[:name]``); defaults to the ``run_mode`` of an
-            object in ``extras``. A rehearsal plan is refused on Azure and a real plan on a twin.
+            ``run_target`` of ``cluster``. A plan made for another target is refused.
+        mode: where this run's writes go (``azure`` or ``twin[:name]``); defaults to the ``run_mode`` of
+            ``cluster``. A rehearsal plan is refused on Azure and a real plan on a twin.
         lease: take the cluster and plan leases (stores that keep none run unguarded).
 
     Returns:
@@ -428,12 +435,14 @@ def apply(
         problems.append("the time budget must be a finite number of seconds, 0 or more")
     if problems:
         raise InvalidInput(problems)
-    target, mode = _where(extras, target, mode)
+    if cluster is not None:
+        target = target if target is not None else cluster.run_target
+        mode = mode if mode is not None else cluster.run_mode
     refusal = plan.refusal(target=target, mode=mode)
     if refusal:
         raise InvalidInput(refusal)
 
-    store = _open_store(checkpoints)
+    store = open_store(checkpoints)
     if isinstance(store, PlanStore):
         stored = store.load_plan(plan.id)
         if stored is not None:
@@ -450,18 +459,7 @@ def apply(
             stored = store.load_plan(plan.id)
             if stored is None or (plan.mode and not stored.mode):
                 store.save_plan(plan)
-        return _apply_steps(plan, actions, store, time_budget, clock, on_event, extras, stop_after)
-
-
-def _where(
-    extras: Mapping[str, Any] | None, target: str | None, mode: str | None
-) -> tuple[str | None, str | None]:
-    for value in (extras or {}).values():
-        if target is None and isinstance(getattr(value, "run_target", None), str):
-            target = value.run_target
-        if mode is None and isinstance(getattr(value, "run_mode", None), str):
-            mode = value.run_mode
-    return target, mode
+        return _apply_steps(plan, actions, store, time_budget, clock, on_event, cluster, stop_after)
 
 
 def _always_runs(action: Action) -> bool:
@@ -475,7 +473,7 @@ def _apply_steps(
     time_budget: float | None,
     clock: Clock | None,
     on_event: Callable[[Event], None] | None,
-    extras: Mapping[str, Any] | None,
+    cluster: ClusterContext | None,
     stop_after: str | None,
 ) -> ApplyResult:
     run_clock = clock or system_clock
@@ -484,7 +482,7 @@ def _apply_steps(
         plan=plan,
         clock=run_clock,
         deadline=None if time_budget is None else started + time_budget,
-        extras=dict(extras or {}),
+        cluster=cluster,
         on_event=on_event,
         started=started,
     )
@@ -755,33 +753,47 @@ def get_plan_status(
         plan: the plan.
         checkpoints: the store (or its path/URL; ``None`` for the default).
     """
-    return _final_records(plan, _open_store(checkpoints))
+    return _final_records(plan, open_store(checkpoints))
 
 
-def resume(
+def resume_plan(
     plan_id: str,
     actions: Mapping[str, Action],
     *,
     checkpoints: CheckpointStore | str | PathLike[str] | None = None,
     **options: Any,
 ) -> ApplyResult:
-    """Apply the plan stored under ``plan_id`` again, continuing where it stopped (design principle "resumable by construction").
+    """Run the plan stored under ``plan_id`` again with ``actions``, continuing where it stopped (design principle "resumable by construction").
+
+    The engine under :func:`aks_windows_ops.resume`, which finds the actions and builds the context itself.
 
     Args:
         plan_id: the id of a plan applied earlier with a store that keeps plan documents.
         actions: the action for each step kind.
         checkpoints: the store (or its path/URL; ``None`` for the default).
-        **options: passed to :func:`apply` (``time_budget``, ``clock``, ``on_event``, ``extras``,
+        **options: passed to :func:`run_plan` (``time_budget``, ``clock``, ``on_event``, ``cluster``,
             ``stop_after``).
 
     Raises:
         NotFound: the store holds no plan with this id.
     """
-    store = _open_store(checkpoints)
+    plan, store = load_plan(plan_id, checkpoints)
+    return run_plan(plan, actions, checkpoints=store, **options)
+
+
+def load_plan(
+    plan_id: str, checkpoints: CheckpointStore | str | PathLike[str] | None = None
+) -> tuple[Plan, CheckpointStore]:
+    """Load the plan stored under ``plan_id`` and the (integrity-checked) store holding it.
+
+    Raises:
+        NotFound: the store holds no plan with this id.
+    """
+    store = open_store(checkpoints)
     plan = store.load_plan(plan_id) if isinstance(store, PlanStore) else None
     if plan is None:
         raise NotFound(
             f"no stored plan {plan_id!r} in {store!r}",
             remediation="Check the checkpoint store named, or plan the procedure again: a new plan re-reads the cluster.",
         )
-    return apply(plan, actions, checkpoints=store, **options)
+    return plan, store

@@ -1,4 +1,4 @@
-"""The Azure-backed step actions shared by every procedure, and the glue that applies a plan to a cluster.
+"""The Azure-backed step actions shared by every procedure (the patch procedure's action map).
 
 Each action follows the runner's protocol (design principle "resumable by construction"): ``check`` re-reads the resource (or uses the
 reading the plan was made from, once, on the first run), ``start`` sends the one write and returns the
@@ -11,13 +11,9 @@ was refused, so the action waits for the running operation (or aborts it when as
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from os import PathLike
 from typing import Any
 
 from aks_windows_ops.azure import actions as az
-from aks_windows_ops.azure.clients import AzureClients
-from aks_windows_ops.clock import system_clock
 from aks_windows_ops.errors import (
     AksWindowsOpsError,
     AzureOperationFailed,
@@ -25,16 +21,13 @@ from aks_windows_ops.errors import (
     OperationConflict,
     Throttled,
 )
-from aks_windows_ops.runbooks.checkpoints import CheckpointStore
-from aks_windows_ops.runbooks.events import Event
-from aks_windows_ops.runbooks.plan import Plan, Step
-from aks_windows_ops.runbooks.runner import Action, ApplyResult, RunContext, StepState, apply
-from aks_windows_ops.secrets import Secret
+from aks_windows_ops.runbooks.context import ClusterContext
+from aks_windows_ops.runbooks.plan import Step
+from aks_windows_ops.runbooks.runner import Action, RunContext, StepState
 
 __all__ = [
     "AZURE_ACTIONS",
     "ClusterContext",
-    "apply_to_cluster",
     "cluster_busy_state",
     "cluster_of",
     "is_ambiguous",
@@ -60,83 +53,6 @@ def version_tuple(version: str | None) -> tuple[int, ...]:
     return tuple(parts + [0] * (3 - len(parts)))
 
 
-@dataclass
-class ClusterContext:
-    """What the Azure actions need, handed to them through ``ctx.extras["cluster"]``.
-
-    Attributes:
-        clients: the client bundle.
-        resource_group: the cluster's resource group.
-        name: the cluster's name.
-        cluster_wire: the cluster as read when the plan was made (used once, then re-read).
-        secrets: secrets by name (the new admin password), never written to a checkpoint.
-        abort_conflicting: abort a conflicting operation instead of waiting for it.
-        results: final resources of finished operations, by step id (verify reads them, saving a GET).
-        kube: a Kubernetes ``ApiClient`` for procedures that move pods.
-    """
-
-    clients: AzureClients
-    resource_group: str
-    name: str
-    cluster_wire: dict[str, Any] | None = None
-    secrets: dict[str, Secret] = field(default_factory=dict)
-    abort_conflicting: bool = False
-    results: dict[str, dict[str, Any] | None] = field(default_factory=dict)
-    kube: Any = None
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.pool_cache: dict[str, dict[str, Any]] = {}
-        if self.cluster_wire is not None:
-            self.remember(self.cluster_wire)
-
-    @property
-    def run_target(self) -> str:
-        """``subscription/resource_group/name``: what a plan applied with this context must target."""
-        return f"{self.clients.subscription_id}/{self.resource_group}/{self.name}"
-
-    @property
-    def run_mode(self) -> str:
-        """``azure`` or ``twin[:name]``: where this context's writes go (``AzureClients.mode``)."""
-        return self.clients.mode
-
-    def remember(self, wire: Mapping[str, Any] | None) -> None:
-        """Keep the pools of a cluster reading, so the next step need not GET them again."""
-        for p in properties_of(wire).get("agentPoolProfiles") or []:
-            self.pool_cache[str(p.get("name"))] = dict(p)
-
-    def cluster(self, *, fresh_ok: bool = True) -> dict[str, Any]:
-        """The cluster's wire JSON: the plan's reading once, a new GET afterwards."""
-        if fresh_ok and self.cluster_wire is not None:
-            return self.cluster_wire
-        wire = az.get_cluster(self.clients, self.resource_group, self.name)
-        self.remember(wire)
-        return wire
-
-    def pool(self, pool: str) -> dict[str, Any] | None:
-        """A pool's properties: from the last reading that no write has made stale, else a GET of the pool."""
-        if pool in self.pool_cache:
-            return self.pool_cache[pool]
-        try:
-            wire = az.get_pool(self.clients, self.resource_group, self.name, pool)
-        except AksWindowsOpsError as err:
-            if type(err).__name__ == "NotFound":
-                return None
-            raise
-        props = dict(wire.get("properties") or {})
-        props["name"] = pool
-        self.pool_cache[pool] = props
-        return props
-
-    def forget(self, pool: str | None = None) -> None:
-        """Drop readings a write is about to make stale (one pool, or the whole cluster)."""
-        self.cluster_wire = None
-        if pool is None:
-            self.pool_cache.clear()
-        else:
-            self.pool_cache.pop(pool, None)
-
-
 def param_number(step: Step, key: str, default: float) -> float:
     """A numeric step parameter (JSON numbers and numeric strings), or ``default``."""
     value = step.params.get(key)
@@ -150,8 +66,9 @@ def param_number(step: Step, key: str, default: float) -> float:
 
 def cluster_of(ctx: RunContext) -> ClusterContext:
     """The run's :class:`ClusterContext`, with the clients' deadline set to the run's budget (Service facts: ARM behaviour)."""
-    cc = ctx.extras["cluster"]
-    assert isinstance(cc, ClusterContext)
+    cc = ctx.cluster
+    if not isinstance(cc, ClusterContext):
+        raise TypeError("the run has no cluster context: apply procedure plans with aks_windows_ops.apply")
     cc.clients.deadline = ctx.deadline
     return cc
 
@@ -579,33 +496,3 @@ AZURE_ACTIONS: dict[str, Action] = {
     "upgrade_node_image": NodeImageUpgrade(),
     "verify_cluster": VerifyCluster(),
 }
-
-
-def apply_to_cluster(
-    plan: Plan,
-    cluster: ClusterContext,
-    *,
-    actions: Mapping[str, Action] | None = None,
-    checkpoints: CheckpointStore | str | PathLike[str] | None = None,
-    time_budget: float | None = None,
-    on_event: Callable[[Event], None] | None = None,
-    stop_after: str | None = None,
-) -> ApplyResult:
-    """Apply a procedure's plan to a cluster on the clients' clock (virtual in the simulator).
-
-    design principles "plan, then apply", "resumable by construction": the plan's steps run through the runner with checkpoints; ``time_budget`` stops
-    the run cleanly (status ``paused``) and the next call resumes it. On the simulator (virtual time) the
-    default store is in memory: a rehearsal never writes into the real default checkpoint file.
-    """
-    if checkpoints is None and cluster.clients.run_clock is not system_clock:
-        checkpoints = "memory:"  # a rehearsal on the simulator never writes into the real default store
-    return apply(
-        plan,
-        actions or AZURE_ACTIONS,
-        checkpoints=checkpoints,
-        time_budget=time_budget,
-        clock=cluster.clients.run_clock,
-        on_event=on_event,
-        extras={"cluster": cluster},
-        stop_after=stop_after,
-    )

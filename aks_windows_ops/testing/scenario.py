@@ -67,7 +67,14 @@ from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.testing import catalog
 from aks_windows_ops.testing.scenario_schema import check_scenario
 
-__all__ = ["BUILTIN_SCENARIOS", "load_scenario", "read_scenario", "scenario_path", "seed_cluster"]
+__all__ = [
+    "BUILTIN_SCENARIOS",
+    "load_scenario",
+    "read_scenario",
+    "scenario_path",
+    "scenario_subscriptions",
+    "seed_cluster",
+]
 
 BUILTIN_SCENARIOS: tuple[str, ...] = ("healthy", "ws2019-retiring", "legacy-2019", "subnet-full")
 
@@ -163,6 +170,17 @@ def load_scenario(source: Any, **kwargs: Any) -> Any:
         spec = dict(fault)
         fake.add_fault(spec.pop("kind"), **spec)
     return fake
+
+
+def scenario_subscriptions(fake: Any) -> tuple[str, ...]:
+    """Every subscription of a simulated Azure that holds a resource group or a cluster, first seen first.
+
+    What "every subscription of the scenario" means wherever a rehearsal audits a fleet (the ``fleet audit``
+    command, the Azure Functions timer).
+    """
+    groups = [sub for sub, _rg in getattr(fake, "resource_groups", {})]
+    clusters = [sub for sub, _rg, _name in getattr(fake, "clusters", {})]
+    return tuple(dict.fromkeys(groups + clusters))
 
 
 def _date(value: Any) -> _dt.date:
