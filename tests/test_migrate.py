@@ -9,11 +9,12 @@ import migrate_support as ms
 import pytest
 
 from aks_windows_ops import errors as E
+from aks_windows_ops import resume
 from aks_windows_ops.azure.clients import AzureClients
 from aks_windows_ops.runbooks.checkpoints import JsonFileCheckpointStore, MemoryCheckpointStore
 from aks_windows_ops.runbooks.events import Event, EventKind
-from aks_windows_ops.runbooks.migrate import MIGRATE_ACTIONS, apply_migration, plan_migration
-from aks_windows_ops.runbooks.runner import RunStatus, resume
+from aks_windows_ops.runbooks.migrate import apply_migration, plan_migration
+from aks_windows_ops.runbooks.runner import RunStatus
 from aks_windows_ops.runbooks.steps import ClusterContext
 from aks_windows_ops.testing import SimulatedCrash
 
@@ -214,14 +215,8 @@ def _crash_on_event(kind: EventKind, step_prefix: str, nth: int) -> Any:
 
 def _resume(fake: Any, kube: Any, plan_id: str, store: Any) -> Any:
     clients = AzureClients.for_simulator(fake, ms.SUB, polling_interval=60)
-    ctx = _fast(ClusterContext(clients, ms.RG, ms.NAME, kube=kube.api_client()))
-    return resume(
-        plan_id,
-        MIGRATE_ACTIONS,
-        checkpoints=store,
-        clock=clients.run_clock,
-        extras={"cluster": ctx},
-    )
+    # A new process: the Kubernetes client comes from the cluster's user kubeconfig.
+    return resume(plan_id, clients, checkpoints=store)
 
 
 CRASHES: list[tuple[str, Any]] = [

@@ -78,7 +78,7 @@ def test_replacement_pool_is_a_faithful_copy_read_back_through_the_sdk() -> None
         assert "osSKU: Windows2019 -> Windows2022" in reason
         for key in ("tags", "spotMaxPrice", "windowsProfile", "gpuProfile", "futureSetting"):
             assert f"{key}:" not in reason
-        ctx.extras["kube_poll"] = 0.02
+        ctx.kube_poll_seconds = 0.02
         result = apply_migration(plan, ctx, checkpoints=MemoryCheckpointStore())
         assert result.status is RunStatus.SUCCEEDED, result.error
         new_name = plan.steps[0].params["pool"]

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aks_windows_ops import errors as E
+from aks_windows_ops import resume
 from aks_windows_ops.azure.clients import AzureClients
 from aks_windows_ops.cli import app
 from aks_windows_ops.runbooks.ahub import (
@@ -22,12 +23,10 @@ from aks_windows_ops.runbooks.ahub import (
 from aks_windows_ops.runbooks.checkpoints import JsonFileCheckpointStore, MemoryCheckpointStore
 from aks_windows_ops.runbooks.password import (
     MARKER_TAG,
-    PASSWORD_ACTIONS,
     apply_password_rotation,
     plan_password_rotation,
 )
-from aks_windows_ops.runbooks.runner import RunStatus, resume
-from aks_windows_ops.runbooks.steps import ClusterContext
+from aks_windows_ops.runbooks.runner import RunStatus
 from aks_windows_ops.secrets import Secret
 from aks_windows_ops.testing import SimulatedCrash
 from aks_windows_ops.testing.fake_azure import FakeAzure
@@ -103,14 +102,7 @@ def test_rotation_resumes_after_a_crash_anywhere(tmp_path: Path, kind: str) -> N
         except SimulatedCrash:
             fake.clear_faults()
             clients = _clients(fake)
-            again = ClusterContext(clients, RG, NAME, secrets={"admin_password": Secret(CANARY)})
-            result = resume(
-                plan.id,
-                PASSWORD_ACTIONS,
-                checkpoints=store,
-                clock=clients.run_clock,
-                extras={"cluster": again},
-            )
+            result = resume(plan.id, clients, checkpoints=store, secret=Secret(CANARY))
             assert result.ok, (k, result.message)
         puts = [e for e in fake.requests(method="PUT") if e.status]
         assert len(puts) == 1, (kind, k)
@@ -281,14 +273,7 @@ def test_rotation_sent_before_a_crash_is_not_sent_again_after_it_finished(tmp_pa
     fake.clear_faults()
     fake.settle()  # the rotation finishes while nobody watches
     clients = _clients(fake)
-    again = ClusterContext(clients, RG, NAME, secrets={"admin_password": Secret(CANARY)})
-    result = resume(
-        plan.id,
-        PASSWORD_ACTIONS,
-        checkpoints=store,
-        clock=clients.run_clock,
-        extras={"cluster": again},
-    )
+    result = resume(plan.id, clients, checkpoints=store, secret=Secret(CANARY))
     assert result.ok, result.message
     assert len([e for e in fake.requests(method="PUT") if e.status]) == 1
     assert "already done" in result.records[0].message

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
+from aks_windows_ops import ClusterContext, resume
 from aks_windows_ops import errors as E
 from aks_windows_ops.azure.clients import AzureClients
 from aks_windows_ops.runbooks.checkpoints import JsonFileCheckpointStore, MemoryCheckpointStore
 from aks_windows_ops.runbooks.patch import apply_patch, plan_patch
-from aks_windows_ops.runbooks.runner import RunStatus, resume
-from aks_windows_ops.runbooks.steps import AZURE_ACTIONS, ClusterContext
+from aks_windows_ops.runbooks.runner import RunStatus
 from aks_windows_ops.testing import SimulatedCrash
 from aks_windows_ops.testing.fake_azure import FakeAzure
 
@@ -180,13 +180,7 @@ def _crash_run(k: int, tmp: Path, *, kind: str) -> tuple[dict[str, Any], list[tu
         crashed = 1
         fake.clear_faults()
         clients = _clients(fake)  # a new process: new clients, no cached reading
-        result = resume(
-            plan.id,
-            AZURE_ACTIONS,
-            checkpoints=store,
-            clock=clients.run_clock,
-            extras={"cluster": ClusterContext(clients, RG, NAME)},
-        )
+        result = resume(plan.id, clients, checkpoints=store)
         assert result.ok, result.message
     return _state(fake), _non_poll(fake), crashed
 

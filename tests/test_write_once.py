@@ -208,7 +208,7 @@ def test_lost_answer_migrate_creates_its_pool_once() -> None:
     fake, kube, clients = ms.build()
     try:
         plan, ctx = plan_migration(clients, ms.RG, ms.NAME, "win19", reason="os-upgrade")
-        ctx.extras["kube_poll"] = 0.02
+        ctx.kube_poll_seconds = 0.02
         new_pool = str(plan.steps[0].params["pool"])
         _lost(fake, "PUT", rf"agentPools/{new_pool}$")
         _lost(fake, "DELETE", r"agentPools/win19$")

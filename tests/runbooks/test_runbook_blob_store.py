@@ -15,7 +15,7 @@ from aks_windows_ops.runbooks.checkpoints import (
     StepRecord,
     checkpoint_store_from_url,
 )
-from aks_windows_ops.runbooks.runner import RunStatus, apply
+from aks_windows_ops.runbooks.runner import RunStatus, run_plan
 
 pytestmark = pytest.mark.azurite
 
@@ -114,7 +114,7 @@ def test_runner_resumes_across_instances_with_blob_checkpoints(
     for _ in range(20):
         # Each timer run builds its own store and action, as a new Functions instance would.
         store = checkpoint_store_from_url(url)
-        result = apply(plan, {KIND: SetValueAction(cloud)}, checkpoints=store, clock=clock,
+        result = run_plan(plan, {KIND: SetValueAction(cloud)}, checkpoints=store, clock=clock,
                        time_budget=400)  # fmt: skip
         statuses.append(result.status)
         if result.ok:

@@ -16,7 +16,7 @@ from aks_windows_ops.runbooks.events import (
     TextRenderer,
     format_event,
 )
-from aks_windows_ops.runbooks.runner import apply
+from aks_windows_ops.runbooks.runner import run_plan
 
 
 def test_format_event_lines() -> None:
@@ -46,7 +46,7 @@ def test_log_and_text_renderers(
         log(event)
 
     with caplog.at_level(logging.INFO, logger="test.runbooks"):
-        apply(make_plan(2), {KIND: SetValueAction(cloud)}, checkpoints=MemoryCheckpointStore(), clock=clock, on_event=both)  # fmt: skip
+        run_plan(make_plan(2), {KIND: SetValueAction(cloud)}, checkpoints=MemoryCheckpointStore(), clock=clock, on_event=both)  # fmt: skip
     lines = stream.getvalue().splitlines()
     assert lines[0].startswith("plan_started   test-") and lines[-1].startswith("plan_finished  test-")
     assert "step_succeeded 1/2 set:pool0 [10 min]: rg/cluster/pool0 = v2" in lines
@@ -62,9 +62,9 @@ def test_rich_progress_renders_a_run(clock: VirtualClock, cloud: FakeCloud) -> N
     store = MemoryCheckpointStore()
     plan = make_plan(2, duration=300)
     with RichProgress(console) as progress:
-        first = apply(plan, {KIND: SetValueAction(cloud)}, checkpoints=store, clock=clock,
+        first = run_plan(plan, {KIND: SetValueAction(cloud)}, checkpoints=store, clock=clock,
                       on_event=progress, stop_after="set:pool0")  # fmt: skip
-        second = apply(plan, {KIND: SetValueAction(cloud)}, checkpoints=store, clock=clock,
+        second = run_plan(plan, {KIND: SetValueAction(cloud)}, checkpoints=store, clock=clock,
                        on_event=progress)  # fmt: skip
     assert first.status == "paused" and second.ok
     text = out.getvalue()

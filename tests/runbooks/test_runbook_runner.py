@@ -31,9 +31,9 @@ from aks_windows_ops.runbooks.runner import (
     RunStatus,
     StepState,
     Terminated,
-    apply,
     get_plan_status,
-    resume,
+    resume_plan,
+    run_plan,
 )
 from aks_windows_ops.secrets import Secret
 
@@ -46,7 +46,7 @@ def run(
     events: list[Event] | None = None,
     **options: Any,
 ) -> ApplyResult:
-    return apply(
+    return run_plan(
         plan,
         {KIND: action},
         checkpoints=store,
@@ -352,9 +352,9 @@ def test_checkpoint_store_errors_propagate_instead_of_failing_the_step(
 def test_missing_action_is_refused_before_anything_runs(cloud: FakeCloud, clock: VirtualClock) -> None:
     store = MemoryCheckpointStore()
     with pytest.raises(InvalidInput, match="no action for step kind 'set_value'"):
-        apply(make_plan(1), {}, checkpoints=store, clock=clock)
+        run_plan(make_plan(1), {}, checkpoints=store, clock=clock)
     with pytest.raises(InvalidInput, match="the step to stop after"):
-        apply(make_plan(1), {KIND: SetValueAction(cloud)}, checkpoints=store, stop_after="nope")
+        run_plan(make_plan(1), {KIND: SetValueAction(cloud)}, checkpoints=store, stop_after="nope")
     assert store.plan_ids() == [] and cloud.writes == []
 
 
@@ -388,7 +388,7 @@ def test_failing_event_callback_does_not_change_the_outcome(
     def broken(event: Event) -> None:
         raise ValueError("renderer bug")
 
-    result = apply(
+    result = run_plan(
         make_plan(2),
         {KIND: action},
         checkpoints=MemoryCheckpointStore(),
@@ -412,10 +412,10 @@ def test_resume_applies_the_stored_plan(
 ) -> None:
     plan, store = make_plan(2, duration=600), MemoryCheckpointStore()
     assert run(plan, action, clock, store, time_budget=700).status is RunStatus.PAUSED
-    result = resume(plan.id, {KIND: action}, checkpoints=store, clock=clock)
+    result = resume_plan(plan.id, {KIND: action}, checkpoints=store, clock=clock)
     assert result.ok and result.skipped == ("set:pool0",) and len(cloud.writes) == 2
     with pytest.raises(NotFound):
-        resume("test-0000", {KIND: action}, checkpoints=store)
+        resume_plan("test-0000", {KIND: action}, checkpoints=store)
 
 
 def test_get_plan_status(cloud: FakeCloud, action: SetValueAction, clock: VirtualClock) -> None:
@@ -434,17 +434,17 @@ def test_default_checkpoints_go_to_the_configured_file(
 ) -> None:
     monkeypatch.setenv(CHECKPOINTS_ENV, str(tmp_path / "env.json"))
     plan = make_plan(1)
-    assert apply(plan, {KIND: action}, clock=clock).ok
+    assert run_plan(plan, {KIND: action}, clock=clock).ok
     data = json.loads((tmp_path / "env.json").read_text())
     assert data["plans"][plan.id]["steps"]["set:pool0"]["state"] == "succeeded"
 
     monkeypatch.delenv(CHECKPOINTS_ENV)
     monkeypatch.setenv("AKS_WINDOWS_OPS_STATE_DIR", str(tmp_path / "state"))
-    assert apply(make_plan(1, value="v3"), {KIND: action}, clock=clock).ok
+    assert run_plan(make_plan(1, value="v3"), {KIND: action}, clock=clock).ok
     default = tmp_path / "state" / "checkpoints.sqlite"
     assert default.exists() and oct(default.stat().st_mode & 0o777) == "0o600"
     assert oct((tmp_path / "state").stat().st_mode & 0o777) == "0o700"
-    assert apply(plan, {KIND: action}, checkpoints=str(tmp_path / "given.json"), clock=clock).ok
+    assert run_plan(plan, {KIND: action}, checkpoints=str(tmp_path / "given.json"), clock=clock).ok
     assert (tmp_path / "given.json").exists()
 
 
@@ -504,11 +504,11 @@ def test_a_plan_is_refused_for_another_target_or_mode_before_anything_is_read(
 ) -> None:
     plan, store = make_plan(1), MemoryCheckpointStore()
     with pytest.raises(InvalidInput, match="made for sub/rg/cluster, not sub/rg/other"):
-        apply(plan, {KIND: action}, checkpoints=store, clock=clock, target="sub/rg/other")
+        run_plan(plan, {KIND: action}, checkpoints=store, clock=clock, target="sub/rg/other")
     assert run_with_mode(plan, action, clock, store, "twin:legacy-2019").ok
     assert store.load_plan(plan.id).mode == "twin:legacy-2019"  # type: ignore[union-attr]
     with pytest.raises(InvalidInput, match=r"rehearsal .* never sent to Azure"):
-        resume(plan.id, {KIND: action}, checkpoints=store, clock=clock, mode="azure")
+        resume_plan(plan.id, {KIND: action}, checkpoints=store, clock=clock, mode="azure")
     real = make_plan(1, value="v3").with_mode("azure")
     with pytest.raises(InvalidInput, match="made for Azure; it does not run on a twin"):
         run_with_mode(real, action, clock, store, "twin")
@@ -518,7 +518,7 @@ def test_a_plan_is_refused_for_another_target_or_mode_before_anything_is_read(
 def run_with_mode(
     plan: Plan, action: SetValueAction, clock: VirtualClock, store: MemoryCheckpointStore, mode: str
 ) -> ApplyResult:
-    return apply(plan, {KIND: action}, checkpoints=store, clock=clock, mode=mode)
+    return run_plan(plan, {KIND: action}, checkpoints=store, clock=clock, mode=mode)
 
 
 def test_a_second_apply_on_the_same_cluster_stops_before_any_write(
@@ -547,5 +547,5 @@ def test_a_budget_that_is_not_a_finite_number_is_refused_before_anything_runs(
     cloud: FakeCloud, action: SetValueAction, clock: VirtualClock, budget: float
 ) -> None:
     with pytest.raises(InvalidInput, match="finite number"):
-        apply(make_plan(1), {KIND: action}, checkpoints=MemoryCheckpointStore(), time_budget=budget)
+        run_plan(make_plan(1), {KIND: action}, checkpoints=MemoryCheckpointStore(), time_budget=budget)
     assert action.calls == [] and cloud.writes == []
