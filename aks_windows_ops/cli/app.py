@@ -13,6 +13,8 @@ the time budget (run again to resume), 4 invalid input, 5 refused by a safety ra
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import re
@@ -28,13 +30,19 @@ from aks_windows_ops import errors as E
 from aks_windows_ops.cli.options import (
     DEFAULT_TIME_BUDGET,
     GLOBAL_PANEL,
+    Apply,
+    Checkpoint,
     ClusterName,
+    NoWait,
     Output,
     OutputFormat,
+    PlanOnly,
     Query,
     ResourceGroup,
     Simulate,
     Subscription,
+    TimeBudget,
+    Yes,
     parse_duration,
 )
 from aks_windows_ops.cli.output import SESSION, emit, err_console, note, out_console, warn
@@ -80,6 +88,7 @@ __all__ = [
     "main",
     "parse_duration",
     "procedure_command",
+    "procedure_options",
     "read_password",
     "resolve_target",
     "run_procedure",
@@ -419,6 +428,53 @@ class RunOptions:
             simulate=self.simulate,
             do_apply=self.do_apply,
         )
+
+
+#: The options every procedure command takes last, in this order: (name, annotation, default).
+_RUN_PARAMETERS: tuple[tuple[str, Any, Any], ...] = (
+    ("plan_only", PlanOnly, False),
+    ("do_apply", Apply, False),
+    ("yes", Yes, False),
+    ("no_wait", NoWait, False),
+    ("checkpoint", Checkpoint, None),
+    ("time_budget", TimeBudget, None),
+    ("output", Output, OutputFormat.table),
+    ("query", Query, None),
+)
+
+
+def procedure_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a procedure command the shared options (``--plan-only`` ... ``--query``), passed to it as ``run``.
+
+    The command declares its own options (``--simulate`` among them) and a last parameter ``run: RunOptions``;
+    the shared options are appended to its signature, so every procedure spells them the same way.
+    """
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "run"]
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+        for name, annotation, default in _RUN_PARAMETERS
+    ]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        given = {name: kwargs.pop(name) for name, _, _ in _RUN_PARAMETERS}
+        run = RunOptions(
+            do_apply=bool(given["do_apply"]) and not given["plan_only"],
+            yes=bool(given["yes"]),
+            no_wait=bool(given["no_wait"]),
+            checkpoint=given["checkpoint"],
+            time_budget=given["time_budget"],
+            output=OutputFormat(given["output"]),
+            query=given["query"],
+            simulate=kwargs.get("simulate"),
+        )
+        command(**kwargs, run=run)
+
+    parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+    return wrapper
 
 
 def procedure_command(

@@ -14,23 +14,20 @@ from typing import Annotated, Any
 import typer
 
 from aks_windows_ops import errors as E
-from aks_windows_ops.cli.app import RunOptions, cluster_kube, procedure_command, resolve_target
+from aks_windows_ops.cli.app import (
+    RunOptions,
+    cluster_kube,
+    procedure_command,
+    procedure_options,
+    resolve_target,
+)
 from aks_windows_ops.cli.options import (
     TARGET_PANEL,
     AllowIncompatibleImages,
-    Apply,
-    Checkpoint,
     ClusterName,
-    NoWait,
-    Output,
-    OutputFormat,
-    PlanOnly,
-    Query,
     ResourceGroup,
     Simulate,
     Subscription,
-    TimeBudget,
-    Yes,
     check_windows_sku,
     parse_duration,
 )
@@ -86,6 +83,7 @@ def _check_subnet(value: str | None) -> str | None:
 
 
 @pool_app.command("add")
+@procedure_options
 def pool_add(
     resource_group: ResourceGroup = None,
     cluster_name: Annotated[
@@ -139,21 +137,11 @@ def pool_add(
         ),
     ] = None,
     allow_incompatible_images: AllowIncompatibleImages = False,
-    plan_only: PlanOnly = False,
-    do_apply: Apply = False,
-    yes: Yes = False,
-    no_wait: NoWait = False,
-    checkpoint: Checkpoint = None,
-    time_budget: TimeBudget = None,
-    output: Output = OutputFormat.table,
-    query: Query = None,
+    *,
+    run: RunOptions,
 ) -> None:
     """Add a Windows pool with every FAQ check first (FAQ: Windows pod limits and --max-pods; pool names)."""
     from aks_windows_ops.runbooks.pools import plan_add_pool
-
-    run = RunOptions(
-        do_apply and not plan_only, yes, no_wait, checkpoint, time_budget, output, query, simulate
-    )
 
     def make_plan() -> Any:
         cluster, pool, nodes = cluster_name, pool_name, count
@@ -216,6 +204,7 @@ class Reason(str, enum.Enum):
     custom = "custom"
 
 
+@procedure_options
 def migrate(
     pool: Annotated[str, typer.Option("--pool", "-p", metavar="POOL", help="The Windows pool to replace.")],
     reason: Annotated[
@@ -255,21 +244,11 @@ def migrate(
         bool, typer.Option("--force", help="Consent to delete pods without a controller.")
     ] = False,
     allow_incompatible_images: AllowIncompatibleImages = False,
-    plan_only: PlanOnly = False,
-    do_apply: Apply = False,
-    yes: Yes = False,
-    no_wait: NoWait = False,
-    checkpoint: Checkpoint = None,
-    time_budget: TimeBudget = None,
-    output: Output = OutputFormat.table,
-    query: Query = None,
+    *,
+    run: RunOptions,
 ) -> None:
     """Replace a Windows pool: new pool, cordon, drain honouring disruption budgets, verify, delete the old one (FAQ SP rotation, old image)."""
     from aks_windows_ops.runbooks.migrate import plan_migration
-
-    run = RunOptions(
-        do_apply and not plan_only, yes, no_wait, checkpoint, time_budget, output, query, simulate
-    )
 
     def make_plan() -> Any:
         _check_pool_name(pool, "--pool", 12)

@@ -12,21 +12,21 @@ from typing import Annotated, Any
 import typer
 
 from aks_windows_ops import errors as E
-from aks_windows_ops.cli.app import RunOptions, cluster_kube, procedure_command, resolve_target
+from aks_windows_ops.cli.app import (
+    RunOptions,
+    cluster_kube,
+    procedure_command,
+    procedure_options,
+    resolve_target,
+)
 from aks_windows_ops.cli.options import (
-    Apply,
-    Checkpoint,
     ClusterName,
-    NoWait,
     Output,
     OutputFormat,
-    PlanOnly,
     Query,
     ResourceGroup,
     Simulate,
     Subscription,
-    TimeBudget,
-    Yes,
     check_env_name,
     check_kubernetes_version,
     check_password_fd,
@@ -50,6 +50,7 @@ def _check_surge(value: str | None) -> str | None:
     return value
 
 
+@procedure_options
 def patch(
     resource_group: ResourceGroup = None,
     name: ClusterName = None,
@@ -74,21 +75,11 @@ def patch(
     max_surge: Annotated[
         str | None, typer.Option("--max-surge", metavar="COUNT|PERCENT", help=_SURGE_HELP)
     ] = None,
-    plan_only: PlanOnly = False,
-    do_apply: Apply = False,
-    yes: Yes = False,
-    no_wait: NoWait = False,
-    checkpoint: Checkpoint = None,
-    time_budget: TimeBudget = None,
-    output: Output = OutputFormat.table,
-    query: Query = None,
+    *,
+    run: RunOptions,
 ) -> None:
     """Patch in the FAQ's order: control plane first, then the pools (FAQ "How do I patch my Windows nodes?")."""
     from aks_windows_ops.runbooks.patch import plan_patch
-
-    run = RunOptions(
-        do_apply and not plan_only, yes, no_wait, checkpoint, time_budget, output, query, simulate
-    )
 
     def make_plan() -> Any:
         run.check()
@@ -192,6 +183,7 @@ def _split_vault_ref(ref: str) -> tuple[str, str]:
     return f"https://{parts.netloc}", path[1]
 
 
+@procedure_options
 def rotate_password(
     resource_group: ResourceGroup = None,
     name: ClusterName = None,
@@ -221,21 +213,11 @@ def rotate_password(
         bool,
         typer.Option("--generate", help="Generate a compliant password and store it in --key-vault-secret."),
     ] = False,
-    plan_only: PlanOnly = False,
-    do_apply: Apply = False,
-    yes: Yes = False,
-    no_wait: NoWait = False,
-    checkpoint: Checkpoint = None,
-    time_budget: TimeBudget = None,
-    output: Output = OutputFormat.table,
-    query: Query = None,
+    *,
+    run: RunOptions,
 ) -> None:
     """Rotate the Windows admin password; restarts the Windows pools (FAQ "How do I change the administrator password for Windows Server nodes on my cluster?")."""
     from aks_windows_ops.runbooks.password import plan_password_rotation
-
-    run = RunOptions(
-        do_apply and not plan_only, yes, no_wait, checkpoint, time_budget, output, query, simulate
-    )
 
     def make_plan() -> Any:
         run.check()
@@ -270,6 +252,7 @@ class AhubAction(str, enum.Enum):
     verify = "verify"
 
 
+@procedure_options
 def ahub(
     action: Annotated[AhubAction, typer.Argument(help="enable, disable or verify.", case_sensitive=False)],
     resource_group: ResourceGroup = None,
@@ -280,21 +263,11 @@ def ahub(
         list[str] | None,
         typer.Option("--node", metavar="POOL/INSTANCE", help="Only these instances, e.g. win22/3 (repeat)."),
     ] = None,
-    plan_only: PlanOnly = False,
-    do_apply: Apply = False,
-    yes: Yes = False,
-    no_wait: NoWait = False,
-    checkpoint: Checkpoint = None,
-    time_budget: TimeBudget = None,
-    output: Output = OutputFormat.table,
-    query: Query = None,
+    *,
+    run: RunOptions,
 ) -> None:
     """Azure Hybrid Benefit: enable, disable or verify the Windows license type of every scale set (FAQ "Can I use Azure Hybrid Benefit with Windows nodes?")."""
     from aks_windows_ops.runbooks import ahub as runbook
-
-    run = RunOptions(
-        do_apply and not plan_only, yes, no_wait, checkpoint, time_budget, output, query, simulate
-    )
 
     def make_plan() -> Any:
         run.check()
@@ -306,7 +279,7 @@ def ahub(
         )
         if action is AhubAction.verify:
             report = runbook.verify_ahub(target.clients, target.resource_group, target.name)
-            emit(report.to_dict(), output, query, table=lambda _: report.to_text())
+            emit(report.to_dict(), run.output, run.query, table=lambda _: report.to_text())
             raise typer.Exit(EXIT_OK if report.ok else EXIT_WARN)
         license_type = runbook.LICENSE_ON if action is AhubAction.enable else "None"
         if nodes:
