@@ -28,6 +28,7 @@ from aks_windows_ops.runbooks.steps import (
     AZURE_ACTIONS,
     ClusterContext,
     JsonOp,
+    VerifyStep,
     cluster_of,
     operation_handle,
     send_write,
@@ -224,20 +225,8 @@ def verify_ahub(clients: AzureClients, resource_group: str, name: str) -> Licens
     return license_report(snapshot)
 
 
-class VerifyLicenses:
+class VerifyLicenses(VerifyStep):
     """The last step of an AHUB plan: every Windows scale set and instance carries the cluster's license."""
-
-    #: Verification runs on every apply, even after it succeeded once (the runner never skips it).
-    always_run = True
-
-    def check(self, step: Step, ctx: RunContext) -> StepState:
-        return StepState.READY
-
-    def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
-        return None
-
-    def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
-        return None
 
     def verify(self, step: Step, ctx: RunContext) -> str:
         cc = cluster_of(ctx)

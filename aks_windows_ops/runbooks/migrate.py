@@ -54,6 +54,7 @@ from aks_windows_ops.runbooks.runner import ApplyResult, RunContext, StepState
 from aks_windows_ops.runbooks.steps import (
     ClusterContext,
     JsonOp,
+    VerifyStep,
     cluster_of,
     param_number,
     properties_of,
@@ -235,24 +236,12 @@ class DrainPool:
         return f"{len(nodes)} nodes of pool {step.params['pool']} cordoned and drained"
 
 
-class VerifyReplacements:
+class VerifyReplacements(VerifyStep):
     """Every controller-owned pod that ran on the old pool has a Ready replacement on the new one.
 
     design principle "never lose a workload". Params: ``old_pool``, ``new_pool``, ``pods`` (the old pool's pods when planned),
     ``timeout``.
     """
-
-    #: Verification runs on every apply, even after it succeeded once (the runner never skips it).
-    always_run = True
-
-    def check(self, step: Step, ctx: RunContext) -> StepState:
-        return StepState.READY
-
-    def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
-        return None
-
-    def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
-        return None
 
     def verify(self, step: Step, ctx: RunContext) -> str:
         from aks_windows_ops.kube.workloads import pool_nodes, verify_replacements

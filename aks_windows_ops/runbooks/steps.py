@@ -28,6 +28,7 @@ from aks_windows_ops.runbooks.runner import Action, RunContext, StepState
 __all__ = [
     "AZURE_ACTIONS",
     "ClusterContext",
+    "VerifyStep",
     "cluster_busy_state",
     "cluster_of",
     "is_ambiguous",
@@ -269,6 +270,28 @@ def properties_of(result: Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(result.get("properties") or {})
 
 
+class VerifyStep:
+    """Base of a verification step: it reads and sends nothing, and runs on every apply (``verify`` decides).
+
+    The runner never skips it, even after it succeeded once: "done" is a fact read now.
+    """
+
+    #: Verification runs on every apply, even after it succeeded once (the runner never skips it).
+    always_run = True
+
+    def check(self, step: Step, ctx: RunContext) -> StepState:
+        """Always ``READY``: the step has no write to skip."""
+        return StepState.READY
+
+    def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
+        """Send nothing."""
+        return None
+
+    def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
+        """Wait for nothing."""
+        return None
+
+
 class ControlPlaneUpgrade:
     """Upgrade the control plane only (FAQ patch order; Service facts: How the Azure CLI does it). Params: ``version``."""
 
@@ -437,23 +460,11 @@ class NodeImageUpgrade(_PoolAction):
         return f"pool {pool} node image upgrade finished"
 
 
-class VerifyCluster:
+class VerifyCluster(VerifyStep):
     """Read the cluster once and check every pool the plan touched (the plan's last step).
 
     Params: ``control_plane`` (version or null), ``pools`` ({name: {"version": v, "image": i, "image_before": b}}).
     """
-
-    #: Verification runs on every apply, even after it succeeded once (the runner never skips it).
-    always_run = True
-
-    def check(self, step: Step, ctx: RunContext) -> StepState:
-        return StepState.READY
-
-    def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
-        return None
-
-    def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
-        return None
 
     def verify(self, step: Step, ctx: RunContext) -> str:
         cc = cluster_of(ctx)
