@@ -4,6 +4,7 @@ The format (every key but the names is optional; defaults in brackets)::
 
     name: healthy                          # a short name
     description: one line for humans
+    shows: [NODE_IMAGE_OUTDATED]           # preflight findings it exists to show: all its warnings and errors [none]
     kubernetes_versions: [1.17.0, 1.18.1]  # versions the simulated region also offers [the catalog's]
     subscriptions:
       - id: 00000000-0000-0000-0000-000000000001
