@@ -112,7 +112,7 @@ def _build() -> type[BaseModel]:
     class Cluster(Strict):
         name: str = Field(min_length=1, max_length=63)
         location: str | None = None
-        kubernetes_version: str = Field(default="1.33.5", pattern=_VERSION.pattern)
+        kubernetes_version: str = Field(default="1.35.7", pattern=_VERSION.pattern)
         network_plugin: Literal["azure", "kubenet", "none"] = "azure"
         network_plugin_mode: Literal["overlay"] | None = None
         identity: Literal["SystemAssigned", "UserAssigned", "service_principal"] = "SystemAssigned"
