@@ -49,10 +49,26 @@ def _snapshot(c: Cluster) -> Any:
     return ops.read_snapshot(c.clients(), c.rg, c.name)
 
 
+def _next_version(c: Cluster, clients: Any) -> str:
+    """The newest version the cluster may upgrade to in one minor step (what the region offers today)."""
+    from aks_windows_ops.azure.facts import control_plane_upgrades
+
+    def minor(version: str) -> tuple[int, int]:
+        major, minor_part = version.split(".")[:2]
+        return int(major), int(minor_part)
+
+    current = minor(str(_snapshot(c).current_kubernetes_version))
+    offered = [
+        v for v in control_plane_upgrades(clients, c.rg, c.name) if minor(v) <= (current[0], current[1] + 1)
+    ]
+    return max(offered, key=lambda v: tuple(int(x) for x in v.split(".")))
+
+
 def _patched(plan: Any, c: Cluster, kube: Any) -> None:
+    target = str(plan.steps[0].params["version"])
     snap = _snapshot(c)
-    assert snap.current_kubernetes_version == "1.34.2"
-    assert {p.current_orchestrator_version for p in snap.pools} == {"1.34.2"}
+    assert snap.current_kubernetes_version == target
+    assert {p.current_orchestrator_version for p in snap.pools} == {target}
 
 
 def _rotated(plan: Any, c: Cluster, kube: Any) -> None:
@@ -100,7 +116,7 @@ CASES = [
     Case(
         "patch",
         "healthy",
-        lambda c, cl: ops.plan_patch(cl, c.rg, c.name, kubernetes_version="1.34.2"),
+        lambda c, cl: ops.plan_patch(cl, c.rg, c.name, kubernetes_version=_next_version(c, cl)),
         _patched,
         ops.apply_patch,
     ),
