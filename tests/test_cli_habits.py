@@ -97,9 +97,9 @@ def test_show_and_preflight_render_at_the_width_given(width: int, monkeypatch: p
 
 def _signal_on_first_wait(monkeypatch: pytest.MonkeyPatch, signum: int) -> None:
     """Deliver a real signal to this process once the first change is under way."""
-    import sys
+    import importlib
 
-    app_module = sys.modules["aks_windows_ops.cli.app"]  # the package's "app" attribute is the Typer app
+    app_module = importlib.import_module("aks_windows_ops.cli.run")  # where a run's progress observer is made
     original = app_module._observer
 
     def observer(output: Any, no_wait: bool, state: dict[str, Any]) -> Any:

@@ -74,10 +74,10 @@ def lease_name(
 
 
 def _lease_store(checkpoint: str | None) -> Any:
-    from aks_windows_ops.cli.app import _open_store
+    from aks_windows_ops.cli.run import open_checkpoints
     from aks_windows_ops.runbooks.leases import LeaseStore
 
-    store = _open_store(checkpoint)
+    store = open_checkpoints(checkpoint)
     if not isinstance(store, LeaseStore):
         raise fail(
             E.InvalidInput(

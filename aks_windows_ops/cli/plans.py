@@ -111,8 +111,8 @@ def resume(
 ) -> None:
     """Continue a stored plan where it stopped: finished steps are checked again, the rest run."""
     from aks_windows_ops.azure.clients import AzureClients
-    from aks_windows_ops.cli.app import _resume_command, execute
     from aks_windows_ops.cli.procedures import read_password
+    from aks_windows_ops.cli.run import execute, resume_command
     from aks_windows_ops.runbooks.procedures import resume as resume_plan
     from aks_windows_ops.runbooks.registry import get_procedure
 
@@ -158,7 +158,7 @@ def resume(
         output=OutputFormat(output),
         query=query,
         store=store,
-        resume_cmd=_resume_command(
+        resume_cmd=resume_command(
             plan.id, checkpoint, f"--password-env {password_env}" if password_env else ""
         ),
         checkpoint=checkpoint,

@@ -14,13 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from aks_windows_ops import errors as E
-from aks_windows_ops.cli.app import (
-    RunOptions,
-    cluster_kube,
-    procedure_command,
-    procedure_options,
-    resolve_target,
-)
+from aks_windows_ops.cli.app import cluster_kube, resolve_target
 from aks_windows_ops.cli.options import (
     TARGET_PANEL,
     AllowIncompatibleImages,
@@ -32,6 +26,7 @@ from aks_windows_ops.cli.options import (
     parse_duration,
 )
 from aks_windows_ops.cli.output import warn
+from aks_windows_ops.cli.run import RunOptions, procedure_command, procedure_options
 
 __all__ = ["register"]
 

@@ -12,13 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from aks_windows_ops import errors as E
-from aks_windows_ops.cli.app import (
-    RunOptions,
-    cluster_kube,
-    procedure_command,
-    procedure_options,
-    resolve_target,
-)
+from aks_windows_ops.cli.app import cluster_kube, resolve_target
 from aks_windows_ops.cli.options import (
     ClusterName,
     Output,
@@ -33,6 +27,7 @@ from aks_windows_ops.cli.options import (
 )
 from aks_windows_ops.cli.output import SESSION, emit, note, out_console
 from aks_windows_ops.cli.render import snapshot_table
+from aks_windows_ops.cli.run import RunOptions, procedure_command, procedure_options
 from aks_windows_ops.cli.runtime import EXIT_OK, EXIT_WARN, fail
 
 __all__ = ["read_password", "register"]
