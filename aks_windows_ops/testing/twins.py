@@ -315,7 +315,9 @@ def _rng_state(rng: Any) -> list[Any]:
 
 
 def _restore(document: dict[str, Any], kube: Any) -> Any:
-    from aks_windows_ops.testing.fake_azure import FakeAzure, _Cluster, _Operation
+    from aks_windows_ops.testing.arm.state import Cluster as _Cluster
+    from aks_windows_ops.testing.arm.state import Operation as _Operation
+    from aks_windows_ops.testing.arm.transport import FakeAzure
 
     clock_doc = document["clock"]
     arm = document["arm"]
