@@ -41,13 +41,21 @@ class _CallerDrivenPolling(ARMPolling):
         super().run()
 
 
-def start(begin: Callable[..., Any], *args: Any, context: str = "", **kwargs: Any) -> str:
+def start(
+    begin: Callable[..., Any],
+    *args: Any,
+    context: str = "",
+    done_at_once: str | None = None,
+    **kwargs: Any,
+) -> str:
     """Send the initial request of an LRO and return its continuation token (or :data:`NOT_MODIFIED`).
 
     Args:
         begin: a ``begin_*`` method of an SDK client.
         args: its positional arguments.
         context: what is being done, prefixed to error messages.
+        done_at_once: returned instead of a token when the service answered with a final status and started no
+            operation (a node image upgrade of a pool already on the newest image answers 200 at once).
         kwargs: its keyword arguments.
 
     Raises:
@@ -59,6 +67,8 @@ def start(begin: Callable[..., Any], *args: Any, context: str = "", **kwargs: An
         return NOT_MODIFIED
     except AzureError as err:
         raise translate(err, context=context) from err
+    if done_at_once is not None and poller.polling_method().finished():
+        return done_at_once
     return reduce_continuation_token(str(poller.continuation_token()))  # no resource body: docs/security.md
 
 

@@ -8,11 +8,13 @@ set itself are kept as given (the service keeps GA fields such as ``gpuProfile``
 from __future__ import annotations
 
 import copy
+import re
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from aks_windows_ops.testing import catalog
-from aks_windows_ops.testing.arm.state import Cluster, Json, iso
+from aks_windows_ops.testing.arm.state import ArmError, Cluster, Json, iso
 from aks_windows_ops.testing.arm.versions import Versions
 
 
@@ -159,6 +161,54 @@ def complete_cluster(cluster: Cluster) -> None:
         ]
 
 
+#: The VM sizes the simulator picks from, in order, when a pool is created without ``vmSize``. Since Azure CLI
+#: 2.73 (https://github.com/Azure/azure-cli/pull/31424) the CLI sends no size and the service picks one "based on
+#: quota and capacity" (https://learn.microsoft.com/azure/aks/quotas-skus-regions#supported-vm-sizes); its
+#: logic is not published (https://github.com/MicrosoftDocs/azure-aks-docs/issues/247 reports an Arm64 size for
+#: Linux). Windows cannot run on Arm64, so its list holds x64 sizes only.
+DEFAULT_VM_SIZES: dict[str, tuple[str, ...]] = {
+    "Linux": ("Standard_D8pds_v5", "Standard_D8ds_v5", "Standard_D8s_v5", "Standard_D8as_v5"),
+    "Windows": ("Standard_D8ds_v5", "Standard_D8s_v5", "Standard_D8as_v5"),
+}
+_SIZE = re.compile(r"^Standard_[A-Z]+(\d+)(?:-\d+)?([a-z]*)_", re.IGNORECASE)
+
+
+def vcpus(vm_size: str) -> int:
+    """The vCPUs of an Azure VM size, from its name (``Standard_D8ds_v5``: 8); 2 when the name says nothing."""
+    found = _SIZE.match(vm_size)
+    return int(found.group(1)) if found else 2
+
+
+def is_arm64(vm_size: str) -> bool:
+    """Whether a VM size has an Arm64 processor (a ``p`` among its feature letters: ``Standard_D8pds_v5``)."""
+    found = _SIZE.match(vm_size)
+    return found is not None and "p" in found.group(2).lower()
+
+
+def default_vm_size(os_type: str, count: int, quota: Mapping[str, int]) -> str:
+    """The first size of :data:`DEFAULT_VM_SIZES` for ``os_type`` whose regional vCPU quota fits ``count`` nodes.
+
+    Args:
+        os_type: ``Linux`` or ``Windows``.
+        count: the pool's node count.
+        quota: vCPUs left in the region by VM size; a size not listed has quota enough.
+
+    Raises:
+        ArmError: no candidate size has quota left (the service answers 400 with an insufficient-quota error).
+    """
+    candidates = DEFAULT_VM_SIZES["Windows" if os_type == "Windows" else "Linux"]
+    for size in candidates:
+        left = quota.get(size)
+        if left is None or left >= vcpus(size) * max(count, 1):
+            return size
+    raise ArmError(
+        400,
+        "InsufficientVCPUQuota",
+        f"No VM size with enough regional vCPU quota for {count} nodes (tried {', '.join(candidates)}); "
+        "request more quota or pass vmSize.",
+    )
+
+
 def pool_defaults(fake: Versions, cluster: Cluster, name: str, props_in: Json) -> Json:
     """Fill a new pool's wire properties the way the service does (defaults from Service facts: FAQ rules)."""
     os_type = props_in.get("osType") or "Linux"
@@ -191,7 +241,7 @@ def pool_defaults(fake: Versions, cluster: Cluster, name: str, props_in: Json) -
         "name": name,
         "count": int(props_in["count"]) if props_in.get("count") is not None else 1,
         "vmSize": props_in.get("vmSize")
-        or ("Standard_D2s_v3" if os_type == "Windows" else "Standard_DS2_v2"),
+        or default_vm_size(os_type, int(props_in.get("count") or 1), fake.vcpu_quota),
         "osDiskSizeGB": int(props_in.get("osDiskSizeGB") or 128),
         "osDiskType": props_in.get("osDiskType") or "Managed",
         "kubeletDiskType": "OS",

@@ -129,6 +129,7 @@ class Clusters(Pools):
             )
         license_changed = license_type is not None and license_type != (win or {}).get("licenseType", "None")
         gmsa_changed = "gmsaProfile" in win_in and win_in["gmsaProfile"] != (win or {}).get("gmsaProfile")
+        gmsa_enabling = gmsa_changed and bool((win_in.get("gmsaProfile") or {}).get("enabled"))
         windows_pools = [n for n, p in cluster.pools.items() if p.get("osType") == "Windows"]
         reimage_windows = bool(password) or license_changed
         # Apply the desired state now; runtime fields move when the operation completes.
@@ -152,12 +153,14 @@ class Clusters(Pools):
                 self.durations["pool_upgrade_per_node"] * max(cluster.pools[p].get("count", 1), 1)
                 for p in pool_targets
             )
-        elif reimage_windows:
-            state = "Updating"
+        elif reimage_windows or gmsa_enabling:
             nodes = sum(max(cluster.pools[p].get("count", 1), 1) for p in windows_pools)
-            duration = self.durations["windows_profile_base"] + self.durations[
-                "windows_profile_per_node"
-            ] * max(nodes - 1, 0)
+            per_node = self.durations["windows_profile_per_node"]
+            duration = self.durations["windows_profile_base"] + per_node * max(nodes - 1, 0)
+            # Recorded: enabling gMSA upgrades the cluster (provisioningState Upgrading) for about 13 minutes.
+            state = "Upgrading" if gmsa_enabling else "Updating"
+            if gmsa_enabling:
+                duration = max(duration, self.durations["gmsa_enable"])
         else:
             state = "Updating"
             duration = self.durations["update_cluster"]
@@ -166,16 +169,20 @@ class Clusters(Pools):
         if reimage_windows or gmsa_changed:
             # Recorded: a PUT that changes the Windows profile, licence or gMSA moves every pool, Linux too.
             moving |= set(cluster.pools)
+        previous = {p: cluster.pools[p].get("currentOrchestratorVersion") for p in pool_targets}
         for pname in moving:
             cluster.pools[pname]["provisioningState"] = "Upgrading" if pname in pool_targets else "Updating"
             if pname in pool_targets:
                 cluster.pools[pname]["orchestratorVersion"] = pool_targets[pname]
+                # Recorded: the current-version fields report the target as soon as the upgrade starts.
+                cluster.pools[pname]["currentOrchestratorVersion"] = pool_targets[pname]
+        if upgrade_cp:
+            props["currentKubernetesVersion"] = target
         self._touch(cluster)
 
         def done() -> None:
             props["provisioningState"] = "Succeeded"
             if upgrade_cp:
-                props["currentKubernetesVersion"] = target
                 if self.kube is not None:
                     self.kube.control_plane_version = target
                 cluster.windows_image_cutoff = self.now_date()
@@ -186,7 +193,6 @@ class Clusters(Pools):
                     continue
                 pool["provisioningState"] = "Succeeded"
                 if pname in pool_targets:
-                    pool["currentOrchestratorVersion"] = pool_targets[pname]
                     pool["nodeImageVersion"] = self._latest_image(cluster, pool)
                 self._reimage_vmss(cluster, pname)
                 self._sync_kube(cluster, pname)
@@ -194,9 +200,13 @@ class Clusters(Pools):
 
         def failed() -> None:
             props["provisioningState"] = "Failed"
+            if upgrade_cp:
+                props["currentKubernetesVersion"] = cur  # the control plane did not move
             for pname in moving:
                 if pname in cluster.pools:
                     cluster.pools[pname]["provisioningState"] = "Failed"
+                    if pname in previous:
+                        cluster.pools[pname]["currentOrchestratorVersion"] = previous[pname]
             self._touch(cluster)
 
         op = self._begin(

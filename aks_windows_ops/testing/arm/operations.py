@@ -157,12 +157,14 @@ class Operations(Faults):
                 "it to finish before starting a new operation.",
             )
 
-    def _mark(self, cluster: Cluster, target: Json, state: str) -> Callable[[], None]:
+    def _mark(
+        self, cluster: Cluster, target: Json, state: str, pool: str | None = None
+    ) -> Callable[[], None]:
         """A callback that sets ``target``'s provisioning state (e.g. ``Failed`` when an operation fails)."""
 
         def mark() -> None:
             target["provisioningState"] = state
-            self._touch(cluster)
+            self._touch(cluster, pool)
 
         return mark
 

@@ -17,7 +17,7 @@ from azure.core.rest import HttpRequest
 
 from aks_windows_ops.testing import catalog
 from aks_windows_ops.testing._http import FakeResponse
-from aks_windows_ops.testing.arm.bodies import pool_defaults
+from aks_windows_ops.testing.arm.bodies import is_arm64, pool_defaults
 from aks_windows_ops.testing.arm.compute import Compute
 from aks_windows_ops.testing.arm.network import Network
 from aks_windows_ops.testing.arm.state import ArmError, Cluster, Json
@@ -97,6 +97,12 @@ class Pools(Compute, Network, Versions):
                 )
             if (props.get("mode") or "User") == "System":
                 raise ArmError(400, "InvalidParameter", "System agent pools osType must be Linux.")
+            if props.get("vmSize") and is_arm64(str(props["vmSize"])):
+                raise ArmError(
+                    400,
+                    "InvalidParameter",
+                    f"VM size {props['vmSize']} has an Arm64 processor; Windows agent pools need an x64 size.",
+                )
             if cluster.props.get("windowsProfile") is None:
                 raise ArmError(
                     400, "InvalidParameter", "A windowsProfile is required to add Windows agent pools."
@@ -192,14 +198,14 @@ class Pools(Compute, Network, Versions):
         self._subnet_room(cluster, name, pool, int(pool.get("count", 1)))
         pool["provisioningState"] = "Creating"
         cluster.pools[name] = pool
-        self._touch(cluster)
+        self._touch(cluster, name)
         legacy = pool.get("osType") == "Windows" and cluster.legacy_windows_image
 
         def created() -> None:
             pool["provisioningState"] = "Succeeded"
             self._create_vmss(cluster, name)
             self._sync_kube(cluster, name)
-            self._touch(cluster)
+            self._touch(cluster, name)
 
         op = self._begin(
             request,
@@ -208,7 +214,7 @@ class Pools(Compute, Network, Versions):
             self.durations["create_pool"],
             pool=name,
             on_success=created,
-            on_failure=self._mark(cluster, pool, "Failed"),
+            on_failure=self._mark(cluster, pool, "Failed", name),
             progress_total=int(pool.get("count", 1)),
         )
         if legacy:
@@ -253,23 +259,33 @@ class Pools(Compute, Network, Versions):
         pool["orchestratorVersion"] = target
         pool["count"] = new_count
         if upgrading:
+            # Recorded: the first read after an upgrade PUT already reports the target while the pool is Upgrading.
+            pool["currentOrchestratorVersion"] = target
+        if upgrading:
             state, duration = "Upgrading", self.durations["pool_upgrade_per_node"] * max(new_count, 1)
         elif new_count != old_count:
             state, duration = "Scaling", self.durations["scale_pool"]
         else:
             state, duration = "Updating", self.durations["update_pool"]
         pool["provisioningState"] = state
-        self._touch(cluster)
+        self._touch(cluster, name)
+
+        def failed() -> None:
+            pool["provisioningState"] = "Failed"
+            if upgrading:
+                pool["currentOrchestratorVersion"] = (
+                    cur  # the nodes that did not move still run the old version
+                )
+            self._touch(cluster, name)
 
         def done() -> None:
             pool["provisioningState"] = "Succeeded"
             if upgrading:
-                pool["currentOrchestratorVersion"] = target
                 pool["nodeImageVersion"] = self._latest_image(cluster, pool)
                 self._reimage_vmss(cluster, name)
             self._resize_vmss(cluster, name)
             self._sync_kube(cluster, name)
-            self._touch(cluster)
+            self._touch(cluster, name)
 
         op = self._begin(
             request,
@@ -278,7 +294,7 @@ class Pools(Compute, Network, Versions):
             duration,
             pool=name,
             on_success=done,
-            on_failure=self._mark(cluster, pool, "Failed"),
+            on_failure=failed,
         )
         return self._accepted(request, op, 200, self._pool_view(cluster, name))
 
@@ -299,7 +315,7 @@ class Pools(Compute, Network, Versions):
                     "There has to be at least one system agent pool; the last System pool cannot be deleted.",
                 )
         pool["provisioningState"] = "Deleting"
-        self._touch(cluster)
+        self._touch(cluster, existing)
         ignore_pdb = query.get("ignore-pod-disruption-budget", "").lower() == "true"
 
         def done() -> None:
@@ -307,7 +323,7 @@ class Pools(Compute, Network, Versions):
             self._remove_vmss(cluster, existing)
             if self.kube is not None:
                 self.kube.delete_pool(existing)
-            self._touch(cluster)
+            self._touch(cluster, existing)
 
         op = self._begin(
             request, cluster, "delete_pool", self.durations["delete_pool"], pool=existing, on_success=done
@@ -320,7 +336,9 @@ class Pools(Compute, Network, Versions):
         pool = cluster.pools[name]
         latest = self._latest_image(cluster, pool)
         if pool.get("nodeImageVersion") == latest:
-            return FakeResponse(request, 304, None)
+            # Already on the latest image: a synchronous 200 with the pool and no operation (the CLI prints the
+            # pool and exits 0, https://github.com/Azure/AKS/issues/3355); never the 304 older docs described.
+            return FakeResponse(request, 200, self._pool_view(cluster, name))
         count = max(int(pool.get("count", 1)), 1)
         if pool.get("osType") == "Windows":
             duration = (
@@ -329,13 +347,13 @@ class Pools(Compute, Network, Versions):
         else:
             duration = self.durations["node_image_linux_per_node"] * count
         pool["provisioningState"] = "UpgradingNodeImageVersion"
-        self._touch(cluster)
+        self._touch(cluster, name)
 
         def done() -> None:
             pool["provisioningState"] = "Succeeded"
             pool["nodeImageVersion"] = latest
             self._reimage_vmss(cluster, name)
-            self._touch(cluster)
+            self._touch(cluster, name)
 
         op = self._begin(
             request,
@@ -344,6 +362,6 @@ class Pools(Compute, Network, Versions):
             duration,
             pool=name,
             on_success=done,
-            on_failure=self._mark(cluster, pool, "Failed"),
+            on_failure=self._mark(cluster, pool, "Failed", name),
         )
         return self._accepted(request, op, 202, self._pool_view(cluster, name))

@@ -31,10 +31,11 @@ DEFAULT_DURATIONS: dict[str, float] = {
     "create_cluster": 480.0,
     "delete_cluster": 600.0,
     "create_pool": 390.0,  # 5-8 min
-    "delete_pool": 240.0,
+    "delete_pool": 120.0,  # recorded: 1 minute for an empty pool
     "scale_pool": 180.0,
     "update_pool": 120.0,
     "update_cluster": 120.0,
+    "gmsa_enable": 780.0,  # recorded: Upgrading for about 13 minutes
     "windows_profile_base": 720.0,  # password / AHUB: 12-14 min for one node
     "windows_profile_per_node": 120.0,
     "control_plane_upgrade": 900.0,  # ~15 min
@@ -236,6 +237,8 @@ class ArmState:
         self.resource_graph: ResourceGraph | None = None
         #: Kubernetes versions the simulated region offers (the catalog's by default).
         self.kubernetes_versions: list[str] = list(catalog.KUBERNETES_VERSIONS)
+        #: Regional vCPU quota left by VM size (a size not listed has enough): decides the default ``vmSize``.
+        self.vcpu_quota: dict[str, int] = {}
         #: The version a cluster gets when a create leaves ``kubernetesVersion`` empty.
         self.default_kubernetes_version: str | None = None
         self._lock = threading.RLock()
@@ -253,10 +256,17 @@ class ArmState:
     def _now_iso(self) -> str:
         return iso(self.base_time, self.clock.monotonic())
 
-    def _touch(self, cluster: Cluster) -> None:
-        """A write changed the cluster: new etags and ``systemData.lastModifiedAt``."""
+    def _touch(self, cluster: Cluster, pool: str | None = None) -> None:
+        """A write changed the cluster (or one pool of it): new etags and ``systemData.lastModifiedAt``.
+
+        The cluster's eTag changes with any change (its body holds the pools); a pool's only when that pool
+        changes, or when the change was cluster-wide (``pool`` is ``None``).
+        """
         cluster.etag = str(uuid.uuid4())
-        cluster.pool_etags.clear()
+        if pool is None:
+            cluster.pool_etags.clear()
+        else:
+            cluster.pool_etags.pop(pool, None)
         cluster.body.setdefault("systemData", {})["lastModifiedAt"] = self._now_iso()
 
     def _clusters_in(self, sub: str, rg: str | None = None) -> list[Cluster]:
