@@ -31,7 +31,7 @@ DEFAULT_DURATIONS: dict[str, float] = {
     "create_cluster": 480.0,
     "delete_cluster": 600.0,
     "create_pool": 390.0,  # 5-8 min
-    "delete_pool": 120.0,  # recorded: 1 minute for an empty pool
+    "delete_pool": 180.0,  # 1 minute recorded for an empty pool; draining nodes takes longer
     "scale_pool": 180.0,
     "update_pool": 120.0,
     "update_cluster": 120.0,
