@@ -23,7 +23,8 @@ from aks_windows_ops.errors import AksWindowsOpsError, AzureOperationFailed, Bud
 
 __all__ = ["NOT_MODIFIED", "start", "wait"]
 
-#: Returned by :func:`start` when the service answered 304 (node image already the latest: done).
+#: Returned by :func:`start` when the service started no operation: a 304, or a final answer at once (node image
+#: already the newest); the caller reads the resource back before calling it done.
 NOT_MODIFIED = "not-modified"
 
 
