@@ -186,3 +186,22 @@ def test_pool_upgrades_carry_if_match_and_a_stale_etag_gets_412(scenario) -> Non
     assert apply_patch(plan, cctx, checkpoints=MemoryCheckpointStore()).ok
     assert seen and all(seen)
     assert not [e for e in fake.writes() if e.status == 412]  # the eTags it sent were current
+
+
+def test_a_pool_changed_after_planning_gets_412_then_one_upgrade_from_a_fresh_read(scenario) -> None:  # type: ignore[no-untyped-def]
+    fake, clients, rg, name = scenario("healthy")
+    cs = clients.containerservice
+    mc = cs.managed_clusters.get(rg, name)
+    target = _next_minor(fake, mc.current_kubernetes_version)
+    mc.kubernetes_version = target
+    cs.managed_clusters.begin_create_or_update(rg, name, mc).result()  # the control plane first
+    plan, cctx = plan_patch(clients, rg, name, kubernetes_version=target)
+    pool = str(next(s for s in plan.steps if s.kind == "upgrade_pool").params["pool"])
+    other = cs.agent_pools.get(rg, name, pool)
+    other.tags = {"owner": "someone-else"}
+    cs.agent_pools.begin_create_or_update(rg, name, pool, other).result()  # the plan's reading is stale now
+    fake.clear_journal()
+    assert apply_patch(plan, cctx, checkpoints=MemoryCheckpointStore()).ok
+    puts = [e.status for e in fake.requests(method="PUT", path=f"agentPools/{pool}$")]
+    assert puts == [412, 200]  # refused on the stale eTag, then sent once with the eTag read again
+    assert cs.agent_pools.get(rg, name, pool).current_orchestrator_version == target
