@@ -24,6 +24,16 @@ def _next_minor(fake, version: str) -> str:  # type: ignore[no-untyped-def]
     )
 
 
+def _control_plane_upgraded(fake, clients, rg: str, name: str) -> str:  # type: ignore[no-untyped-def]
+    """Upgrade the control plane to the next minor through the SDK (the FAQ's order: it goes first)."""
+    cs = clients.containerservice
+    mc = cs.managed_clusters.get(rg, name)
+    target = _next_minor(fake, mc.current_kubernetes_version)
+    mc.kubernetes_version = target
+    cs.managed_clusters.begin_create_or_update(rg, name, mc).result()
+    return target
+
+
 def test_node_image_upgrade_of_a_current_pool_is_done_after_a_read_back(scenario) -> None:  # type: ignore[no-untyped-def]
     fake, clients, rg, name = scenario("ws2019-retiring")
     plan, ctx = plan_patch(clients, rg, name, node_image_only=True, check_latest=False)
@@ -91,10 +101,7 @@ def test_upgrade_put_reports_the_target_at_once_and_done_needs_succeeded(scenari
 def test_pool_upgrade_reports_the_target_at_once_and_is_not_done_until_succeeded(scenario) -> None:  # type: ignore[no-untyped-def]
     fake, clients, rg, name = scenario("healthy")
     cs = clients.containerservice
-    mc = cs.managed_clusters.get(rg, name)
-    target = _next_minor(fake, mc.current_kubernetes_version)
-    mc.kubernetes_version = target
-    cs.managed_clusters.begin_create_or_update(rg, name, mc).result()  # the control plane first
+    target = _control_plane_upgraded(fake, clients, rg, name)
     plan2, cctx2 = plan_patch(clients, rg, name, kubernetes_version=target)
     run = RunContext(plan=plan2, clock=clients.run_clock, extras={"cluster": cctx2})
     step = next(s for s in plan2.steps if s.kind == "upgrade_pool")
@@ -191,10 +198,7 @@ def test_pool_upgrades_carry_if_match_and_a_stale_etag_gets_412(scenario) -> Non
 def test_a_pool_changed_after_planning_gets_412_then_one_upgrade_from_a_fresh_read(scenario) -> None:  # type: ignore[no-untyped-def]
     fake, clients, rg, name = scenario("healthy")
     cs = clients.containerservice
-    mc = cs.managed_clusters.get(rg, name)
-    target = _next_minor(fake, mc.current_kubernetes_version)
-    mc.kubernetes_version = target
-    cs.managed_clusters.begin_create_or_update(rg, name, mc).result()  # the control plane first
+    target = _control_plane_upgraded(fake, clients, rg, name)
     plan, cctx = plan_patch(clients, rg, name, kubernetes_version=target)
     pool = str(next(s for s in plan.steps if s.kind == "upgrade_pool").params["pool"])
     other = cs.agent_pools.get(rg, name, pool)
