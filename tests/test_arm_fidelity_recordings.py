@@ -79,7 +79,7 @@ def test_upgrade_put_reports_the_target_at_once_and_done_needs_succeeded(scenari
     mc = cs.managed_clusters.get(rg, name)
     target = _next_minor(fake, mc.current_kubernetes_version)
     plan, cctx = plan_patch(clients, rg, name, kubernetes_version=target)
-    run = RunContext(plan=plan, clock=clients.run_clock, extras={"cluster": cctx})
+    run = RunContext(plan=plan, clock=clients.run_clock, cluster=cctx)
     cp_step = next(s for s in plan.steps if s.kind == "update_control_plane")
     mc.kubernetes_version = target
     lro.start(cs.managed_clusters.begin_create_or_update, rg, name, mc)
@@ -103,7 +103,7 @@ def test_pool_upgrade_reports_the_target_at_once_and_is_not_done_until_succeeded
     cs = clients.containerservice
     target = _control_plane_upgraded(fake, clients, rg, name)
     plan2, cctx2 = plan_patch(clients, rg, name, kubernetes_version=target)
-    run = RunContext(plan=plan2, clock=clients.run_clock, extras={"cluster": cctx2})
+    run = RunContext(plan=plan2, clock=clients.run_clock, cluster=cctx2)
     step = next(s for s in plan2.steps if s.kind == "upgrade_pool")
     pool = str(step.params["pool"])
     body = cs.agent_pools.get(rg, name, pool)
