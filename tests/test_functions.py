@@ -518,3 +518,21 @@ def test_http_starter_keeps_one_instance_per_rollout() -> None:
     assert json.loads(conflict.get_body())["instance_id"] == "aks-windows-ops-rollout-nightly"
     bad = post({"clusters": "nope"}, idle)
     assert bad.status_code == 400 and json.loads(bad.get_body())["problems"]
+
+
+def test_the_timer_audits_every_subscription_of_its_scenario_as_the_cli_does() -> None:
+    """One meaning of "the scenario's subscriptions": each holding a resource group or a cluster, first seen first."""
+    from aks_windows_ops.testing.scenario import scenario_subscriptions
+
+    F.reset_runtime()
+    try:
+        fake = F.simulator("healthy")
+        empty = "00000000-0000-0000-0000-0000000000ff"
+        fake.add_resource_group(empty, "rg-empty")  # a subscription with a resource group and no cluster
+        assert scenario_subscriptions(fake) == ("00000000-0000-0000-0000-000000000001", empty)
+        settings = F.FunctionSettings(checkpoints="memory:subs", simulate="healthy", reports="memory:subs-r")
+        result = F.run_nightly(settings)
+        assert result.audit is not None and result.audit["subscriptions"] == 2
+        assert result.audit["clusters"] == 1
+    finally:
+        F.reset_runtime()
