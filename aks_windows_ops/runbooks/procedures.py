@@ -8,7 +8,7 @@ checkpoints on the context's clock. :func:`resume` continues a stored plan in a 
 client bundle alone: it loads the plan, finds its procedure and builds the context (a Kubernetes client from the
 cluster's user kubeconfig when the procedure moves pods)::
 
-    plan, context = plan_patch(clients, "rg", "aks", kubernetes_version="1.34.2")
+    plan, context = plan_patch(clients, "rg", "aks", node_image_only=True)
     apply(plan, context, checkpoints="checkpoints.db", time_budget=240)   # paused: run again
     resume(plan.id, clients, checkpoints="checkpoints.db")                # any process, later
 """
