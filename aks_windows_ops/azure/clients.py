@@ -117,6 +117,7 @@ class AzureClients:
 
     def _kwargs(self) -> dict[str, Any]:
         from aks_windows_ops.azure.redact import RedactingNetworkTraceLoggingPolicy
+
         kwargs: dict[str, Any] = {
             "polling_interval": self.polling_interval,
             "retry_policy": self.read_retry_policy(),

@@ -22,10 +22,10 @@ import contextvars
 import email.utils
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import tenacity
-from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy
 
@@ -35,11 +35,15 @@ __all__ = [
     "READ_METHODS",
     "TRANSIENT_STATUS",
     "ReadRetryPolicy",
+    "asked_wait_of_error",
     "is_transient",
     "observing_retries",
+    "read_with_retries",
     "retry_after_seconds",
     "retrying",
 ]
+
+T = TypeVar("T")
 
 #: Statuses worth another attempt of a read (azure-core's list; Service facts: ARM behaviour).
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -55,11 +59,43 @@ _OBSERVER: contextvars.ContextVar[Callable[[float, int | None], None] | None] = 
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether a failed request is worth another attempt: the connection failed (Service facts: ARM behaviour).
+    """Whether a failed read is worth another attempt (Service facts: ARM behaviour).
 
-    Statuses are judged on the response (:data:`TRANSIENT_STATUS`), before the SDK turns them into errors.
+    The connection failed, or the SDK raised a response whose status is in :data:`TRANSIENT_STATUS` (inside a
+    pipeline the policy judges the response itself, before the SDK raises it).
     """
-    return isinstance(exc, (ServiceRequestError, ServiceResponseError))
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+        return True
+    return isinstance(exc, HttpResponseError) and exc.status_code in TRANSIENT_STATUS
+
+
+def asked_wait_of_error(state: tenacity.RetryCallState) -> float | None:
+    """The ``Retry-After`` of the response an SDK call raised in the failed attempt, if any."""
+    err = state.outcome.exception() if state.outcome is not None and state.outcome.failed else None
+    response = getattr(err, "response", None)
+    return retry_after_seconds(getattr(response, "headers", None))
+
+
+def read_with_retries(
+    call: Callable[[], T],
+    *,
+    sleep: Callable[[float], None],
+    retries: int,
+    remaining: Callable[[], float | None] | None = None,
+) -> T:
+    """Run one idempotent SDK read through :func:`retrying`, for a client whose own retries are off.
+
+    Args:
+        call: the read.
+        sleep: how to wait (the run's ``Clock.sleep``).
+        retries: how many times it is run again after a transient failure (:func:`is_transient`).
+        remaining: seconds left in the time budget.
+    """
+    retry = retrying(
+        sleep=sleep, attempts=retries + 1, remaining=remaining, asked_wait=asked_wait_of_error, base=0.8
+    )
+    result: T = retry(call)
+    return result
 
 
 def retry_after_seconds(headers: Any, now: datetime | None = None) -> float | None:

@@ -33,7 +33,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 from aks_windows_ops.clock import Clock
-from aks_windows_ops.errors import BudgetExhausted, InvalidInput, Throttled
+from aks_windows_ops.errors import BudgetExhausted, InvalidInput
 from aks_windows_ops.fleet.graph import GraphIndex, fill_graph_index
 from aks_windows_ops.fleet.metering import Meter, MeteredClients
 from aks_windows_ops.fleet.queue import WorkQueue
