@@ -101,6 +101,22 @@ class ClusterRef:
     def __str__(self) -> str:
         return f"{self.resource_group}/{self.name}"
 
+    @property
+    def path(self) -> str:
+        """``subscription/resource group/name``: how plans, the CLI and the Functions name a cluster."""
+        return f"{self.subscription_id}/{self.resource_group}/{self.name}"
+
+    @classmethod
+    def parse(cls, text: str) -> ClusterRef | None:
+        """Read ``subscription/resource group/name`` (surrounding slashes ignored); ``None`` for another shape.
+
+        The one parser of the library's ``sub/rg/name`` cluster paths (plan targets, fleet and rollout lists).
+        """
+        parts = text.strip().strip("/").split("/") if isinstance(text, str) else []
+        if len(parts) != 3 or not all(p.strip() for p in parts):
+            return None
+        return cls(parts[0], parts[1], parts[2])
+
 
 @dataclass(frozen=True)
 class PoolRef:

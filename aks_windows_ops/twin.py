@@ -37,6 +37,7 @@ from aks_windows_ops.azure.errors import translating
 from aks_windows_ops.azure.facts import get_user_kubeconfig, read_snapshot
 from aks_windows_ops.models import ClusterSnapshot, PoolSnapshot, SubnetUsage
 from aks_windows_ops.rules import capacity, validation
+from aks_windows_ops.rules.images import image_date
 from aks_windows_ops.rules.lifecycle import still_on_old_windows_image
 
 __all__ = [
@@ -56,7 +57,6 @@ _SUBNET_ID = re.compile(
     r"/subnets/([^/]+)$",
     re.IGNORECASE,
 )
-_IMAGE_DATE = re.compile(r"(\d{6})$")
 _SECRET_NAME = re.compile(r"pass|secret|token|key|credential|connection|pwd", re.IGNORECASE)
 _DROPPED_METADATA = (
     "uid",
@@ -180,16 +180,6 @@ def read_cluster_workloads(
 
 
 # --- export ---------------------------------------------------------------------------------------------------
-
-
-def _image_date(image: str | None) -> _dt.date | None:
-    match = _IMAGE_DATE.search(image or "")
-    if not match:
-        return None
-    try:
-        return _dt.datetime.strptime(match.group(1), "%y%m%d").date()
-    except ValueError:
-        return None
 
 
 def _created(clients: AzureClients, resource_group: str, name: str) -> _dt.date | None:
@@ -400,7 +390,7 @@ def export_twin(
     image_dates = [
         d
         for p in snap.windows_pools
-        if (d := _image_date(p.latest_node_image_version or p.node_image_version))
+        if (d := image_date(p.latest_node_image_version or p.node_image_version))
     ]
     if image_dates:
         cluster["windows_image_date"] = max(image_dates).isoformat()

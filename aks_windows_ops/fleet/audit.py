@@ -77,8 +77,11 @@ def _error_row(ref: ClusterRef, err: BaseException, *, attempts: int = 1, calls:
 def _as_ref(item: ClusterRef | Sequence[str] | str) -> ClusterRef:
     if isinstance(item, ClusterRef):
         return item
-    parts = item.strip("/").split("/") if isinstance(item, str) else list(item)
-    if len(parts) != 3 or not all(parts):
+    parts = list(item) if not isinstance(item, str) else None
+    ref = ClusterRef.parse(item) if isinstance(item, str) else None
+    if ref is not None:
+        return ref
+    if parts is None or len(parts) != 3 or not all(parts):
         raise InvalidInput(
             f"a cluster is a cluster reference, a (subscription, resource group, name) triple or "
             f"'subscription/group/name', got {item!r}"

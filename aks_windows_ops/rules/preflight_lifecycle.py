@@ -11,7 +11,6 @@ import datetime as _dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.models import ClusterSnapshot, Finding, PoolSnapshot, Severity
 from aks_windows_ops.rules import versions
 from aks_windows_ops.rules.lifecycle import (
@@ -40,15 +39,6 @@ _MIGRATE_FIX = (
     "os-upgrade --os-sku Windows2022` (or Windows2025); rebuild images the new host cannot run first "
     "(an ltsc2019 image runs on no newer host)."
 )
-
-
-def _minor(version: str | None) -> tuple[int, int] | None:
-    if not version:
-        return None
-    try:
-        return versions.parse_version(version).minor_key
-    except InvalidInput:
-        return None
 
 
 def _label(minor: tuple[int, int]) -> str:
@@ -100,7 +90,7 @@ def windows_os_findings(s: ClusterSnapshot, data: LifecycleData, as_of: _dt.date
         ``WINDOWS_OS_RETIRED`` / ``WINDOWS_OS_RETIRING`` / ``WINDOWS_OS_LIFECYCLE`` (by date),
         ``WINDOWS_OS_KUBERNETES_UNSUPPORTED``, ``WINDOWS_OS_LAST_KUBERNETES_MINOR``, ``WINDOWS_OS_UNKNOWN``.
     """
-    cp_minor = _minor(_control_plane(s))
+    cp_minor = versions.minor_of(_control_plane(s))
     for pool in s.windows_pools:
         resource = _pool_resource(pool)
         sku = data.os_sku(pool.os_sku)
@@ -136,7 +126,7 @@ def windows_os_findings(s: ClusterSnapshot, data: LifecycleData, as_of: _dt.date
                 resource=resource,
                 runbook="migrate",
             )
-        pool_minor = _minor(pool.current_orchestrator_version or pool.orchestrator_version)
+        pool_minor = versions.minor_of(pool.current_orchestrator_version or pool.orchestrator_version)
         highest = max((m for m in (pool_minor, cp_minor) if m is not None), default=None)
         if highest is not None and sku.max_minor is not None and highest > sku.max_minor:
             yield Finding(
@@ -235,12 +225,12 @@ def kubernetes_support_findings(
         (info), ``KUBERNETES_VERSION_NOT_IN_DATA`` (info).
     """
     lts = (s.support_plan or "").lower() == LTS_SUPPORT_PLAN.lower()
-    cp_minor = _minor(_control_plane(s))
+    cp_minor = versions.minor_of(_control_plane(s))
     targets: list[tuple[str, str, tuple[int, int]]] = []
     if cp_minor is not None:
         targets.append((f"the control plane of {s.ref.name}", f"ManagedCluster/{s.ref}", cp_minor))
     for pool in s.pools:
-        m = _minor(pool.current_orchestrator_version or pool.orchestrator_version)
+        m = versions.minor_of(pool.current_orchestrator_version or pool.orchestrator_version)
         if m is not None and m != cp_minor:
             targets.append((f"pool {pool.name}", _pool_resource(pool), m))
     known = sorted(data.kubernetes)

@@ -30,7 +30,6 @@ from aks_windows_ops.rules.pod_templates import (
     _normalise_build,
     _os_name_windows,
     _pinned_builds,
-    _selector_matches,
     _selects_windows,
     _str_map,
     image_windows_build,
@@ -40,6 +39,7 @@ from aks_windows_ops.rules.pod_templates import (
 )
 from aks_windows_ops.rules.pod_templates import IMAGE_TAG_BUILDS as IMAGE_TAG_BUILDS  # moved; kept importable
 from aks_windows_ops.rules.pod_templates import WORKLOAD_KINDS as WORKLOAD_KINDS  # moved; kept importable
+from aks_windows_ops.rules.selectors import selector_matches
 from aks_windows_ops.rules.validation import FaqSection
 
 __all__ = [
@@ -410,7 +410,7 @@ def _has_one_per_node_anti_affinity(t: PodTemplate) -> bool:
     for term in _list(terms):
         if not isinstance(term, Mapping) or term.get("topologyKey") != _HOSTNAME:
             continue
-        if _selector_matches(_mapping(term.get("labelSelector")), t.labels):
+        if selector_matches(_mapping(term.get("labelSelector")), t.labels, empty_matches=False):
             return True
     return False
 
