@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypedDict
 
 from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.models import ClusterSnapshot, NetworkPlugin, OsSku, OsType, PoolMode
@@ -67,6 +68,9 @@ from aks_windows_ops.rules.pool_limits import (
     validate_pool_mode,
 )
 
+if TYPE_CHECKING:  # typing only (Python 3.10 has neither in ``typing``)
+    from typing_extensions import Required, Unpack
+
 __all__ = [
     "ADMIN_USERNAME_FORBIDDEN_CHARACTERS",
     "DISALLOWED_PASSWORDS",
@@ -81,6 +85,7 @@ __all__ = [
     "WINDOWS2025_FIRST_VERSION",
     "WINDOWS_POOL_NAME_PATTERN",
     "FaqSection",
+    "PoolSpecArgs",
     "check_admin_password",
     "check_admin_username",
     "check_cluster_totals",
@@ -113,33 +118,13 @@ __all__ = [
 # --- a new pool ---------------------------------------------------------------------------------------------
 
 
-def check_pool_spec(
-    *,
-    name: str,
-    os_type: OsType | str,
-    count: int,
-    mode: PoolMode | str = PoolMode.USER,
-    os_sku: OsSku | str | None = None,
-    max_pods: int | None = None,
-    orchestrator_version: str | None = None,
-    max_surge: str | int | None = None,
-    vnet_subnet_id: str | None = None,
-    pod_subnet_id: str | None = None,
-    pods_wanted: int | None = None,
-    cluster: ClusterSnapshot | None = None,
-) -> list[str]:
-    """List every problem with adding a pool like this, before the PUT (Service facts: FAQ rules; How the Azure CLI does it; Azure CNI capacity).
+class PoolSpecArgs(TypedDict, total=False):
+    """A new pool as keywords, for :func:`check_pool_spec` and :func:`validate_pool_spec`.
 
-    Combines the name, mode, count, OS SKU and max pods rules; with ``cluster`` also: the name is unused, the
-    cluster uses Azure CNI for a Windows pool (FAQ "What network plug-ins are supported?"), the totals stay
-    within 100 pools / 1,000 nodes, the version is within the control plane's skew, the cluster is not on the
-    pre-2020 Windows image (FAQ "Why am I seeing an error when I try to create a new Windows agent pool?"),
-    and the subnets (when their usage was read) hold the pool plus its surge.
-
-    Args:
-        name: the pool name.
-        os_type: ``Windows`` or ``Linux``.
-        count: nodes.
+    Attributes:
+        name: the pool name (required).
+        os_type: ``Windows`` or ``Linux`` (required).
+        count: nodes (required).
         mode: ``User`` (default) or ``System``.
         os_sku: the OS SKU, or ``None`` for the default.
         max_pods: ``maxPods``, or ``None`` for the plugin default.
@@ -149,25 +134,40 @@ def check_pool_spec(
         pod_subnet_id: the pod subnet (Azure CNI dynamic IP allocation).
         pods_wanted: workload pods meant to run on the pool (the FAQ's ``No available addresses``).
         cluster: the cluster the pool joins.
+    """
+
+    name: Required[str]
+    os_type: Required[OsType | str]
+    count: Required[int]
+    mode: PoolMode | str
+    os_sku: OsSku | str | None
+    max_pods: int | None
+    orchestrator_version: str | None
+    max_surge: str | int | None
+    vnet_subnet_id: str | None
+    pod_subnet_id: str | None
+    pods_wanted: int | None
+    cluster: ClusterSnapshot | None
+
+
+def check_pool_spec(**spec: Unpack[PoolSpecArgs]) -> list[str]:
+    """List every problem with adding a pool like this, before the PUT (Service facts: FAQ rules; How the Azure CLI does it; Azure CNI capacity).
+
+    Combines the name, mode, count, OS SKU and max pods rules; with ``cluster`` also: the name is unused, the
+    cluster uses Azure CNI for a Windows pool (FAQ "What network plug-ins are supported?"), the totals stay
+    within 100 pools / 1,000 nodes, the version is within the control plane's skew, the cluster is not on the
+    pre-2020 Windows image (FAQ "Why am I seeing an error when I try to create a new Windows agent pool?"),
+    and the subnets (when their usage was read) hold the pool plus its surge.
+
+    Args:
+        **spec: the pool (:class:`PoolSpecArgs`): ``name``, ``os_type`` and ``count``, and optionally
+            ``mode``, ``os_sku``, ``max_pods``, ``orchestrator_version``, ``max_surge``, ``vnet_subnet_id``,
+            ``pod_subnet_id``, ``pods_wanted`` and ``cluster``.
 
     Returns:
         One sentence per problem.
     """
-    found = _pool_spec_problems(
-        name=name,
-        os_type=os_type,
-        count=count,
-        mode=mode,
-        os_sku=os_sku,
-        max_pods=max_pods,
-        orchestrator_version=orchestrator_version,
-        max_surge=max_surge,
-        vnet_subnet_id=vnet_subnet_id,
-        pod_subnet_id=pod_subnet_id,
-        pods_wanted=pods_wanted,
-        cluster=cluster,
-    )
-    return [problem for problem, _ in found]
+    return [problem for problem, _ in _pool_spec_problems(**spec)]
 
 
 #: What to do when a pool would join a cluster that cannot take it.
@@ -189,15 +189,15 @@ def _pool_spec_problems(
     name: str,
     os_type: OsType | str,
     count: int,
-    mode: PoolMode | str,
-    os_sku: OsSku | str | None,
-    max_pods: int | None,
-    orchestrator_version: str | None,
-    max_surge: str | int | None,
-    vnet_subnet_id: str | None,
-    pod_subnet_id: str | None,
-    pods_wanted: int | None,
-    cluster: ClusterSnapshot | None,
+    mode: PoolMode | str = PoolMode.USER,
+    os_sku: OsSku | str | None = None,
+    max_pods: int | None = None,
+    orchestrator_version: str | None = None,
+    max_surge: str | int | None = None,
+    vnet_subnet_id: str | None = None,
+    pod_subnet_id: str | None = None,
+    pods_wanted: int | None = None,
+    cluster: ClusterSnapshot | None = None,
 ) -> list[tuple[str, str]]:
     """Every problem of :func:`check_pool_spec`, each with what to do about it."""
     found: list[tuple[str, str]] = []
@@ -337,40 +337,16 @@ def _check_subnets(
     return problems
 
 
-def validate_pool_spec(
-    *,
-    name: str,
-    os_type: OsType | str,
-    count: int,
-    mode: PoolMode | str = PoolMode.USER,
-    os_sku: OsSku | str | None = None,
-    max_pods: int | None = None,
-    orchestrator_version: str | None = None,
-    max_surge: str | int | None = None,
-    vnet_subnet_id: str | None = None,
-    pod_subnet_id: str | None = None,
-    pods_wanted: int | None = None,
-    cluster: ClusterSnapshot | None = None,
-) -> None:
+def validate_pool_spec(**spec: Unpack[PoolSpecArgs]) -> None:
     """Raise if :func:`check_pool_spec` finds problems (Service facts: FAQ rules; How the Azure CLI does it; Azure CNI capacity).
 
+    Args:
+        **spec: the pool (:class:`PoolSpecArgs`), as for :func:`check_pool_spec`.
+
     Raises:
-        InvalidInput: with every problem.
+        InvalidInput: with every problem, and what to do about each rule broken.
     """
-    found = _pool_spec_problems(
-        name=name,
-        os_type=os_type,
-        count=count,
-        mode=mode,
-        os_sku=os_sku,
-        max_pods=max_pods,
-        orchestrator_version=orchestrator_version,
-        max_surge=max_surge,
-        vnet_subnet_id=vnet_subnet_id,
-        pod_subnet_id=pod_subnet_id,
-        pods_wanted=pods_wanted,
-        cluster=cluster,
-    )
+    found = _pool_spec_problems(**spec)
     if found:
         # Each rule broken says what to do about it, once.
         remediation = " ".join(dict.fromkeys(remediation for _, remediation in found))
