@@ -196,3 +196,21 @@ def test_registry_reads_are_read_again_on_the_given_clock() -> None:
     manifest_reads = [r for r in registry.journal if "/manifests/" in r.path]
     assert manifest_reads[-1].status == 200  # the dropped read never arrived; the retry did
     assert clock.monotonic() > 0  # the backoff passed on the virtual clock, not the machine's
+
+
+def test_what_counts_as_transient() -> None:
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
+    from aks_windows_ops.azure.retry import is_transient
+
+    def raised(status: int) -> HttpResponseError:
+        err = HttpResponseError(message="x")
+        err.status_code = status
+        return err
+
+    assert is_transient(ServiceRequestError("no route")) and is_transient(ServiceResponseError("reset"))
+    assert all(is_transient(raised(s)) for s in (408, 429, 500, 502, 503, 504))
+    assert not any(is_transient(raised(s)) for s in (400, 401, 403, 404, 409, 412, 501))
+    assert not is_transient(E.Throttled("the library's own error is final")) and not is_transient(
+        ValueError()
+    )

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aks_windows_ops.errors import InvalidInput
+from aks_windows_ops.rules.inputs import raise_if
 
 __all__ = [
     "MAX_POOL_MINOR_SKEW",
@@ -206,9 +207,7 @@ def validate_upgrade_path(
     Raises:
         InvalidInput: with every problem.
     """
-    problems = check_upgrade_path(current, target, allow_skip=allow_skip)
-    if problems:
-        raise InvalidInput(problems, remediation=UPGRADE_PATH_REMEDIATION)
+    raise_if(check_upgrade_path(current, target, allow_skip=allow_skip), UPGRADE_PATH_REMEDIATION)
 
 
 def _hop_rank(v: KubernetesVersion) -> tuple[bool, int]:
@@ -315,6 +314,4 @@ def validate_pool_skew(control_plane: str | KubernetesVersion, pool: str | Kuber
     Raises:
         InvalidInput: with every problem.
     """
-    problems = check_pool_skew(control_plane, pool)
-    if problems:
-        raise InvalidInput(problems, remediation=POOL_SKEW_REMEDIATION)
+    raise_if(check_pool_skew(control_plane, pool), POOL_SKEW_REMEDIATION)
