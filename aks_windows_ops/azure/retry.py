@@ -70,7 +70,7 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def asked_wait_of_error(state: tenacity.RetryCallState) -> float | None:
-    """The ``Retry-After`` of the response an SDK call raised in the failed attempt, if any."""
+    """The ``Retry-After`` of the response an SDK call raised in the failed attempt (Service facts: ARM behaviour)."""
     err = state.outcome.exception() if state.outcome is not None and state.outcome.failed else None
     response = getattr(err, "response", None)
     return retry_after_seconds(getattr(response, "headers", None))
@@ -84,6 +84,9 @@ def read_with_retries(
     remaining: Callable[[], float | None] | None = None,
 ) -> T:
     """Run one idempotent SDK read through :func:`retrying`, for a client whose own retries are off.
+
+    Design notes, "Style": reads are repeated, writes never; used where the SDK's pipeline is not the
+    library's (the Blob checkpoint store, whose storage client has ``retry_total=0``).
 
     Args:
         call: the read.
@@ -232,7 +235,11 @@ def _throttled(asked: float, allowed: float) -> BaseException:
 
 @contextlib.contextmanager
 def observing_retries(observer: Callable[[float, int | None], None]) -> Iterator[None]:
-    """Within the block, call ``observer(seconds, status)`` before each wait of a retried read (this thread)."""
+    """Within the block, call ``observer(seconds, status)`` before each wait of a retried read (this thread).
+
+    The fleet audit counts throttling with it and holds the subscription's read bucket for the ``Retry-After``
+    (Service facts: ARM behaviour).
+    """
     token = _OBSERVER.set(observer)
     try:
         yield

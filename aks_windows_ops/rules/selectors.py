@@ -15,7 +15,10 @@ __all__ = ["expression_matches", "labels_match", "selector_matches"]
 
 
 def expression_matches(expr: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    """Whether one ``matchExpressions`` entry holds for ``labels``; an unknown operator never matches."""
+    """Whether one ``matchExpressions`` entry holds for ``labels`` (Kubernetes API: ``LabelSelectorRequirement``).
+
+    An unknown operator never matches.
+    """
     key = str(expr.get("key", ""))
     op = expr.get("operator", "")
     raw = expr.get("values")
@@ -38,7 +41,7 @@ def expression_matches(expr: Mapping[str, Any], labels: Mapping[str, str]) -> bo
 
 
 def labels_match(wanted: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    """Whether every ``wanted`` label is on ``labels`` with the same value (a ``matchLabels`` map)."""
+    """Whether every ``wanted`` label is on ``labels`` with the same value (Kubernetes API: ``matchLabels``)."""
     return all(labels.get(str(k)) == str(v) for k, v in wanted.items())
 
 
