@@ -219,6 +219,13 @@ def retrying(
     )
 
 
+def _release(response: Any) -> None:
+    close = getattr(response, "close", None)
+    if callable(close):
+        with contextlib.suppress(Exception):  # a response that cannot close is simply dropped
+            close()
+
+
 def _last_result(state: tenacity.RetryCallState) -> Any:
     # Out of attempts: raise the last error, or hand back the last (transient) response for the SDK to raise.
     assert state.outcome is not None
@@ -299,10 +306,15 @@ class ReadRetryPolicy(HTTPPolicy):  # type: ignore[type-arg]
         observer = _OBSERVER.get()
 
         def notify(seconds: float, state: tenacity.RetryCallState) -> None:
-            if observer is None or state.outcome is None:
+            if state.outcome is None:
                 return
-            status = None if state.outcome.failed else state.outcome.result().http_response.status_code
-            observer(seconds, status)
+            status = None
+            if not state.outcome.failed:
+                response = state.outcome.result().http_response
+                status = response.status_code
+                _release(response)  # this answer is dropped: give its connection back before waiting
+            if observer is not None:
+                observer(seconds, status)
 
         retry = retrying(
             sleep=self._sleep,
