@@ -154,7 +154,7 @@ class FleetRow:
         findings: preflight findings, most severe first (empty when not run).
         error: why the cluster could not be audited, one line.
         error_type: the error's class name (``NotFound``, ``Throttled``, ``BudgetExhausted`` ...).
-        attempts: reads of the cluster (more than 1 after throttling).
+        attempts: 1 plus the reads sent again for this cluster after a transient answer (throttling, 5xx).
         api_calls: SDK calls made for it.
         sources: where each group of facts came from: ``(("cluster", "arm"), ("licenses", "graph"), ...)``.
         graph_age: seconds between the Resource Graph read and this row (``None`` when nothing came from it);
