@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from azure.core.exceptions import HttpResponseError
 
 from aks_windows_ops import errors as E
 from aks_windows_ops.azure.clients import AzureClients
 from aks_windows_ops.azure.errors import translate
 from aks_windows_ops.azure.facts import read_snapshot
+from aks_windows_ops.azure.retry import is_transient, retrying
 
 
 def test_retry_after_beyond_the_budget_raises_throttled_without_waiting(scenario) -> None:  # type: ignore[no-untyped-def]
@@ -93,6 +95,26 @@ def test_operation_conflict_from_a_real_409(scenario) -> None:  # type: ignore[n
         lro.start(cs.agent_pools.begin_upgrade_node_image_version, rg, name, "linux")
     assert info.value.code == "OperationNotAllowed"
     assert "wait" in info.value.remediation.lower()
+
+
+def test_tenacity_factory_retries_transient_reads_on_virtual_time(scenario) -> None:  # type: ignore[no-untyped-def]
+    fake, clients, rg, name = scenario("healthy")
+    calls = {"n": 0}
+
+    def flaky() -> str:
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise HttpResponseError(message="busy", response=None)  # type: ignore[arg-type]
+        return "ok"
+
+    transient = HttpResponseError(message="x")
+    transient.status_code = 503
+    assert is_transient(transient)
+    assert not is_transient(ValueError("x"))
+    r = retrying(attempts=5, sleep=clients.sleep, remaining=lambda: 1000.0)
+    with pytest.raises(HttpResponseError):
+        r(flaky)  # status None is not transient: no retry
+    assert calls["n"] == 1
 
 
 def test_clients_are_lazy() -> None:
