@@ -270,14 +270,22 @@ def _version_steps(
             )
     if blocking:
         raise PreflightFailed(blocking)
+    current = snapshot.current_kubernetes_version
+    control_plane = hops[-1] if hops else None
     if not hops:
-        noops.append(NoOp(resource, f"control plane already at {snapshot.current_kubernetes_version}"))
+        # "Already at X" is a fact only once the cluster is Succeeded: the service reports the target version
+        # from the first read after an upgrade starts (Service facts: ARM behaviour).
+        step = _settle_step(resource, None, current, snapshot.provisioning_state, "control plane")
+        if step is None:
+            noops.append(NoOp(resource, f"control plane already at {current}"))
+        else:
+            steps.append(step)
+            control_plane = current
     expect: dict[str, dict[str, str]] = {}
-    pool_version = {
-        p.name: p.current_orchestrator_version or snapshot.current_kubernetes_version for p in selected
-    }
-    for hop in hops or [snapshot.current_kubernetes_version]:
-        if version_tuple(hop) > version_tuple(snapshot.current_kubernetes_version):
+    pool_version = {p.name: p.current_orchestrator_version or current for p in selected}
+    last = hops[-1] if hops else current
+    for hop in hops or [current]:
+        if version_tuple(hop) > version_tuple(current):
             steps.append(
                 Step(
                     id=f"control-plane:{hop}",
@@ -292,18 +300,23 @@ def _version_steps(
             )
         for pool in selected:
             if version_tuple(pool_version[pool.name]) >= version_tuple(hop):
-                if hop == (hops[-1] if hops else hop):
-                    noops.append(
-                        NoOp(f"{resource}/{pool.name}", f"pool already at {pool_version[pool.name]}")
+                if hop == last:
+                    settle = _settle_step(
+                        f"{resource}/{pool.name}",
+                        pool,
+                        pool_version[pool.name],
+                        pool.provisioning_state,
+                        f"pool {pool.name}",
+                        _pool_params(pool, pool_version[pool.name], max_surge, drain_timeout, node_soak),
                     )
+                    if settle is None:
+                        noops.append(
+                            NoOp(f"{resource}/{pool.name}", f"pool already at {pool_version[pool.name]}")
+                        )
+                    else:
+                        steps.append(settle)
+                        expect[pool.name] = {"version": pool_version[pool.name]}
                 continue
-            params: dict[str, Any] = {"pool": pool.name, "version": hop, "windows": pool.is_windows}
-            if max_surge is not None:
-                params["max_surge"] = str(max_surge)
-            if drain_timeout is not None:
-                params["drain_timeout"] = drain_timeout
-            if node_soak is not None:
-                params["node_soak"] = node_soak
             steps.append(
                 Step(
                     id=f"pool:{pool.name}:{hop}",
@@ -313,18 +326,89 @@ def _version_steps(
                     reason="Pools follow the control plane; each node is surged, drained and reimaged.",
                     expected_seconds=POOL_UPGRADE_SECONDS_PER_NODE * max(pool.count, 1),
                     restarts_nodes=True,
-                    params=params,
+                    params=_pool_params(pool, hop, max_surge, drain_timeout, node_soak),
                 )
             )
             pool_version[pool.name] = hop
             expect[pool.name] = {"version": hop}
     if len(steps) > 1:
-        steps.append(_verify_step(resource, hops[-1] if hops else None, expect))
+        steps.append(_verify_step(resource, control_plane, expect))
     if any(p.is_windows for p in selected) and steps:
         warnings.append(
             "Windows nodes restart during the upgrade: expect 5 min per node plus the image pull."
         )
     return steps, noops, warnings
+
+
+def _pool_params(
+    pool: PoolSnapshot, version: str, max_surge: str | None, drain_timeout: int | None, node_soak: int | None
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"pool": pool.name, "version": version, "windows": pool.is_windows}
+    if max_surge is not None:
+        params["max_surge"] = str(max_surge)
+    if drain_timeout is not None:
+        params["drain_timeout"] = drain_timeout
+    if node_soak is not None:
+        params["node_soak"] = node_soak
+    return params
+
+
+def _settle_step(
+    resource: str,
+    pool: PoolSnapshot | None,
+    version: str,
+    state: str | None,
+    what: str,
+    pool_params: dict[str, Any] | None = None,
+) -> Step | None:
+    """What a resource already at the target still needs: nothing only when it is ``Succeeded``.
+
+    - An operation still runs (``Upgrading``, ``Updating``, ...): wait for it by polling, send nothing, verify.
+    - It ended ``Failed`` (or ``Canceled``): send the same version again, as ``az aks upgrade`` and
+      ``az aks nodepool upgrade`` do for a resource in a failed state (the service reconciles it; Service
+      facts: ARM behaviour, "fix the PDB, re-issue the same version").
+    """
+    if state == "Succeeded":
+        return None
+    key = "control-plane" if pool is None else f"pool:{pool.name}"
+    if az.is_busy(state):
+        return Step(
+            id=f"{key}:running:{version}",
+            kind="await_operation",
+            title=f"Wait for the operation running on the {what} ({state}, at {version}), then verify it",
+            resource=resource,
+            reason="The service reports the target version while the operation still runs; done is Succeeded.",
+            expected_seconds=CONTROL_PLANE_SECONDS
+            if pool is None
+            else POOL_UPGRADE_SECONDS_PER_NODE * max(pool.count, 1),
+            restarts_nodes=False,
+            params={"version": version, "pool": None if pool is None else pool.name},
+        )
+    reason = (
+        f"The {what} is at {version} but {state or 'in an unknown state'}: not done. The same version is sent "
+        "again, as the service allows for a failed upgrade (fix what made it fail first)."
+    )
+    if pool is None:
+        return Step(
+            id=f"control-plane:{version}",
+            kind="update_control_plane",
+            title=f"Send the control plane's version {version} again (it is {state or 'in an unknown state'})",
+            resource=resource,
+            reason=reason,
+            expected_seconds=CONTROL_PLANE_SECONDS,
+            restarts_nodes=False,
+            params={"version": version},
+        )
+    return Step(
+        id=f"pool:{pool.name}:{version}",
+        kind="upgrade_pool",
+        title=f"Send pool {pool.name}'s version {version} again (it is {state or 'in an unknown state'})",
+        resource=resource,
+        reason=reason,
+        expected_seconds=POOL_UPGRADE_SECONDS_PER_NODE * max(pool.count, 1),
+        restarts_nodes=True,
+        params=pool_params or {"pool": pool.name, "version": version, "windows": pool.is_windows},
+    )
 
 
 def _verify_step(resource: str, control_plane: str | None, expect: dict[str, dict[str, str]]) -> Step:
@@ -334,7 +418,7 @@ def _verify_step(resource: str, control_plane: str | None, expect: dict[str, dic
         kind="verify_cluster",
         title="Verify the control plane and every patched pool",
         resource=resource,
-        reason="Read the cluster once and check each pool's state, version and image.",
+        reason="Read the cluster once and check its state and each pool's state, version and image.",
         expected_seconds=1,
         params=params,
     )

@@ -27,6 +27,7 @@ from aks_windows_ops.runbooks.runner import Action, RunContext, StepState
 
 __all__ = [
     "AZURE_ACTIONS",
+    "AwaitOperation",
     "ClusterContext",
     "VerifyStep",
     "cluster_busy_state",
@@ -321,10 +322,13 @@ class ControlPlaneUpgrade:
             )
 
         def landed() -> bool:
+            # A Failed cluster keeps the version asked for earlier: only a running or finished operation counts.
             props = properties_of(cc.cluster(fresh_ok=False))
-            return az.is_busy(props.get("provisioningState")) or version_tuple(
-                props.get("kubernetesVersion")
-            ) >= version_tuple(str(step.params["version"]))
+            return az.is_busy(props.get("provisioningState")) or (
+                props.get("provisioningState") == "Succeeded"
+                and version_tuple(props.get("kubernetesVersion"))
+                >= version_tuple(str(step.params["version"]))
+            )
 
         token = send_write(ctx, step, send, lambda: cluster_busy_state(cc), landed)
         return operation_handle(token, "cluster")
@@ -393,11 +397,14 @@ class PoolUpgrade(_PoolAction):
             )
 
         def landed() -> bool:
+            # A Failed pool keeps the version asked for earlier: only a running or finished operation counts.
             cc.forget(pool)
             props = cc.pool(pool) or {}
-            return az.is_busy(props.get("provisioningState")) or version_tuple(
-                props.get("orchestratorVersion")
-            ) >= version_tuple(str(step.params["version"]))
+            return az.is_busy(props.get("provisioningState")) or (
+                props.get("provisioningState") == "Succeeded"
+                and version_tuple(props.get("orchestratorVersion"))
+                >= version_tuple(str(step.params["version"]))
+            )
 
         return operation_handle(send_write(ctx, step, send, lambda: self._state(ctx, pool), landed), "pool")
 
@@ -485,6 +492,70 @@ class NodeImageUpgrade(_PoolAction):
         return f"pool {pool} is on node image {image}"
 
 
+class AwaitOperation:
+    """Wait for an operation that was already running when the plan was made, then verify it; it never writes.
+
+    The service reports the target version in ``currentKubernetesVersion`` / ``currentOrchestratorVersion``
+    from the first read after an upgrade starts, while ``provisioningState`` is still ``Upgrading`` (Service
+    facts: ARM behaviour), so a resource "at" the target is done only once it is ``Succeeded``. This step
+    resumes the running operation by polling the resource (no write is sent, whatever it finds) and verifies
+    ``Succeeded`` plus the version. Params: ``version``, ``pool`` (``None`` for the control plane).
+    """
+
+    def _props(self, step: Step, ctx: RunContext) -> Mapping[str, Any]:
+        cc = cluster_of(ctx)
+        pool = _pool_param(step)
+        if pool is None:
+            return properties_of(cc.cluster())
+        return cc.pool(pool) or {}
+
+    def _state(self, step: Step, ctx: RunContext) -> str | None:
+        cc = cluster_of(ctx)
+        pool = _pool_param(step)
+        cc.forget(pool)  # polling must see the service, not a reading
+        if pool is None:
+            return cluster_busy_state(cc)
+        return (cc.pool(pool) or {}).get("provisioningState")
+
+    def check(self, step: Step, ctx: RunContext) -> StepState:
+        """``IN_FLIGHT`` while the operation runs; otherwise ``DONE`` (``verify`` decides): never ``READY``."""
+        cc = cluster_of(ctx)
+        pool = _pool_param(step)
+        busy = (
+            cluster_busy_state(cc, cc.cluster())
+            if pool is None
+            else self._props(step, ctx).get("provisioningState")
+        )
+        return StepState.IN_FLIGHT if az.is_busy(busy) else StepState.DONE
+
+    def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
+        """Send nothing: the operation was started before the plan was made."""
+        return None
+
+    def wait(self, step: Step, ctx: RunContext, operation: JsonOp | None) -> None:
+        """Poll the resource until no operation runs on it."""
+        wait_for_operation(ctx, step, None, lambda: self._state(step, ctx))
+
+    def verify(self, step: Step, ctx: RunContext) -> str:
+        """``Succeeded`` and at least the version, or a failure that says how to go on."""
+        cc = cluster_of(ctx)
+        pool = _pool_param(step)
+        cc.forget(pool)
+        props = self._props(step, ctx)
+        field = "currentKubernetesVersion" if pool is None else "currentOrchestratorVersion"
+        what = "control plane" if pool is None else f"pool {pool}"
+        current, state = props.get(field), props.get("provisioningState")
+        if state != "Succeeded" or version_tuple(current) < version_tuple(str(step.params["version"])):
+            raise AzureOperationFailed(
+                f"the operation that was running on the {what} ended with the {what} at {current} ({state}), "
+                f"expected {step.params['version']} (Succeeded)",
+                code="VerificationFailed",
+                remediation="Plan the patch again: a failed upgrade is sent again with the same version, "
+                "as the service allows (fix what made it fail first, e.g. a PodDisruptionBudget).",
+            )
+        return f"{what} at {current} (the running operation finished)"
+
+
 class VerifyCluster(VerifyStep):
     """Read the cluster once and check every pool the plan touched (the plan's last step).
 
@@ -498,7 +569,7 @@ class VerifyCluster(VerifyStep):
         cp = step.params.get("control_plane")
         if cp and version_tuple(props.get("currentKubernetesVersion")) < version_tuple(str(cp)):
             problems.append(f"control plane is {props.get('currentKubernetesVersion')}, expected {cp}")
-        if cp and props.get("provisioningState") != "Succeeded":
+        if props.get("provisioningState") != "Succeeded":
             problems.append(f"cluster is {props.get('provisioningState')}")
         expect = step.params.get("pools") or {}
         assert isinstance(expect, Mapping)
@@ -533,4 +604,5 @@ AZURE_ACTIONS: dict[str, Action] = {
     "upgrade_pool": PoolUpgrade(),
     "upgrade_node_image": NodeImageUpgrade(),
     "verify_cluster": VerifyCluster(),
+    "await_operation": AwaitOperation(),
 }
