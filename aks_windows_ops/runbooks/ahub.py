@@ -341,14 +341,23 @@ def _plan_cluster_license(
     steps: list[Step] = []
     warnings: list[str] = []
     instances: list[str] | None = None
-    if _norm(snapshot.license_type) != license_type:
+    state = snapshot.provisioning_state
+    if _norm(snapshot.license_type) != license_type or state != "Succeeded":
         # The cluster change reimages every Windows node onto the new model: no need to read the nodes first.
+        # The service shows the new licenseType as soon as it accepts the PUT: a cluster that says so but is
+        # still updating gets a step that waits for that operation (the step sends nothing while it runs), and
+        # one left Failed gets the setting sent again (a PUT to a failed cluster reconciles it).
+        title = f"Set windowsProfile.licenseType={license_type}; reimages Windows pools: "
+        if _norm(snapshot.license_type) == license_type:
+            title = (
+                f"Finish windowsProfile.licenseType={license_type} (the cluster is {state or 'in an unknown state'}: "
+                "wait for the running operation, or send it again if it failed); Windows pools: "
+            )
         steps.append(
             Step(
                 id=f"license:{license_type}",
                 kind="update_windows_profile",
-                title=f"Set windowsProfile.licenseType={license_type}; reimages Windows pools: "
-                + (", ".join(f"{p.name} ({p.count} nodes)" for p in windows) or "none"),
+                title=title + (", ".join(f"{p.name} ({p.count} nodes)" for p in windows) or "none"),
                 resource=resource,
                 reason="FAQ: `az aks update --enable-ahub` / `--disable-ahub`.",
                 expected_seconds=BASE_SECONDS + PER_NODE_SECONDS * max(nodes - 1, 0),

@@ -94,7 +94,9 @@ class WindowsProfileUpdate:
         wire = cc.cluster()
         if az.is_busy(cluster_busy_state(cc, wire)):
             return StepState.IN_FLIGHT
-        return StepState.DONE if self._landed(step, ctx, wire) else StepState.READY
+        # The service sets licenseType and tags when it accepts the PUT: done only once the cluster Succeeded.
+        succeeded = properties_of(wire).get("provisioningState") == "Succeeded"
+        return StepState.DONE if succeeded and self._landed(step, ctx, wire) else StepState.READY
 
     def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
         cc = cluster_of(ctx)
@@ -124,7 +126,13 @@ class WindowsProfileUpdate:
             )
 
         def landed() -> bool:
-            return self._landed(step, ctx, cc.cluster(fresh_ok=False))
+            # A cluster Failed with the setting already in it does not prove that this write landed.
+            wire = cc.cluster(fresh_ok=False)
+            if az.is_busy(cluster_busy_state(cc, wire)):
+                return True
+            return properties_of(wire).get("provisioningState") == "Succeeded" and self._landed(
+                step, ctx, wire
+            )
 
         return operation_handle(
             send_write(ctx, step, send, lambda: cluster_busy_state(cc), landed), "cluster"

@@ -166,6 +166,9 @@ class Clusters(Pools):
             duration = self.durations["update_cluster"]
         props["provisioningState"] = state
         moving = set(pool_targets)
+        # A PUT to a cluster left in a failed state reconciles it: its failed pools are brought back to the
+        # goal state too (what `az aks update` with no change, or the same version again, is used for).
+        moving |= {n for n, p in cluster.pools.items() if p.get("provisioningState") == "Failed"}
         if reimage_windows or gmsa_changed:
             # Recorded: a PUT that changes the Windows profile, licence or gMSA moves every pool, Linux too.
             moving |= set(cluster.pools)
