@@ -270,3 +270,28 @@ def test_crash_anywhere_then_resume_reaches_the_same_end_state(
         assert len(writes) == len(set(writes)) == 2, (label, writes)  # one PUT (create) and one DELETE
     finally:
         kube.stop()
+
+
+def test_old_image_fix_waits_for_a_control_plane_upgrade_already_running() -> None:
+    from aks_windows_ops.azure import actions as az
+    from aks_windows_ops.testing.fake_azure import FakeAzure
+    from aks_windows_ops.testing.fake_kube import FakeKubernetes
+
+    kube = FakeKubernetes(ready_delay=0.0).start()
+    try:
+        sub = "00000000-0000-0000-0000-000000000003"
+        fake = FakeAzure.from_scenario("legacy-2019", kube=kube)
+        clients = AzureClients.for_simulator(fake, sub, polling_interval=60)
+        az.begin_control_plane_upgrade(clients, "rg-erp", "aks-erp", "1.18.1")
+        plan, ctx = plan_migration(clients, "rg-erp", "aks-erp", "erpwin", reason="old-image")
+        # The running upgrade is the fix's first step: waited for, not followed by a second upgrade.
+        assert [s.kind for s in plan.steps][:2] == ["await_operation", "create_pool"]
+        assert plan.steps[0].params["version"] == "1.18.1"
+        result = apply_migration(plan, _fast(ctx), checkpoints=MemoryCheckpointStore())
+        assert result.ok, result.message
+        assert len(fake.requests(method="PUT", path="managedClusters/aks-erp$")) == 1
+        props = fake.cluster_state(sub, "rg-erp", "aks-erp")["properties"]
+        assert props["currentKubernetesVersion"] == "1.18.1"
+        assert props["provisioningState"] == "Succeeded"
+    finally:
+        kube.stop()

@@ -407,7 +407,21 @@ def plan_migration(
     warnings: list[str] = []
     version = snapshot.current_kubernetes_version
     control_plane_first = reason == "old-image"
-    if control_plane_first:
+    if control_plane_first and snapshot.provisioning_state == "Upgrading":
+        # The service reports the target version while an upgrade runs: that upgrade is the one the fix needs.
+        # Wait for it (sending nothing) and verify it, rather than plan a second upgrade on top of it.
+        steps.append(
+            Step(
+                id=f"control-plane:running:{version}",
+                kind="await_operation",
+                title=f"Wait for the control plane upgrade already running (to {version}), then verify it",
+                resource=resource,
+                reason="FAQ old-image fix, step 1: upgrade the cluster control plane (it is upgrading now).",
+                expected_seconds=15 * 60,
+                params={"version": version, "pool": None},
+            )
+        )
+    elif control_plane_first:
         target = _next_version(
             snapshot.current_kubernetes_version, control_plane_upgrades(clients, resource_group, name)
         )
