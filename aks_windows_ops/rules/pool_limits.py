@@ -48,6 +48,7 @@ __all__ = [
     "validate_pod_density",
     "validate_pool_count",
     "validate_pool_mode",
+    "windows_skus_for",
 ]
 
 #: Service facts: FAQ rules: ``maxPods`` bounds for every network plugin.
@@ -71,8 +72,8 @@ _WINDOWS2022_DEFAULT_FROM = "1.25"
 
 #: What to do about a refused OS SKU (FAQ "Which Windows operating systems are supported?").
 OS_SKU_REMEDIATION = (
-    "Use Windows2022 or Windows2025 for a Windows pool (Windows2019 only up to Kubernetes 1.32, "
-    "Windows2025 from 1.32), and a Linux SKU such as Ubuntu or AzureLinux for a Linux pool."
+    "Use Windows2022 or Windows2025 for a Windows pool (Windows2019 only up to Kubernetes 1.32, Windows2022 "
+    "only up to 1.36, Windows2025 from 1.32), and a Linux SKU such as Ubuntu or AzureLinux for a Linux pool."
 )
 #: What to do about a refused pool mode (FAQ "Can I run Windows only clusters in AKS?").
 POOL_MODE_REMEDIATION = (
@@ -111,7 +112,8 @@ def _as_os_sku(os_sku: OsSku | str) -> OsSku | None:
 def default_os_sku(os_type: OsType | str, kubernetes_version: str) -> OsSku:
     """The OS SKU AKS picks when none is given (FAQ "Which Windows operating systems are supported?").
 
-    Windows: ``Windows2019`` up to Kubernetes 1.24, ``Windows2022`` from 1.25. Linux: ``Ubuntu``.
+    Windows: ``Windows2019`` up to Kubernetes 1.24, ``Windows2022`` from 1.25 while the lifecycle data lets it
+    run the version (up to 1.36), ``Windows2025`` after that. Linux: ``Ubuntu``.
 
     Raises:
         InvalidInput: unknown OS type or unparsable version.
@@ -122,8 +124,53 @@ def default_os_sku(os_type: OsType | str, kubernetes_version: str) -> OsSku:
     if kind is OsType.LINUX:
         return OsSku.UBUNTU
     if versions.version_at_least(kubernetes_version, _WINDOWS2022_DEFAULT_FROM):
-        return OsSku.WINDOWS2022
+        # The oldest long-term SKU that still runs this version (lifecycle data): Windows2025 from 1.37 on.
+        runs = [s for s in windows_skus_for(kubernetes_version) if s is not OsSku.WINDOWS2019]
+        return runs[0] if runs else OsSku.WINDOWS2025
     return OsSku.WINDOWS2019
+
+
+#: The Windows OS SKUs new pools may use, oldest first (the Annual Channel preview is retired).
+_LONG_TERM_WINDOWS = (OsSku.WINDOWS2019, OsSku.WINDOWS2022, OsSku.WINDOWS2025)
+
+
+def windows_skus_for(kubernetes_version: str) -> list[OsSku]:
+    """The Windows OS SKUs that run ``kubernetes_version``, oldest first (lifecycle data, ``kubernetes.min/max``).
+
+    FAQ "Which Windows operating systems are supported?" and the AKS release notes the lifecycle data cites
+    (Windows Server 2022 is not supported on Kubernetes 1.37 and above: release notes 2026-06-19).
+    """
+    from aks_windows_ops.rules.lifecycle import builtin_lifecycle
+
+    minor = versions.minor_of(kubernetes_version)
+    data = builtin_lifecycle()
+    out: list[OsSku] = []
+    for sku in _LONG_TERM_WINDOWS:
+        entry = data.os_sku(sku.value)
+        if entry is None or minor is None:
+            continue
+        if entry.min_minor is not None and minor < entry.min_minor:
+            continue
+        if entry.max_minor is not None and minor > entry.max_minor:
+            continue
+        out.append(sku)
+    return out
+
+
+def _past_last_minor(sku: OsSku, kubernetes_version: str) -> str | None:
+    """A problem when the lifecycle data says ``sku`` no longer runs ``kubernetes_version``."""
+    from aks_windows_ops.rules.lifecycle import builtin_lifecycle
+
+    entry = builtin_lifecycle().os_sku(sku.value)
+    minor = versions.minor_of(kubernetes_version)
+    if entry is None or entry.max_minor is None or minor is None or minor <= entry.max_minor:
+        return None
+    last = f"{entry.max_minor[0]}.{entry.max_minor[1]}"
+    newer = " or ".join(s.value for s in windows_skus_for(kubernetes_version)) or "a newer Windows OS SKU"
+    return (
+        f"{sku.value} is not supported on Kubernetes {kubernetes_version} (last supported minor: {last}); "
+        f"use {newer}"
+    )
 
 
 def check_os_sku(
@@ -185,8 +232,13 @@ def check_os_sku(
     ):
         problems.append(
             f"Windows2019 is not supported on Kubernetes {kubernetes_version} (last supported minor: "
-            f"{WINDOWS2019_LAST_VERSION}); use Windows2022 or Windows2025"
+            f"{WINDOWS2019_LAST_VERSION}); use "
+            + (" or ".join(s.value for s in windows_skus_for(kubernetes_version)) or "a newer Windows OS SKU")
         )
+    if sku is not OsSku.WINDOWS2019:  # its rule is above, in the FAQ's words
+        past = _past_last_minor(sku, kubernetes_version)
+        if past is not None:
+            problems.append(past)
     if sku is OsSku.WINDOWS2025 and not versions.version_at_least(
         kubernetes_version, WINDOWS2025_FIRST_VERSION
     ):

@@ -38,6 +38,7 @@ from aks_windows_ops.errors import (
 from aks_windows_ops.models import ClusterRef, Finding, OsSku, PoolMode, Severity
 from aks_windows_ops.rules import versions as V
 from aks_windows_ops.rules.image_builds import Compatibility, host_build_of_sku
+from aks_windows_ops.rules.pool_limits import windows_skus_for
 from aks_windows_ops.rules.validation import normalize_os_sku
 from aks_windows_ops.runbooks.image_check import check_workload_images, summarize
 from aks_windows_ops.runbooks.plan import NoOp, Plan, Step
@@ -58,7 +59,6 @@ from aks_windows_ops.runbooks.steps import (
     cluster_of,
     param_number,
     properties_of,
-    version_tuple,
 )
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -444,12 +444,17 @@ def plan_migration(
         )
     sku = None if os_sku is None else normalize_os_sku(os_sku)  # windows2022 -> Windows2022
     if sku is None:
-        if reason == "os-upgrade" or (
-            old.os_sku == OsSku.WINDOWS2019.value and version_tuple(version) >= (1, 33, 0)
-        ):
-            sku = OsSku.WINDOWS2022.value
-        else:
+        # The SKUs that run the version, oldest first (lifecycle data: Windows2022 up to 1.36, then Windows2025).
+        runs = [s.value for s in windows_skus_for(version)] or [OsSku.WINDOWS2025.value]
+        newer = [s for s in runs if s != old.os_sku and (old.os_sku or "") < s]
+        if not old.is_windows and reason != "os-upgrade":
             sku = old.os_sku or OsSku.WINDOWS2022.value
+        elif reason == "os-upgrade":
+            sku = newer[0] if newer else runs[-1]
+        elif old.os_sku in runs:
+            sku = str(old.os_sku)
+        else:
+            sku = newer[0] if newer else runs[0]
     if reason == "os-upgrade" and sku == old.os_sku:
         raise InvalidInput(
             f"reason os-upgrade but the new pool would keep {sku}; choose another OS SKU (--os-sku)"

@@ -6,7 +6,8 @@ rule before anything is sent, and returns a :class:`~aks_windows_ops.runbooks.pl
 - version upgrade: a control-plane-only upgrade (pool versions preserved, service principal left out of the body,
   Service facts: How the Azure CLI does it), then each selected pool in a safe order (System, Linux user, Windows), each waited on and
   verified; intermediate minor hops when asked; refusals for downgrades, minor skips, pools left beyond the
-  allowed skew and Windows2019 pools on a target >= 1.33 (those need the migrate runbook);
+  allowed skew and Windows pools whose OS SKU the target does not run (lifecycle data: Windows2019 after 1.32,
+  Windows2022 after 1.36; those need the migrate runbook);
 - node image only: one ``upgradeNodeImageVersion`` per pool that has a newer image, with the FAQ's note that a
   Windows pool only gets the new image after a control plane upgrade.
 
@@ -25,6 +26,8 @@ from aks_windows_ops.azure.facts import available_versions, snapshot_from_wire
 from aks_windows_ops.errors import InvalidInput, PreflightFailed, UnsafeOperation
 from aks_windows_ops.models import ClusterRef, ClusterSnapshot, Finding, PoolMode, PoolSnapshot, Severity
 from aks_windows_ops.rules import versions as V
+from aks_windows_ops.rules.lifecycle import builtin_lifecycle
+from aks_windows_ops.rules.pool_limits import windows_skus_for
 from aks_windows_ops.rules.preflight import preflight
 from aks_windows_ops.rules.validation import resolve_kubernetes_version
 from aks_windows_ops.runbooks.plan import NoOp, Plan, Step
@@ -148,7 +151,8 @@ def plan_patch(
 
     Raises:
         InvalidInput: bad options, unknown pools, a downgrade or a minor skip (nothing was sent).
-        PreflightFailed: the patch would break an FAQ rule (Windows2019 on >= 1.33, skew beyond 3 minors).
+        PreflightFailed: the patch would break an FAQ rule (a Windows OS SKU past its last Kubernetes minor in
+            the lifecycle data: Windows2019 on >= 1.33, Windows2022 on >= 1.37; skew beyond 3 minors).
         NotFound: no such cluster.
         UnsafeOperation: a PodDisruptionBudget would block a pool upgrade for ever (nothing was sent).
     """
@@ -240,14 +244,27 @@ def _version_steps(
     resource = f"{snapshot.ref.resource_group}/{snapshot.ref.name}"
     final = hops[-1] if hops else snapshot.current_kubernetes_version
     blocking: list[Finding] = []
+    lifecycle = builtin_lifecycle()
     for pool in snapshot.pools:
-        if pool.os_sku == "Windows2019" and version_tuple(final) >= (1, 33, 0):
+        # The lifecycle data's last Kubernetes minor per Windows OS SKU (Windows2019: 1.32; Windows2022: 1.36,
+        # AKS release notes 2026-06-19); the service refuses the upgrade with a 400 otherwise.
+        entry = lifecycle.os_sku(pool.os_sku) if pool.is_windows else None
+        last_minor = entry.max_minor if entry is not None else None
+        if entry is not None and last_minor is not None and version_tuple(final)[:2] > last_minor:
+            newer = " or ".join(s.value for s in windows_skus_for(final)) or "a newer Windows OS SKU"
+            sku_flag = f" --os-sku {windows_skus_for(final)[0].value}" if windows_skus_for(final) else ""
             blocking.append(
                 Finding(
-                    code="WINDOWS2019_UNSUPPORTED_TARGET",
+                    code=f"{entry.sku.upper()}_UNSUPPORTED_TARGET",
                     severity=Severity.ERROR,
-                    message=f"pool {pool.name} runs Windows Server 2019, which Kubernetes {final} does not support",
-                    remediation=f"Migrate it first: aks-windows-ops migrate --pool {pool.name} --reason os-upgrade",
+                    message=(
+                        f"pool {pool.name} runs {entry.name}, which Kubernetes {final} does not support "
+                        f"(its last minor is {last_minor[0]}.{last_minor[1]})"
+                    ),
+                    remediation=(
+                        f"Move the pool to {newer} first: aks-windows-ops migrate --pool {pool.name} "
+                        f"--reason os-upgrade{sku_flag}; then patch."
+                    ),
                     faq="Which Windows operating systems are supported?",
                     resource=f"{resource}/{pool.name}",
                     runbook="migrate",

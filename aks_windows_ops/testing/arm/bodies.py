@@ -15,7 +15,7 @@ from typing import Any
 
 from aks_windows_ops.testing import catalog
 from aks_windows_ops.testing.arm.state import ArmError, Cluster, Json, iso
-from aks_windows_ops.testing.arm.versions import Versions
+from aks_windows_ops.testing.arm.versions import Versions, default_windows_sku
 
 
 def build_cluster(fake: Versions, sub: str, rg: str, name: str, body: Json) -> Cluster:
@@ -222,7 +222,7 @@ def pool_defaults(fake: Versions, cluster: Cluster, name: str, props_in: Json) -
     sku = props_in.get("osSKU")
     if not sku:
         if os_type == "Windows":
-            sku = "Windows2019" if catalog.parse_version(version) < (1, 25, 0) else "Windows2022"
+            sku = default_windows_sku(version)
         else:
             sku = "Ubuntu"
     network = cluster.props.get("networkProfile") or {}

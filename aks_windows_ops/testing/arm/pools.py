@@ -21,7 +21,7 @@ from aks_windows_ops.testing.arm.bodies import is_arm64, pool_defaults
 from aks_windows_ops.testing.arm.compute import Compute
 from aks_windows_ops.testing.arm.network import Network
 from aks_windows_ops.testing.arm.state import ArmError, Cluster, Json
-from aks_windows_ops.testing.arm.versions import NO_WINDOWS_2019_FROM, WINDOWS_2019_UNSUPPORTED, Versions
+from aks_windows_ops.testing.arm.versions import Versions, default_windows_sku, windows_sku_refusal
 
 _WINDOWS_NAME = re.compile(r"^[a-z][a-z0-9]{0,5}$")
 _LINUX_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
@@ -133,8 +133,11 @@ class Pools(Compute, Network, Versions):
         if version and cp and not creating_cluster:
             self._validate_pool_version(cluster, cp, None, version, name)
         sku = props.get("osSKU")
-        if sku == "Windows2019" and version and catalog.parse_version(version) >= NO_WINDOWS_2019_FROM:
-            raise ArmError(400, "InvalidParameter", WINDOWS_2019_UNSUPPORTED)
+        if not sku and os_type == "Windows" and version:
+            sku = default_windows_sku(version)
+        refusal = windows_sku_refusal(sku, version) if version else None
+        if refusal is not None:
+            raise ArmError(400, "InvalidParameter", refusal)
         if sku == "Windows2025" and version and catalog.parse_version(version) < (1, 32, 0):
             raise ArmError(400, "InvalidParameter", "Windows2025 requires Kubernetes version 1.32 or later.")
         if sku and sku.startswith("Windows") and os_type != "Windows":
@@ -229,8 +232,9 @@ class Pools(Compute, Network, Versions):
         upgrading = catalog.parse_version(target) != catalog.parse_version(cur)
         if upgrading:
             self._validate_pool_version(cluster, cp, cur, target, name)
-            if pool.get("osSKU") == "Windows2019" and catalog.parse_version(target) >= NO_WINDOWS_2019_FROM:
-                raise ArmError(400, "InvalidParameter", WINDOWS_2019_UNSUPPORTED)
+            refusal = windows_sku_refusal(pool.get("osSKU"), target)
+            if refusal is not None:
+                raise ArmError(400, "InvalidParameter", refusal)
         for immutable in _IMMUTABLE:
             if immutable in props_in and props_in[immutable] not in (None, pool.get(immutable)):
                 if immutable == "mode" and pool.get("osType") == "Linux":

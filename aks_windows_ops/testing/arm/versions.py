@@ -18,6 +18,39 @@ NO_WINDOWS_2019_FROM = (1, 33, 0)
 WINDOWS_2019_UNSUPPORTED = (
     "Windows2019 is not supported for Kubernetes version 1.33 and later; use Windows2022 or Windows2025."
 )
+#: The first Kubernetes version without Windows Server 2022 (AKS release notes 2026-06-19,
+#: https://github.com/Azure/AKS/releases/tag/2026-06-19: not supported on Kubernetes 1.37 and above).
+NO_WINDOWS_2022_FROM = (1, 37, 0)
+WINDOWS_2022_UNSUPPORTED = (
+    "Windows2022 is not supported for Kubernetes version 1.37 and later; use Windows2025."
+)
+#: Per Windows OS SKU: the first Kubernetes version that refuses it, and the pool's way forward.
+WINDOWS_SKU_ENDS = {
+    "Windows2019": (NO_WINDOWS_2019_FROM, "Windows2022 or Windows2025", WINDOWS_2019_UNSUPPORTED),
+    "Windows2022": (NO_WINDOWS_2022_FROM, "Windows2025", WINDOWS_2022_UNSUPPORTED),
+}
+#: The support plan the region lists for a minor out of standard support (AKS Long Term Support only).
+LTS_PLAN = "AKSLongTermSupport"
+
+
+def windows_sku_refusal(os_sku: str | None, version: str) -> str | None:
+    """The service's message when ``os_sku`` cannot run Kubernetes ``version``, or ``None`` when it can."""
+    end = WINDOWS_SKU_ENDS.get(os_sku or "")
+    if end is None or catalog.parse_version(version) < end[0]:
+        return None
+    return end[2]
+
+
+def default_windows_sku(version: str) -> str:
+    """The OS SKU of a Windows pool created without one (a documented simulator choice, docs "Simulator fidelity").
+
+    ``Windows2019`` before 1.25, ``Windows2022`` up to 1.36, ``Windows2025`` from 1.37 (Windows Server 2022 is
+    not supported on 1.37 and above: AKS release notes 2026-06-19).
+    """
+    v = catalog.parse_version(version)
+    if v < (1, 25, 0):
+        return "Windows2019"
+    return "Windows2022" if v < NO_WINDOWS_2022_FROM else "Windows2025"
 
 
 def check_step(subject: str, current: str, target: str) -> None:
@@ -61,11 +94,13 @@ class Versions(ArmState):
                 p: {"upgrades": [u["kubernetesVersion"] for u in self._upgrades_from(p)]}
                 for p in by_minor[minor]
             }
+            # A minor out of standard support is listed for AKS Long Term Support only, as the service lists it.
+            plans = [LTS_PLAN] if minor in catalog.LONG_TERM_SUPPORT_ONLY else ["KubernetesOfficial"]
             values.append(
                 {
                     "version": minor,
                     "isDefault": minor == minors[-2],
-                    "capabilities": {"supportPlan": ["KubernetesOfficial"]},
+                    "capabilities": {"supportPlan": plans},
                     "patchVersions": patches,
                 }
             )
@@ -168,12 +203,14 @@ class Versions(ArmState):
                     f"Control plane version {target} would be more than 3 minor versions ahead of agent pool "
                     f"{name} ({pool.get('currentOrchestratorVersion')}). Upgrade the pool first.",
                 )
-            if pool.get("osSKU") == "Windows2019" and t >= NO_WINDOWS_2019_FROM:
+            end = WINDOWS_SKU_ENDS.get(str(pool.get("osSKU")))
+            if end is not None and t >= end[0]:
+                first = f"{end[0][0]}.{end[0][1]}"
                 raise ArmError(
                     400,
                     "OperationNotAllowed",
-                    f"Windows Server 2019 (agent pool {name}) is not supported on Kubernetes 1.33 and later. "
-                    "Migrate the pool to Windows2022 or Windows2025 first.",
+                    f"Windows Server {str(pool.get('osSKU'))[-4:]} (agent pool {name}) is not supported on "
+                    f"Kubernetes {first} and later. Migrate the pool to {end[1]} first.",
                 )
 
     def _validate_pool_version(
