@@ -155,16 +155,16 @@ def test_minor_skip_refused_or_planned_as_hops() -> None:
 
 def test_hops_planned_when_asked() -> None:
     fake = FakeAzure.from_scenario("healthy")
-    fake.clusters[(SUB, RG, NAME)].props["currentKubernetesVersion"] = "1.31.10"
-    fake.clusters[(SUB, RG, NAME)].props["kubernetesVersion"] = "1.31.10"
+    # 1.32 is the oldest minor the region offers (for AKS Long Term Support only); two minors up needs a hop.
+    fake.clusters[(SUB, RG, NAME)].props["currentKubernetesVersion"] = "1.32.7"
+    fake.clusters[(SUB, RG, NAME)].props["kubernetesVersion"] = "1.32.7"
     for p in fake.clusters[(SUB, RG, NAME)].pools.values():
-        p["currentOrchestratorVersion"] = p["orchestratorVersion"] = "1.31.10"
-    fake.clusters[(SUB, RG, NAME)].pools.pop("win25")
-    plan, ctx = plan_patch(_clients(fake), RG, NAME, kubernetes_version="1.33.5", allow_hops=True)
+        p["currentOrchestratorVersion"] = p["orchestratorVersion"] = "1.32.7"
+    plan, ctx = plan_patch(_clients(fake), RG, NAME, kubernetes_version="1.34.10", allow_hops=True)
     cps = [s.params["version"] for s in plan.steps if s.kind == "update_control_plane"]
-    assert cps == ["1.32.7", "1.33.5"]
+    assert cps == ["1.33.5", "1.34.10"]
     assert apply_patch(plan, ctx, checkpoints=MemoryCheckpointStore()).ok
-    assert _state(fake)["cp"] == "1.33.5"
+    assert _state(fake)["cp"] == "1.34.10"
 
 
 def _crash_run(k: int, tmp: Path, *, kind: str) -> tuple[dict[str, Any], list[tuple[str, str]], int]:

@@ -273,14 +273,14 @@ _WINDOWS_SKU = re.compile(r"^windows[ -]?(2019|2022|2025)$", re.IGNORECASE)
 
 
 def check_kubernetes_version(value: str | None, option: str = "--kubernetes-version") -> str | None:
-    """Check the shape of a Kubernetes version (``1.34.2`` or ``1.34``); the region's list decides the rest.
+    """Check the shape of a Kubernetes version (``1.36.3`` or ``1.36``); the region's list decides the rest.
 
     Raises:
         InvalidInput: not MAJOR.MINOR or MAJOR.MINOR.PATCH.
     """
     if value is not None and not _VERSION.match(value.strip()):
         raise E.InvalidInput(
-            f"{option} must look like 1.34 or 1.34.2, got {value[:40]!r}",
+            f"{option} must look like 1.36 or 1.36.3, got {value[:40]!r}",
             remediation="`az aks get-versions -l LOCATION -o table` lists the versions of your region.",
         )
     return value

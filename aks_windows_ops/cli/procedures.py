@@ -54,7 +54,7 @@ def patch(
     kubernetes_version: Annotated[
         str | None,
         typer.Option(
-            "--kubernetes-version", "-k", metavar="VERSION", help="Target Kubernetes version, e.g. 1.34.2."
+            "--kubernetes-version", "-k", metavar="VERSION", help="Target Kubernetes version, e.g. 1.36.3."
         ),
     ] = None,
     node_image_only: Annotated[
