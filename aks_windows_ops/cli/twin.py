@@ -102,7 +102,7 @@ def serve(
     Prints the commands that point az (a custom cloud and ``az login --identity``) and kubectl at the twin,
     and serves until interrupted (Ctrl-C or SIGTERM).
     """
-    from aks_windows_ops.testing.fake_kube import FakeKubernetes
+    from aks_windows_ops.testing.kube.fake import FakeKubernetes
     from aks_windows_ops.testing.scenario import load_scenario
     from aks_windows_ops.testing.serve import TwinServer
 

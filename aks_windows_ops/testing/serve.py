@@ -1,6 +1,6 @@
 """Serve a twin on loopback over HTTPS, so that real clients (``az``, ``kubectl``, your scripts) can rehearse on it.
 
-:class:`TwinServer` runs two servers with this process's private CA (``_kube_tls``):
+:class:`TwinServer` runs two servers with this process's private CA (``testing.kube.tls``):
 
 - an ARM endpoint: the cloud metadata document that ``az cloud register --endpoint-resource-manager`` reads
   (``/metadata/endpoints``), a managed-identity token endpoint (``/msi/token``, the App Service protocol that
@@ -22,11 +22,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from aks_windows_ops.testing._kube_tls import TlsMaterial, loopback_tls
+from aks_windows_ops.testing.kube.tls import TlsMaterial, loopback_tls
+from aks_windows_ops.testing.loopback import LoopbackHandler, LoopbackServer, serve_in_thread
 
 __all__ = ["TwinEndpoints", "TwinServer"]
 
@@ -65,23 +65,10 @@ class TwinEndpoints:
         }
 
 
-class _ArmServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
+class _ArmServer(LoopbackServer):
     def __init__(self, address: tuple[str, int], twin: TwinServer, tls: TlsMaterial) -> None:
-        super().__init__(address, _ArmHandler)
+        super().__init__(address, _ArmHandler, ssl_context=tls.server_context())
         self.twin = twin
-        self.ssl_context = tls.server_context()
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        try:
-            request.settimeout(10.0)
-            request = self.ssl_context.wrap_socket(request, server_side=True)
-            request.settimeout(None)
-        except OSError:
-            return
-        super().finish_request(request, client_address)
 
 
 class TwinServer:
@@ -114,13 +101,9 @@ class TwinServer:
             raise ValueError("the twin has no Kubernetes API server")
         kube.start()
         self._arm = _ArmServer((self._host, self._arm_port), self, self._tls)
-        serve = threading.Thread(
-            target=self._arm.serve_forever, kwargs={"poll_interval": 0.05}, name="twin-arm", daemon=True
-        )
         ticker = threading.Thread(target=self._tick, name="twin-clock", daemon=True)
-        self._threads = [serve, ticker]
-        for thread in self._threads:
-            thread.start()
+        ticker.start()
+        self._threads = [serve_in_thread(self._arm, "twin-arm"), ticker]
         return self.endpoints
 
     @property
@@ -233,55 +216,24 @@ class TwinServer:
 _Route = Callable[["_ArmHandler", dict[str, list[str]]], Any]
 
 
-class _ArmHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class _ArmHandler(LoopbackHandler):
     server: _ArmServer
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet."""
-
-    def do_GET(self) -> None:
-        self._handle("GET")
-
-    def do_PUT(self) -> None:
-        self._handle("PUT")
-
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def do_PATCH(self) -> None:
-        self._handle("PATCH")
-
-    def do_DELETE(self) -> None:
-        self._handle("DELETE")
-
-    def do_HEAD(self) -> None:
-        self._handle("HEAD")
-
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        sent = {k.lower() for k in headers or {}}
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        if body and "content-type" not in sent:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        self.send_body(
+            status, body, headers, content_type="application/json; charset=utf-8" if body else None
+        )
 
     def _json(self, status: int, payload: Any) -> None:
         self._send(status, json.dumps(payload).encode())
 
-    def _handle(self, method: str) -> None:
+    def handle_method(self, method: str) -> None:
+        """Serve the login endpoints here and every other ARM request with the emulator."""
         twin = self.server.twin
         url = urlsplit(self.path)
         query = parse_qs(url.query)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        host, port = self.server.server_address[:2]
-        base = f"https://{host!s}:{port}"
+        body = self.read_body()
+        base = self.server.base_url
         path = url.path.rstrip("/").lower()
         try:
             if path == "/metadata/endpoints":
