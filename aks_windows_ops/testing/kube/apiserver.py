@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from aks_windows_ops.testing.kube import podexec
+from aks_windows_ops.testing.kube import openapi, podexec
 from aks_windows_ops.testing.kube.objects import KINDS, ApiError
 from aks_windows_ops.testing.kube.patch import PATCH_TYPES
 from aks_windows_ops.testing.kube.routes import Target, first, pick_container, resolve, route
@@ -90,11 +90,26 @@ class _Handler(StreamingHandler):
         return not self.server.tokens or token in self.server.tokens
 
     def _send_json(
-        self, status: int, payload: Any, *, method: str, path: str, query: str, authorized: bool
+        self,
+        status: int,
+        payload: Any,
+        *,
+        method: str,
+        path: str,
+        query: str,
+        authorized: bool,
+        warnings: list[str] | None = None,
     ) -> None:
         # Journal first, so a client that has its answer always finds its request in the journal.
         self.record(method, path, query, status, authorized)
-        self.send_body(status, json.dumps(payload).encode("utf-8"))
+        self.send_response(status)
+        for text in warnings or []:
+            self.send_header("Warning", f"299 - {json.dumps(text)}")
+        data = json.dumps(payload).encode("utf-8")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _exec(self, method: str, url: Any, namespace: str, name: str) -> None:
         """Serve ``pods/{name}/exec``: check the request, run the command, stream the result over a WebSocket."""
@@ -181,6 +196,7 @@ class _Handler(StreamingHandler):
         authorized = self._authorized()
         query = parse_qs(url.query)
         accept = self.headers.get("Accept") or ""
+        warnings: list[str] = []
         try:
             if not authorized:
                 raise ApiError(401, "Unauthorized", "Unauthorized")
@@ -194,6 +210,10 @@ class _Handler(StreamingHandler):
                 if target.kind.name == "Pod" and target.sub == "log" and target.name is not None:
                     self.logs(target, query, url)
                     return
+            if method in ("POST", "PUT", "PATCH") and isinstance(target, Target) and target.sub is None:
+                warnings = openapi.validate_fields(
+                    target.kind, method, body, content_type, first(query, "fieldValidation")
+                )
             status, payload = route(
                 self.server.state, self.server.version, method, url.path, query, body, content_type
             )
@@ -204,7 +224,15 @@ class _Handler(StreamingHandler):
             status, payload = err.code, err.status()
         except Exception as err:  # a bug in the fake must reach the client as a 500, not a hung connection
             status, payload = 500, ApiError(500, "InternalError", f"fake API server error: {err!r}").status()
-        self._send_json(status, payload, method=method, path=url.path, query=url.query, authorized=authorized)
+        self._send_json(
+            status,
+            payload,
+            method=method,
+            path=url.path,
+            query=url.query,
+            authorized=authorized,
+            warnings=warnings if status < 400 else None,
+        )
 
     @staticmethod
     def _body(method: str, raw: bytes, content_type: str) -> Any:

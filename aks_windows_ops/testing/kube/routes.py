@@ -1,7 +1,7 @@
 """Routing of the fake Kubernetes API: which resource a path names, and what each method does to it.
 
 Paths follow the Kubernetes API (``/api/v1/...`` for the core group, ``/apis/<group>/<version>/...``
-otherwise): discovery documents (:mod:`.discovery`), ``/version`` following the control plane, collections
+otherwise): discovery documents (:mod:`.discovery`), OpenAPI v3 documents (:mod:`.openapi`), ``/version`` following the control plane, collections
 (list, create), objects (get, PUT, every patch type of :mod:`.patch` including server-side apply creating
 objects, delete with a grace period), and the ``eviction``, ``status`` and ``scale`` subresources.
 Collection deletes are answered with a ``Status`` error rather than being half-served.
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aks_windows_ops.testing.kube import discovery
+from aks_windows_ops.testing.kube import discovery, openapi
 from aks_windows_ops.testing.kube import patch as patches
 from aks_windows_ops.testing.kube.match import merge_patch
 from aks_windows_ops.testing.kube.objects import ApiError, Kind, kind_for
@@ -49,6 +49,8 @@ class Target:
 def resolve(path: str) -> Target | Any:
     """Map a path to a served resource, or return the discovery document it names."""
     segments = [s for s in path.split("/") if s]
+    if segments[:2] == ["openapi", "v3"]:
+        return _openapi(segments[2:])
     if segments == ["api"]:
         return discovery.api_versions()
     if segments == ["apis"]:
@@ -78,6 +80,16 @@ def resolve(path: str) -> Target | Any:
     if kind.namespaced and name is not None and namespace is None:
         return no_such_path()
     return Target(kind, namespace, name, sub)
+
+
+def _openapi(rest: list[str]) -> Any:
+    if not rest:
+        return openapi.root_document()
+    if len(rest) == 2 and rest[0] == "api":
+        return openapi.group_version_document("", rest[1]) or no_such_path()
+    if len(rest) == 3 and rest[0] == "apis":
+        return openapi.group_version_document(rest[1], rest[2]) or no_such_path()
+    return no_such_path()
 
 
 def scale_of(obj: Obj, kind: Kind) -> Obj:
