@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -21,6 +22,7 @@ from aks_windows_ops.testing.scenario import load_scenario
 from aks_windows_ops.testing.serve import TwinServer
 
 KUBECTL = shutil.which("kubectl")
+SUB = "00000000-0000-0000-0000-000000000001"
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -120,8 +122,6 @@ def test_twin_serve_runs_until_sigterm_and_serves_kubectl(tmp_path: Path) -> Non
 
 
 def test_twin_serve_check_prints_the_connection_document_and_refuses_an_unknown_twin(tmp_path: Path) -> None:
-    import json
-
     from typer.testing import CliRunner
 
     from aks_windows_ops.cli import app
@@ -141,3 +141,111 @@ def test_twin_serve_check_prints_the_connection_document_and_refuses_an_unknown_
     bad = runner.invoke(app, ["twin", "serve", "no-such-twin", "-o", "json"])
     assert bad.exit_code == 4 and bad.stdout == ""
     assert json.loads(bad.stderr)["error"]["exit_code"] == 4
+
+
+def _wait_for(path: Path, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"{path.name} never appeared"
+        time.sleep(0.1)
+
+
+def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from aks_windows_ops.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(home),
+        check=False,
+    )
+
+
+@pytest.mark.skipif(KUBECTL is None, reason="the kubectl binary is not installed")
+@pytest.mark.real_process
+def test_twin_serve_serves_the_persisted_twin_and_saves_what_clients_change(tmp_path: Path) -> None:
+    # The twin exists before serving: a command with --simulate built it.
+    before = _cli(tmp_path, "show", "--simulate", "healthy", "-o", "json")
+    assert before.returncode == 0, before.stderr
+    pools = {p["name"]: p["count"] for p in json.loads(before.stdout)["pools"]}
+    pool = next(name for name in pools if name.startswith("win"))
+    kubeconfig, env_file = tmp_path / "twin.kubeconfig", tmp_path / "twin.env"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from aks_windows_ops.cli import main; main()",
+            "twin",
+            "serve",
+            "healthy",
+            "--kubeconfig",
+            str(kubeconfig),
+            "--env-file",
+            str(env_file),
+            "--time-rate",
+            "3600",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+    )
+    try:
+        _wait_for(kubeconfig, process)
+        _wait_for(env_file, process)
+        env_lines = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
+        arm_url = env_lines["IDENTITY_ENDPOINT"].removesuffix("/msi/token")
+        transport = RequestsTransport(
+            connection_verify=env_lines["REQUESTS_CA_BUNDLE"], use_env_settings=False
+        )
+        client = ContainerServiceClient(_Token(), SUB, base_url=arm_url, transport=transport)
+        agent_pool = client.agent_pools.get("rg-prod", "aks-prod", pool)
+        assert agent_pool.count == pools[pool]
+        agent_pool.count = pools[pool] + 1
+        poller = client.agent_pools.begin_create_or_update("rg-prod", "aks-prod", pool, agent_pool)
+        # Like `az aks nodepool wait`: read the pool itself until it is done; virtual time moves meanwhile.
+        deadline = time.monotonic() + 60
+        while client.agent_pools.get("rg-prod", "aks-prod", pool).provisioning_state != "Succeeded":
+            assert time.monotonic() < deadline, "the scale never finished"
+            time.sleep(0.2)
+        assert poller.result().count == pools[pool] + 1
+        manifest = tmp_path / "web.yaml"
+        manifest.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "metadata": {"name": "rehearsed-web", "namespace": "default"},
+                    "spec": {
+                        "replicas": 1,
+                        "selector": {"matchLabels": {"app": "rehearsed-web"}},
+                        "template": {
+                            "metadata": {"labels": {"app": "rehearsed-web"}},
+                            "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]},
+                        },
+                    },
+                }
+            )
+        )
+        applied = subprocess.run(
+            [str(KUBECTL), "--kubeconfig", str(kubeconfig), "apply", "-f", str(manifest)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_env(tmp_path),
+            check=False,
+        )
+        assert applied.returncode == 0, applied.stderr
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    after = _cli(tmp_path, "show", "--simulate", "healthy", "-o", "json")
+    assert after.returncode == 0, after.stderr
+    assert {p["name"]: p["count"] for p in json.loads(after.stdout)["pools"]}[pool] == pools[pool] + 1
+    snapshot = _cli(
+        tmp_path, "snapshot", "--simulate", "healthy", "--with-workloads", "--out", "-", "-o", "json"
+    )
+    assert snapshot.returncode == 0, snapshot.stderr
+    assert "rehearsed-web" in snapshot.stdout

@@ -10,8 +10,17 @@
 - the cluster's Kubernetes API (a TLS ``FakeKubernetes``), reachable through the kubeconfig that
   ``get-credentials`` (``listClusterUserCredential``) returns.
 
-Virtual time advances with real time at ``time_rate`` virtual seconds per real second, so long-running
-operations progress while a client polls or waits (``az aks wait``).
+Time: while a long-running operation is in flight (or a Kubernetes change waits on time, such as a pod
+turning Ready), the twin's virtual clock advances at ``time_rate`` virtual seconds per real second, whoever
+polls: the operation URL, ``az aks nodepool wait`` reading the agent pool, or nobody. An idle twin's clock stands
+still, so serving it for an hour does not age it by days. ``time_rate=0`` leaves the clock to the caller (tests
+advance it themselves). The ticker reads the real clock on purpose: it is the bridge from the clients' real
+seconds to the twin's virtual ones.
+
+Persistence: with ``persist`` (``Twin.save`` of the persisted twin, see :mod:`.twins`), every change made
+through either server is saved back to the twin's folder within ``save_interval`` real seconds, whenever no
+operation is in flight (an operation in flight is saved once it ends, or finished at shutdown by the caller's
+final save). Saving happens under the emulator's lock, so a save never sees half of a request.
 """
 
 from __future__ import annotations
@@ -76,16 +85,30 @@ class TwinServer:
 
     Args:
         fake: the ARM emulator; its ``kube`` must be a TLS ``FakeKubernetes`` (started here if needed).
-        time_rate: virtual seconds that pass per real second (0 = time moves only when clients' SDKs sleep).
+        time_rate: virtual seconds that pass per real second while something is in flight (0 = the clock moves
+            only when the caller advances it).
         host: the loopback address to bind.
         arm_port: the ARM port (0 = any free port).
+        persist: saves the twin (called under the emulator's lock, when no operation is in flight).
+        save_interval: real seconds between checks for changes to save.
     """
 
     def __init__(
-        self, fake: Any, *, time_rate: float = 60.0, host: str = "127.0.0.1", arm_port: int = 0
+        self,
+        fake: Any,
+        *,
+        time_rate: float = 60.0,
+        host: str = "127.0.0.1",
+        arm_port: int = 0,
+        persist: Callable[[], None] | None = None,
+        save_interval: float = 2.0,
     ) -> None:
         self.fake = fake
         self.time_rate = time_rate
+        self.persist = persist
+        self.save_interval = save_interval
+        self._writes = 0
+        self._saved: Any = self._fingerprint() if persist is not None else None
         self.identity_header = uuid.uuid4().hex
         self._tls = loopback_tls()
         self._host = host
@@ -104,6 +127,10 @@ class TwinServer:
         ticker = threading.Thread(target=self._tick, name="twin-clock", daemon=True)
         ticker.start()
         self._threads = [serve_in_thread(self._arm, "twin-arm"), ticker]
+        if self.persist is not None:
+            saver = threading.Thread(target=self._save_loop, name="twin-save", daemon=True)
+            saver.start()
+            self._threads.append(saver)
         return self.endpoints
 
     @property
@@ -136,14 +163,51 @@ class TwinServer:
             thread.join(timeout=5)
         self._threads = []
 
+    def _in_flight(self) -> bool:
+        return any(op.status == "InProgress" and not op.stuck for op in self.fake.operations.values())
+
     def _tick(self) -> None:
         last = time.monotonic()
         while not self._stop.wait(0.2):
             now = time.monotonic()
             if self.time_rate > 0:
                 with self.fake._lock:
-                    self.fake.clock.advance((now - last) * self.time_rate)
+                    kube = self.fake.kube
+                    if self._in_flight() or (kube is not None and kube.state.next_due() is not None):
+                        self.fake.clock.advance((now - last) * self.time_rate)
+                        self.fake._advance()  # operations end when due, polled or not
             last = now
+
+    def _fingerprint(self) -> Any:
+        kube = self.fake.kube
+        return (
+            self._writes,
+            kube.state.resource_version() if kube is not None else 0,
+            tuple(sorted((op.id, op.status) for op in self.fake.operations.values())),
+        )
+
+    def checkpoint(self) -> bool:
+        """Save the twin if it changed since the last save and no operation is in flight; return whether saved."""
+        if self.persist is None:
+            return False
+        with self.fake._lock:
+            if self._in_flight():
+                return False
+            fingerprint = self._fingerprint()
+            if fingerprint == self._saved:
+                return False
+            self.persist()
+            self._saved = fingerprint
+            return True
+
+    def _save_loop(self) -> None:
+        while not self._stop.wait(self.save_interval):
+            try:
+                self.checkpoint()
+            except Exception as err:  # a full disk must not stop serving; the final save reports it
+                import logging
+
+                logging.getLogger(__name__).warning("could not save the twin: %s", err)
 
     # ------------------------------------------------------------------ what the ARM handler serves
     def subscriptions(self) -> list[dict[str, Any]]:
@@ -203,6 +267,8 @@ class TwinServer:
         """Serve one ARM request with the emulator; absolute ARM URLs in the answer point back at ``base``."""
         from azure.core.rest import HttpRequest
 
+        if method not in ("GET", "HEAD"):
+            self._writes += 1
         request = HttpRequest(method, f"{_ARM}{path_and_query}", headers=headers, content=body or None)
         response = self.fake.send(request)
         out_headers = {

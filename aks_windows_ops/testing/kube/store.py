@@ -134,6 +134,12 @@ class ClusterStore:
         """Run the control loops until nothing changes (the composed cluster implements this)."""
         raise NotImplementedError
 
+    @locked
+    def resource_version(self) -> int:
+        """The cluster's latest ``resourceVersion`` (it moves with every change of any object)."""
+        self.reconcile()
+        return self._rv
+
     # ------------------------------------------------------------------ ids and bookkeeping
     def _timestamp(self) -> str:
         return self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
