@@ -25,6 +25,7 @@ final save). Saving happens under the emulator's lock, so a save never sees half
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -41,6 +42,12 @@ __all__ = ["TwinEndpoints", "TwinServer"]
 
 _ARM = "https://management.azure.com"
 _TENANT = "00000000-0000-0000-0000-00000000c0de"
+_CLIENT_ID = "00000000-0000-0000-0000-000000000001"
+_IDENTITY = "00000000-0000-0000-0000-0000000000a1"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 @dataclass(frozen=True)
@@ -251,20 +258,46 @@ class TwinServer:
         }
 
     def token(self, resource: str) -> dict[str, Any]:
-        """A managed-identity token answer (App Service protocol, ``expires_on`` in epoch seconds)."""
-        expires = int(time.time()) + 3600
+        """A managed-identity token answer (App Service protocol, ``expires_on`` in epoch seconds).
+
+        The token is shaped as a JWT, because ``az login --identity`` reads its tenant (``tid``) from it without
+        checking the signature; the twin never checks tokens. Expiry is in real time: the client compares it
+        with its own clock.
+        """
+        issued = int(time.time())
+        claims = {
+            "aud": resource,
+            "iss": f"https://sts.windows.net/{_TENANT}/",
+            "iat": issued,
+            "nbf": issued,
+            "exp": issued + 3600,
+            "tid": _TENANT,
+            "oid": _IDENTITY,
+            "sub": _IDENTITY,
+            "appid": _CLIENT_ID,
+            "idtyp": "app",
+        }
+        token = ".".join(
+            _b64url(json.dumps(part, separators=(",", ":")).encode())
+            for part in ({"typ": "JWT", "alg": "RS256", "kid": "twin"}, claims)
+        )
         return {
-            "access_token": f"twin-{uuid.uuid4().hex}",
-            "expires_on": str(expires),
+            "access_token": f"{token}.{_b64url(uuid.uuid4().bytes)}",
+            "expires_on": str(issued + 3600),
             "resource": resource,
             "token_type": "Bearer",
-            "client_id": "00000000-0000-0000-0000-000000000001",
+            "client_id": _CLIENT_ID,
         }
 
     def forward(
         self, method: str, path_and_query: str, headers: dict[str, str], body: bytes, base: str
     ) -> tuple[int, dict[str, str], bytes]:
-        """Serve one ARM request with the emulator; absolute ARM URLs in the answer point back at ``base``."""
+        """Serve one ARM request with the emulator; absolute ARM URLs in the answer point back at ``base``.
+
+        Answers that start or report a long-running operation get ``Retry-After: 1`` (unless the emulator
+        set one): without it clients poll every 30 real seconds, slow against a twin whose operations take
+        seconds at ``time_rate``. The service itself sends no ``Retry-After`` on AKS operations.
+        """
         from azure.core.rest import HttpRequest
 
         if method not in ("GET", "HEAD"):
@@ -276,6 +309,13 @@ class TwinServer:
             for key, value in response.headers.items()
             if key.lower() not in ("content-length", "transfer-encoding", "connection")
         }
+        lowered = {key.lower() for key in out_headers}
+        path = urlsplit(path_and_query).path.lower()
+        reports = bool(lowered & {"azure-asyncoperation", "location"}) or (
+            "/operations/" in path or "/operationresults/" in path
+        )
+        if reports and "retry-after" not in lowered and response.status_code < 300:
+            out_headers["Retry-After"] = "1"
         return response.status_code, out_headers, response.content.replace(_ARM.encode(), base.encode())
 
 
