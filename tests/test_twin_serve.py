@@ -61,6 +61,9 @@ def test_served_arm_answers_the_real_sdk_over_https_and_polls_point_back(tmp_pat
         poller = client.agent_pools.begin_create_or_update(rg, name, pools[-1], pool)
         poll_url = poller.polling_method()._operation.get_polling_url()  # type: ignore[attr-defined]
         assert poll_url.startswith(endpoints.arm_url)
+        # Clients are told to poll every second, not every 30 s, while the operation runs.
+        initial = poller.polling_method()._initial_response.http_response  # type: ignore[attr-defined]
+        assert initial.headers["Retry-After"] == "1"
         while not poller.done():  # virtual time moves as the twin's clock is told to
             fake.clock.advance(60)
             poller.wait(0.01)
@@ -249,3 +252,14 @@ def test_twin_serve_serves_the_persisted_twin_and_saves_what_clients_change(tmp_
     )
     assert snapshot.returncode == 0, snapshot.stderr
     assert "rehearsed-web" in snapshot.stdout
+
+
+def test_identity_tokens_are_shaped_as_jwts_naming_the_tenant() -> None:
+    import base64
+
+    fake = load_scenario("healthy", kube=FakeKubernetes(ready_delay=0))
+    answer = TwinServer(fake, time_rate=0).token("https://127.0.0.1/")
+    header, payload, signature = answer["access_token"].split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["tid"] == TwinServer(fake).subscriptions()[0]["tenantId"] and signature
+    assert claims["aud"] == "https://127.0.0.1/" and int(answer["expires_on"]) == claims["exp"]
