@@ -98,9 +98,9 @@ def _healthy(say: Printer, target: Any) -> None:
     from aks_windows_ops.runbooks import ahub, patch
 
     _preflight(say, target)
-    say("patch to Kubernetes 1.34.2, the FAQ's order: control plane first, then the pools")
+    say("patch to Kubernetes 1.36.3, the FAQ's order: control plane first, then the pools")
     plan, ctx = patch.plan_patch(
-        target.clients, target.resource_group, target.name, kubernetes_version="1.34.2"
+        target.clients, target.resource_group, target.name, kubernetes_version="1.36.3"
     )
     _apply(say, plan, lambda p, **kw: patch.apply_patch(p, ctx, **kw))
     report = ahub.verify_ahub(target.clients, target.resource_group, target.name)

@@ -133,7 +133,7 @@ def run() -> dict[str, Any]:
 
     upgrade = _measure(
         *healthy,
-        plan=lambda c: plan_patch(c, healthy[2], healthy[3], kubernetes_version="1.34.2"),
+        plan=lambda c: plan_patch(c, healthy[2], healthy[3], kubernetes_version="1.36.3"),
         apply=apply_patch,
     )
     pools = upgrade["steps"] - 2  # control plane + verify

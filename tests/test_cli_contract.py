@@ -72,7 +72,7 @@ def good_invocation(command: tuple[str, ...], files: dict[str, Path]) -> list[st
     root = files["root"]
     table: dict[tuple[str, ...], list[str]] = {
         ("show",): ["--simulate", "healthy"],
-        ("patch",): ["--simulate", "healthy", "-k", "1.34.2"],
+        ("patch",): ["--simulate", "healthy", "-k", "1.36.3"],
         ("rotate-password",): ["--simulate", "healthy", "--password-env", "CLI_TEST_PW"],
         ("ahub",): ["verify", "--simulate", "healthy"],
         ("demo",): ["--scenario", "healthy"],
@@ -202,14 +202,14 @@ def test_exit_codes_follow_the_readme() -> None:
 
 
 def test_apply_without_yes_off_a_terminal_is_refused() -> None:
-    result = invoke(["patch", "--simulate", "healthy", "-k", "1.34.2", "--apply"])
+    result = invoke(["patch", "--simulate", "healthy", "-k", "1.36.3", "--apply"])
     assert result.exit_code == 4
     assert "--yes" in result.stderr
 
 
 def test_a_run_paused_by_its_budget_exits_3_and_says_how_to_resume(tmp_path: Path) -> None:
     checkpoint = str(tmp_path / "cp.json")
-    args = ["patch", "--simulate", "healthy", "-k", "1.34.2", "--apply", "--yes", "--checkpoint", checkpoint]
+    args = ["patch", "--simulate", "healthy", "-k", "1.36.3", "--apply", "--yes", "--checkpoint", checkpoint]
     result = invoke([*args, "--time-budget", "1s", "-o", "json"])
     assert result.exit_code == 3, result.output
     document = json.loads(result.stdout)
@@ -218,14 +218,14 @@ def test_a_run_paused_by_its_budget_exits_3_and_says_how_to_resume(tmp_path: Pat
 
 
 def test_an_apply_prints_each_fact_once() -> None:
-    result = invoke(["patch", "--simulate", "healthy", "-k", "1.34.2", "--apply", "--yes"])
+    result = invoke(["patch", "--simulate", "healthy", "-k", "1.36.3", "--apply", "--yes"])
     assert result.exit_code == 0, result.output
     assert result.stdout.count("succeeded:") == 1
     assert "This was the plan only" not in result.output
 
 
 def test_plan_only_json_is_pure_and_the_note_goes_to_stderr() -> None:
-    result = invoke(["patch", "--simulate", "healthy", "-k", "1.34.2", "-o", "json"])
+    result = invoke(["patch", "--simulate", "healthy", "-k", "1.36.3", "-o", "json"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["procedure"] == "patch"
     assert "This was the plan only" in result.stderr
@@ -233,7 +233,7 @@ def test_plan_only_json_is_pure_and_the_note_goes_to_stderr() -> None:
 
 def test_no_wait_starts_and_says_how_to_follow(tmp_path: Path) -> None:
     checkpoint = str(tmp_path / "cp.json")
-    args = ["patch", "--simulate", "healthy", "-k", "1.34.2", "--apply", "--yes", "--no-wait"]
+    args = ["patch", "--simulate", "healthy", "-k", "1.36.3", "--apply", "--yes", "--no-wait"]
     result = invoke([*args, "--checkpoint", checkpoint, "-o", "json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
@@ -263,7 +263,7 @@ def test_version_and_only_show_errors() -> None:
 
     version = invoke(["--version"])
     assert version.exit_code == 0 and __version__ in version.stdout
-    quiet = invoke(["patch", "--simulate", "healthy", "-k", "1.34.2", "--only-show-errors"])
+    quiet = invoke(["patch", "--simulate", "healthy", "-k", "1.36.3", "--only-show-errors"])
     assert quiet.exit_code == 0
     assert quiet.stderr == ""
 

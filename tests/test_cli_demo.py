@@ -18,7 +18,7 @@ def test_demo_shows_every_builtin_scenario() -> None:
     # every procedure ran to a verified end: patch, AHUB, password, migrate x2, node-image patch
     assert result.output.count("-> succeeded") == 6, result.output
     assert "refused before any request" in result.output
-    assert "verified 4 pools and control plane 1.34.2" in result.output
+    assert "verified 4 pools and control plane 1.36.3" in result.output
 
 
 def test_show_json_on_a_simulated_cluster() -> None:

@@ -123,7 +123,7 @@ def test_an_interrupted_apply_says_how_to_resume(
     _signal_on_first_wait(monkeypatch, signum)
     handler_before = signal.getsignal(signal.SIGTERM)
     checkpoint = str(tmp_path / "cp.json")
-    args = ["patch", "--simulate", "healthy", "-k", "1.34.2", "--apply", "--yes", "--checkpoint", checkpoint]
+    args = ["patch", "--simulate", "healthy", "-k", "1.36.3", "--apply", "--yes", "--checkpoint", checkpoint]
     result = runner.invoke(app, args)
     assert result.exit_code == code, result.output
     assert "Traceback" not in result.output
@@ -187,7 +187,7 @@ def test_a_corrupt_checkpoint_file_is_invalid_input(content: str, tmp_path: Path
     path = tmp_path / "cp.json"
     path.write_text(content, encoding="utf-8")
     for args in (
-        ["patch", "--simulate", "healthy", "-k", "1.34.2", "--apply", "--yes", "--checkpoint", str(path)],
+        ["patch", "--simulate", "healthy", "-k", "1.36.3", "--apply", "--yes", "--checkpoint", str(path)],
         ["status", "--checkpoint", str(path)],
     ):
         result = runner.invoke(app, args)
@@ -222,7 +222,7 @@ def test_apply_on_a_terminal_asks_first(answer: str, applied: bool, monkeypatch:
 
         monkeypatch.setattr(runner, "isolation", isolation)
         return runner.invoke(
-            app, ["patch", "--simulate", "healthy", "-k", "1.34.2", "--apply", "-o", "json"], input=answer
+            app, ["patch", "--simulate", "healthy", "-k", "1.36.3", "--apply", "-o", "json"], input=answer
         )
 
     result = invoke()
@@ -240,7 +240,7 @@ def test_apply_on_a_terminal_asks_first(answer: str, applied: bool, monkeypatch:
 
 
 def test_progress_lines_only_with_verbose_off_a_terminal() -> None:
-    args = ["patch", "--simulate", "healthy", "-k", "1.34.2", "--apply", "--yes", "-o", "json"]
+    args = ["patch", "--simulate", "healthy", "-k", "1.36.3", "--apply", "--yes", "-o", "json"]
     quiet = runner.invoke(app, args)
     verbose = runner.invoke(app, [*args, "--verbose", "--simulate-reset"])  # the same change, from scratch
     assert quiet.exit_code == verbose.exit_code == 0

@@ -19,7 +19,7 @@ def test_status_lists_a_paused_patch_and_resume_refuses_unknown_plans(tmp_path: 
             "--simulate",
             "healthy",
             "-k",
-            "1.34.2",
+            "1.36.3",
             "--apply",
             "--yes",
             "--checkpoint",

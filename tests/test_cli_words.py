@@ -154,7 +154,7 @@ def test_a_single_problem_is_not_told_to_correct_the_listed_values() -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        ["patch", "--simulate", "healthy", "-k", "1.34.2", "--time-budget", "5x"],
+        ["patch", "--simulate", "healthy", "-k", "1.36.3", "--time-budget", "5x"],
         ["patch", "--simulate", "healthy", "-k", "one"],
         ["show", "--simulate", "nosuch"],
         ["lease", "show", "--plan", " "],

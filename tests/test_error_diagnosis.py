@@ -306,14 +306,14 @@ def test_an_upgrade_blocked_by_deprecated_api_usage(scenario: Scenario) -> None:
     )
     cs = clients.containerservice
     mc = cs.managed_clusters.get(rg, name)
-    mc.properties.kubernetes_version = "1.34.1"
+    mc.properties.kubernetes_version = "1.36.1"
     mc.properties.service_principal_profile = None
     with pytest.raises(E.DeprecatedApiBlocked) as info:
         lro.start(cs.managed_clusters.begin_create_or_update, rg, name, mc)
     err = info.value
     assert err.code == "UpgradeBlockedOnDeprecatedAPIUsage" and err.status_code == 400
     assert "deprecated APIs" in err.remediation
-    assert read_snapshot(clients, rg, name, upgrade_profiles=False).current_kubernetes_version == "1.33.2"
+    assert read_snapshot(clients, rg, name, upgrade_profiles=False).current_kubernetes_version == "1.35.5"
 
 
 def test_each_azure_failure_says_more_than_the_generic_remediation() -> None:

@@ -90,11 +90,11 @@ def test_pool_version_rules(scenario) -> None:  # type: ignore[no-untyped-def]
     fake, clients, rg, name = scenario("healthy")
     cs = clients.containerservice
     pool = cs.agent_pools.get(rg, name, "win22")
-    pool.properties.orchestrator_version = "1.34.1"  # above the control plane (1.33.2)
+    pool.properties.orchestrator_version = "1.36.1"  # above the control plane (1.35.5)
     with pytest.raises(HttpResponseError, match="greater than the control plane"):
         cs.agent_pools.begin_create_or_update(rg, name, "win22", pool).result()
     mc = cs.managed_clusters.get(rg, name)
-    mc.properties.kubernetes_version = "1.31.5"
+    mc.properties.kubernetes_version = "1.34.8"
     with pytest.raises(HttpResponseError, match="Downgrading"):
         cs.managed_clusters.begin_create_or_update(rg, name, mc).result()
 
@@ -103,7 +103,7 @@ def test_minor_skip_is_refused(scenario) -> None:  # type: ignore[no-untyped-def
     fake, clients, rg, name = scenario("legacy-2019")
     cs = clients.containerservice
     mc = cs.managed_clusters.get(rg, name)
-    mc.properties.kubernetes_version = "1.33.2"  # from 1.31.10
+    mc.properties.kubernetes_version = "1.33.2"  # from 1.17.0
     with pytest.raises(HttpResponseError, match="skips a minor version"):
         cs.managed_clusters.begin_create_or_update(rg, name, mc).result()
 

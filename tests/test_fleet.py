@@ -91,14 +91,14 @@ def test_audit_of_four_subscriptions_isolates_a_failing_cluster() -> None:
     assert report.failed == (failed,)
 
     prod = rows["aks-prod"]
-    assert prod.ok and prod.kubernetes_version == "1.33.2" and prod.license_type == "Windows_Server"
+    assert prod.ok and prod.kubernetes_version == "1.35.5" and prod.license_type == "Windows_Server"
     assert [(p.name, p.os_sku, p.image_lag_days) for p in prod.windows_pools] == [
         ("win22", "Windows2022", 0),
         ("win25", "Windows2025", 0),
     ]
-    # its only error: Kubernetes 1.33 left AKS support (standard 2026-07-31, platform at 1.37 GA)
-    assert prod.ws2019_exposure == Ws2019Exposure.NONE and prod.ahub_drift == 0 and prod.errors == 1
-    assert {f.code for f in prod.findings if f.severity.value == "error"} == {"KUBERNETES_OUT_OF_SUPPORT"}
+    # no error: Kubernetes 1.35 is in AKS standard support until 2027-03-31
+    assert prod.ws2019_exposure == Ws2019Exposure.NONE and prod.ahub_drift == 0 and prod.errors == 0
+    assert {f.code for f in prod.findings if f.severity.value == "error"} == set()
 
     erp = rows["aks-erp"]
     assert erp.ws2019_exposure == Ws2019Exposure.RETIRING and erp.ws2019_pools == ("erpwin",)
@@ -496,7 +496,7 @@ def test_audit_command_outputs_and_exit_codes() -> None:
     assert data["rows"][0]["cluster"] == "aks-apps" and data["summary"]["ahub_drift"] == 1
 
     out.clear()
-    assert audit_command(simulated("healthy"), output="csv", write=out.append) == 2  # 1.33 out of support
+    assert audit_command(simulated("healthy"), output="csv", write=out.append) == 0  # info findings only
     lines = "".join(out).splitlines()
     assert lines[0] == ",".join(COLUMNS) and len(lines) == 2
 

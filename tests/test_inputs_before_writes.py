@@ -71,24 +71,24 @@ def _clients(fake: FakeAzure) -> AzureClients:
     return AzureClients.for_simulator(fake, SUB, polling_interval=60)
 
 
-@pytest.mark.parametrize("typed", ["v1.34.2", "1.34"])
+@pytest.mark.parametrize("typed", ["v1.36.3", "1.36"])
 def test_patch_plans_the_resolved_version(typed: str) -> None:
     fake = FakeAzure.from_scenario("healthy")
     latest = max(
-        (x for x in fake.kubernetes_versions if x.startswith("1.34.")), key=lambda x: int(x.split(".")[2])
+        (x for x in fake.kubernetes_versions if x.startswith("1.36.")), key=lambda x: int(x.split(".")[2])
     )
     plan, _ = plan_patch(_clients(fake), RG, NAME, kubernetes_version=typed)
     versions = {
         s.params.get("version") for s in plan.steps if s.kind in ("update_control_plane", "upgrade_pool")
     }
-    assert versions == {"1.34.2" if typed.startswith("v") else latest}
+    assert versions == {"1.36.3" if typed.startswith("v") else latest}
     assert fake.writes() == []
 
 
 def test_patch_to_a_patch_the_region_does_not_offer_is_refused_before_any_write() -> None:
     fake = FakeAzure.from_scenario("healthy")
     with pytest.raises(E.InvalidInput, match="not offered"):
-        plan_patch(_clients(fake), RG, NAME, kubernetes_version="1.34.9")
+        plan_patch(_clients(fake), RG, NAME, kubernetes_version="1.36.9")
     assert fake.writes() == []
 
 

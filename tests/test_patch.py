@@ -42,7 +42,7 @@ def _clients(fake: FakeAzure) -> AzureClients:
 def test_version_patch_in_faq_order_with_fewer_requests_than_the_cli() -> None:
     fake = FakeAzure.from_scenario("healthy")
     clients = _clients(fake)
-    plan, ctx = plan_patch(clients, RG, NAME, kubernetes_version="1.34.2")
+    plan, ctx = plan_patch(clients, RG, NAME, kubernetes_version="1.36.3")
     assert fake.writes() == []
     kinds = [s.kind for s in plan.steps]
     assert kinds == [
@@ -57,30 +57,30 @@ def test_version_patch_in_faq_order_with_fewer_requests_than_the_cli() -> None:
     result = apply_patch(plan, ctx, checkpoints=MemoryCheckpointStore())
     assert result.status is RunStatus.SUCCEEDED, result.message
     state = _state(fake)
-    assert state["cp"] == "1.34.2"
-    assert all(v[0] == "1.34.2" and v[2] == "Succeeded" for v in state["pools"].values())
+    assert state["cp"] == "1.36.3"
+    assert all(v[0] == "1.36.3" and v[2] == "Succeeded" for v in state["pools"].values())
     cli = 3 + 3 * 4  # az aks upgrade --control-plane-only (GET, PUT, final GET) + az aks nodepool upgrade x4
     assert len(_non_poll(fake)) <= cli
     body = fake.requests(method="PUT", path="managedClusters/aks-prod$")[0].body
     assert "servicePrincipalProfile" not in body["properties"]
     assert {p["name"]: p["orchestratorVersion"] for p in body["properties"]["agentPoolProfiles"]}[
         "win22"
-    ] == "1.33.2"
+    ] == "1.35.5"
 
 
 def test_control_plane_only_costs_what_the_cli_costs() -> None:
     fake = FakeAzure.from_scenario("healthy")
-    plan, ctx = plan_patch(_clients(fake), RG, NAME, kubernetes_version="1.34.2", pools=["system"])
+    plan, ctx = plan_patch(_clients(fake), RG, NAME, kubernetes_version="1.36.3", pools=["system"])
     # the other pools stay within the 3-minor skew, so only the system pool follows
     assert [s.kind for s in plan.steps][:2] == ["update_control_plane", "upgrade_pool"]
     fake2 = FakeAzure.from_scenario("healthy")
     for name in ("linux", "win22", "win25"):
-        fake2.clusters[(SUB, RG, NAME)].pools[name]["currentOrchestratorVersion"] = "1.34.2"
-        fake2.clusters[(SUB, RG, NAME)].pools[name]["orchestratorVersion"] = "1.34.2"
-    fake2.clusters[(SUB, RG, NAME)].pools["system"]["currentOrchestratorVersion"] = "1.34.2"
-    fake2.clusters[(SUB, RG, NAME)].pools["system"]["orchestratorVersion"] = "1.34.2"
-    fake2.clusters[(SUB, RG, NAME)].props["currentKubernetesVersion"] = "1.33.5"
-    plan2, ctx2 = plan_patch(_clients(fake2), RG, NAME, kubernetes_version="1.34.2")
+        fake2.clusters[(SUB, RG, NAME)].pools[name]["currentOrchestratorVersion"] = "1.36.3"
+        fake2.clusters[(SUB, RG, NAME)].pools[name]["orchestratorVersion"] = "1.36.3"
+    fake2.clusters[(SUB, RG, NAME)].pools["system"]["currentOrchestratorVersion"] = "1.36.3"
+    fake2.clusters[(SUB, RG, NAME)].pools["system"]["orchestratorVersion"] = "1.36.3"
+    fake2.clusters[(SUB, RG, NAME)].props["currentKubernetesVersion"] = "1.35.7"
+    plan2, ctx2 = plan_patch(_clients(fake2), RG, NAME, kubernetes_version="1.36.3")
     assert [s.kind for s in plan2.steps] == ["update_control_plane"]
     assert apply_patch(plan2, ctx2, checkpoints=MemoryCheckpointStore()).ok
     # The CLI's GET, PUT and final GET, plus one read of the region's versions: an unknown patch is refused
@@ -122,12 +122,12 @@ def test_node_image_only_without_profiles_matches_the_cli() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [
-        ({"kubernetes_version": "1.31.5"}, E.InvalidInput),  # downgrade
+        ({"kubernetes_version": "1.34.8"}, E.InvalidInput),  # downgrade
         ({"kubernetes_version": "not-a-version"}, E.InvalidInput),
-        ({"kubernetes_version": "1.34.2", "node_image_only": True}, E.InvalidInput),
-        ({"kubernetes_version": "1.34.2", "max_surge": "lots"}, E.InvalidInput),
+        ({"kubernetes_version": "1.36.3", "node_image_only": True}, E.InvalidInput),
+        ({"kubernetes_version": "1.36.3", "max_surge": "lots"}, E.InvalidInput),
         ({"node_image_only": True, "max_surge": "1"}, E.InvalidInput),
-        ({"kubernetes_version": "1.34.2", "pools": ["nope"]}, E.InvalidInput),
+        ({"kubernetes_version": "1.36.3", "pools": ["nope"]}, E.InvalidInput),
     ],
 )
 def test_bad_input_is_refused_without_writes(kwargs: dict[str, Any], error: type[Exception]) -> None:
@@ -141,10 +141,10 @@ def test_minor_skip_refused_or_planned_as_hops() -> None:
     fake = FakeAzure.from_scenario("ws2019-retiring")
     clients = AzureClients.for_simulator(fake, "00000000-0000-0000-0000-000000000002", polling_interval=120)
     with pytest.raises(E.InvalidInput, match="skip"):
-        plan_patch(clients, "rg-legacy-apps", "aks-apps", kubernetes_version="1.34.2")
+        plan_patch(clients, "rg-legacy-apps", "aks-apps", kubernetes_version="1.34.10")
     # Windows2019 cannot go to 1.33: the hops plan is refused, pointing to the migrate runbook
     with pytest.raises(E.PreflightFailed) as info:
-        plan_patch(clients, "rg-legacy-apps", "aks-apps", kubernetes_version="1.34.2", allow_hops=True)
+        plan_patch(clients, "rg-legacy-apps", "aks-apps", kubernetes_version="1.34.10", allow_hops=True)
     assert info.value.findings[0].runbook == "migrate"
     legacy = FakeAzure.from_scenario("legacy-2019")
     old = AzureClients.for_simulator(legacy, "00000000-0000-0000-0000-000000000003", polling_interval=120)
@@ -170,7 +170,7 @@ def test_hops_planned_when_asked() -> None:
 def _crash_run(k: int, tmp: Path, *, kind: str) -> tuple[dict[str, Any], list[tuple[str, str]], int]:
     fake = FakeAzure.from_scenario("healthy")
     store = JsonFileCheckpointStore(tmp / f"cp-{kind}-{k}.json")
-    plan, ctx = plan_patch(_clients(fake), RG, NAME, kubernetes_version="1.34.2")
+    plan, ctx = plan_patch(_clients(fake), RG, NAME, kubernetes_version="1.36.3")
     fake.add_fault(kind, skip=k, times=1)
     crashed = 0
     try:
@@ -193,7 +193,7 @@ def _crash_run(k: int, tmp: Path, *, kind: str) -> tuple[dict[str, Any], list[tu
 
 def test_crash_anywhere_then_resume_reaches_the_same_state_without_repeating_writes(tmp_path: Path) -> None:
     reference = FakeAzure.from_scenario("healthy")
-    plan, ctx = plan_patch(_clients(reference), RG, NAME, kubernetes_version="1.34.2")
+    plan, ctx = plan_patch(_clients(reference), RG, NAME, kubernetes_version="1.36.3")
     planned = len(reference.journal)
     assert apply_patch(plan, ctx, checkpoints=MemoryCheckpointStore()).ok
     want = _state(reference)
@@ -211,7 +211,7 @@ def test_crash_anywhere_then_resume_reaches_the_same_state_without_repeating_wri
 def test_time_budget_carries_the_patch_over_several_invocations(tmp_path: Path) -> None:
     fake = FakeAzure.from_scenario("healthy")
     clients = _clients(fake)
-    plan, ctx = plan_patch(clients, RG, NAME, kubernetes_version="1.34.2")
+    plan, ctx = plan_patch(clients, RG, NAME, kubernetes_version="1.36.3")
     store = JsonFileCheckpointStore(tmp_path / "budget.json")
     runs = 0
     while True:
@@ -227,7 +227,7 @@ def test_time_budget_carries_the_patch_over_several_invocations(tmp_path: Path) 
         assert result.status is RunStatus.PAUSED and result.resumable
         assert runs < 60
     assert runs >= 10  # a 65-minute patch in 5-minute invocations
-    assert _state(fake)["cp"] == "1.34.2"
+    assert _state(fake)["cp"] == "1.36.3"
     writes = [r for r in _non_poll(fake) if r[0] == "PUT"]
     assert len(writes) == 5
 
@@ -238,7 +238,7 @@ def test_conflicting_operation_is_waited_for_not_resent() -> None:
     fake = FakeAzure.from_scenario("healthy")
     clients = _clients(fake)
     plan, ctx = plan_patch(
-        clients, RG, NAME, kubernetes_version="1.34.2", pools=["system", "linux", "win22", "win25"]
+        clients, RG, NAME, kubernetes_version="1.36.3", pools=["system", "linux", "win22", "win25"]
     )
     # someone else starts a scale operation on a pool after the plan was made
     pool = clients.containerservice.agent_pools.get(RG, NAME, "linux")
@@ -248,4 +248,4 @@ def test_conflicting_operation_is_waited_for_not_resent() -> None:
     assert result.ok, result.message
     conflicts = [e for e in fake.journal if e.status == 409]
     assert conflicts, "the first write must have met the running operation"
-    assert _state(fake)["pools"]["linux"][0] == "1.34.2"
+    assert _state(fake)["pools"]["linux"][0] == "1.36.3"

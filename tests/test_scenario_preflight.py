@@ -3,10 +3,10 @@
 The expected sets come from reading each scenario file against the FAQ and the lifecycle data, on the simulator's
 day (2026-11-26):
 
-* healthy: Kubernetes 1.33 with Windows2022/2025 pools on the newest node images, overlay, managed identity,
-  AHUB on everywhere. Kubernetes 1.33 left AKS standard support on 2026-07-31 and platform support when 1.37
-  became generally available (October 2026): error. Windows Server 2022 retires on 2028-06-30, more than 12
-  months ahead (info); Windows Server 2025 has no retirement announced. gMSA off (info). Exit 2.
+* healthy: Kubernetes 1.35 with Windows2022/2025 pools on the newest node images, overlay, managed identity,
+  AHUB on everywhere. Kubernetes 1.35's AKS standard support ends on 2027-03-31, more than 90 days ahead (info).
+  Windows Server 2022 retires on 2028-06-30, more than 12 months ahead (info); Windows Server 2025 has no
+  retirement announced. gMSA off (info). Exit 0.
 * ws2019-retiring: a Windows2019 pool on 1.32, the last minor with WS2019 (warning); Windows Server 2019 retired
   on 2026-03-01 (error; images removed on 2027-04-01); 1.32 is out of support (error); a service principal
   (cannot be rotated on Windows pools: warning), one instance whose license was removed (AHUB drift: warning),
@@ -20,7 +20,7 @@ day (2026-11-26):
   upgrade profile says so and a node image upgrade alone delivers it, see the test below), so the image is
   outdated (info) and nothing needs a control plane upgrade; a replacement for the Windows pool (any FAQ
   migration) would not fit in the /24 beside it (info); Windows Server 2022 retires in more than 12 months
-  (info); Kubernetes 1.33 is out of support (error); gMSA off (info). Exit 2.
+  (info); Kubernetes 1.35's standard support ends in more than 90 days (info); gMSA off (info). Exit 0.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ SCENARIO_TARGETS: dict[str, tuple[str, str, str]] = {
 }
 
 EXPECTED: dict[str, tuple[tuple[str, ...], int]] = {
-    "healthy": (("GMSA_STATUS", "KUBERNETES_OUT_OF_SUPPORT", "WINDOWS_OS_LIFECYCLE"), 2),
+    "healthy": (("GMSA_STATUS", "KUBERNETES_SUPPORT_END", "WINDOWS_OS_LIFECYCLE"), 0),
     "ws2019-retiring": (
         (
             "AHUB_DRIFT",
@@ -79,12 +79,12 @@ EXPECTED: dict[str, tuple[tuple[str, ...], int]] = {
     "subnet-full": (
         (
             "GMSA_STATUS",
-            "KUBERNETES_OUT_OF_SUPPORT",
+            "KUBERNETES_SUPPORT_END",
             "NODE_IMAGE_OUTDATED",
             "NO_ROOM_FOR_REPLACEMENT_POOL",
             "WINDOWS_OS_LIFECYCLE",
         ),
-        2,
+        0,
     ),
 }
 
@@ -121,6 +121,18 @@ def test_the_cli_reports_what_the_library_finds(name: str) -> None:
     data = json.loads(result.stdout)
     assert [f["code"] for f in data["findings"]] == list(report.codes)
     assert data["cluster"] == report.cluster
+
+
+@pytest.mark.parametrize("name", _cases())
+def test_a_scenario_reports_the_findings_it_exists_to_show_and_no_other_problem(name: str) -> None:
+    """A scenario's ``shows:`` lists what it exists to show: all of it is reported, and every warning or error is in it."""
+    shows = set(read_scenario(name)["shows"])
+    report = _report(name)
+    assert shows <= set(report.codes), f"{name} no longer shows {sorted(shows - set(report.codes))}"
+    problems = {f.code for f in report.findings if f.severity.value in ("warning", "error")}
+    assert problems <= shows, (
+        f"{name} also reports {sorted(problems - shows)}, which it does not exist to show"
+    )
 
 
 def test_every_finding_names_a_remediation_and_its_faq_section() -> None:

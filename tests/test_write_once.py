@@ -152,7 +152,7 @@ def _lost(fake: FakeAzure, method: str, path: str) -> None:
 def test_lost_answer_patch_sends_each_write_once() -> None:
     fake = FakeAzure.from_scenario("healthy")
     sub, rg, name = HEALTHY
-    plan, ctx = plan_patch(_clients(fake, sub), rg, name, kubernetes_version="1.34.2")
+    plan, ctx = plan_patch(_clients(fake, sub), rg, name, kubernetes_version="1.36.3")
     _lost(fake, "PUT", CLUSTER_PUT)
     _lost(fake, "PUT", r"agentPools/win22$")
     result = apply_patch(plan, ctx, checkpoints=MemoryCheckpointStore())
@@ -160,8 +160,8 @@ def test_lost_answer_patch_sends_each_write_once() -> None:
     assert len(fake.requests(method="PUT", path=CLUSTER_PUT)) == 1
     assert len(fake.requests(method="PUT", path=r"agentPools/win22$")) == 1
     state = fake.cluster_state(sub, rg, name)["properties"]
-    assert state["currentKubernetesVersion"] == "1.34.2"
-    assert all(p["currentOrchestratorVersion"] == "1.34.2" for p in state["agentPoolProfiles"])
+    assert state["currentKubernetesVersion"] == "1.36.3"
+    assert all(p["currentOrchestratorVersion"] == "1.36.3" for p in state["agentPoolProfiles"])
 
 
 def test_lost_answer_node_image_upgrade_posts_once() -> None:
@@ -305,5 +305,5 @@ def test_az_write_helpers_never_retry_a_write_inside_azure_core() -> None:
     sub, rg, name = HEALTHY
     fault = fake.add_fault("error", method="PUT", path=CLUSTER_PUT, status=500, times=0)
     with pytest.raises(Exception):  # noqa: B017 - the translated error type is not the point here
-        az.begin_control_plane_upgrade(_clients(fake, sub), rg, name, "1.34.2")
+        az.begin_control_plane_upgrade(_clients(fake, sub), rg, name, "1.36.3")
     assert fault.hits == 1

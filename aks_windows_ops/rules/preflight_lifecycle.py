@@ -2,7 +2,8 @@
 
 Pure: a :class:`~aks_windows_ops.models.ClusterSnapshot`, the :class:`~aks_windows_ops.rules.lifecycle.LifecycleData`
 and an ``as_of`` date in, findings out. Every message says the date and what stops working then; severities follow
-:func:`~aks_windows_ops.rules.lifecycle.grade` (error once past, warning within 12 months, info beyond).
+:func:`~aks_windows_ops.rules.lifecycle.grade` (error once past, warning within 12 months, info beyond; the end of a
+Kubernetes minor's standard support within :data:`KUBERNETES_WARNING_WINDOW_DAYS`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from aks_windows_ops.rules.lifecycle import (
 from aks_windows_ops.rules.validation import FaqSection
 
 __all__ = [
+    "KUBERNETES_WARNING_WINDOW_DAYS",
     "LTS_SUPPORT_PLAN",
     "RetirementRow",
     "kubernetes_support_findings",
@@ -34,6 +36,13 @@ __all__ = [
 
 #: ``supportPlan`` of a cluster on AKS Long Term Support.
 LTS_SUPPORT_PLAN = "AKSLongTermSupport"
+
+#: The end of a Kubernetes minor's standard support this many days ahead or closer is a warning (the end of Long
+#: Term Support keeps the twelve-month window of the other lifecycle dates). AKS supports a minor for
+#: about twelve months after its GA (learn.microsoft.com/azure/aks/supported-kubernetes-versions), so the
+#: twelve-month window of the Windows OS dates would warn on every cluster from the day its minor ships; a new
+#: minor arrives about every quarter, and the quarter before the end is when the upgrade is due.
+KUBERNETES_WARNING_WINDOW_DAYS = 90
 
 _MIGRATE_FIX = (
     "Replace the pool with a pool of a supported Windows OS and move the pods: `aks-windows-ops migrate --reason "
@@ -193,7 +202,7 @@ def _support_message(
             f"{what} runs Kubernetes {label} on AKS Long Term Support, which {verb} {entry.lts_end.isoformat()}: "
             "no more patches or support for this minor after it."
         )
-    severity = grade(std, as_of)
+    severity = grade(std, as_of, window_days=KUBERNETES_WARNING_WINDOW_DAYS)
     if std > as_of:
         text = (
             f"{what} runs Kubernetes {label}; AKS standard support ends on {std.isoformat()}: no more patches or "

@@ -1,6 +1,6 @@
 """The simulator's catalog: Kubernetes versions and node image releases.
 
-The figures follow AKS's published shapes (Service facts: FAQ rules; How the Azure CLI does it): patch versions per minor, Windows image
+The figures follow the shapes of AKS's release notes (github.com/Azure/AKS/releases): patch versions per minor, Windows image
 names ``AKSWindows-<year>-containerd-<build>.<rev>.<yymmdd>`` and Linux ``AKSUbuntu-2204gen2containerd-<yyyymm>.<dd>.0``.
 A cluster only sees a Windows image released before its last control plane upgrade (FAQ "How do I patch my
 Windows nodes?": the updated Windows image is used only after a control plane upgrade).
@@ -13,26 +13,37 @@ import datetime as _dt
 __all__ = [
     "IMAGE_RELEASES",
     "KUBERNETES_VERSIONS",
+    "LONG_TERM_SUPPORT_ONLY",
     "latest_image",
     "minor_of",
     "parse_version",
 ]
 
-#: Supported versions in the simulated region, oldest first.
+#: The Kubernetes patch versions the simulated region offers on 2026-11-26, oldest first: two patches of each
+#: minor. AKS supports the three newest generally available minors (1.35 GA March 2026, 1.36 June 2026, 1.37
+#: October 2026) and 1.34 until its standard support ends on 2026-11-30; 1.36.3, 1.35.7 and 1.34.10 are the
+#: patches of the AKS release notes of 2026-09-04 (learn.microsoft.com/azure/aks/supported-kubernetes-versions;
+#: github.com/Azure/AKS/releases/tag/2026-09-04). The minors in :data:`LONG_TERM_SUPPORT_ONLY` are out of
+#: standard support and offered only to clusters on AKS Long Term Support; they stay listed so that a cluster
+#: still on them (a Windows Server 2019 pool holds its cluster on 1.32) can be upgraded one minor at a time.
 KUBERNETES_VERSIONS: tuple[str, ...] = (
-    "1.29.9",
-    "1.29.15",
-    "1.30.10",
-    "1.30.14",
-    "1.31.5",
-    "1.31.10",
     "1.32.4",
     "1.32.7",
     "1.33.2",
     "1.33.5",
-    "1.34.1",
-    "1.34.2",
+    "1.34.8",
+    "1.34.10",
+    "1.35.5",
+    "1.35.7",
+    "1.36.1",
+    "1.36.3",
+    "1.37.0",
+    "1.37.1",
 )
+
+#: Minors of :data:`KUBERNETES_VERSIONS` out of AKS standard support on 2026-11-26 (1.32 ended 2026-03-31, 1.33
+#: on 2026-07-31), still covered by AKS Long Term Support (until 2027-03-31 and 2027-07-31).
+LONG_TERM_SUPPORT_ONLY: frozenset[str] = frozenset({"1.32", "1.33"})
 
 #: Node image release dates (oldest first); each release ships a new image for every OS SKU.
 IMAGE_RELEASES: tuple[_dt.date, ...] = (
@@ -44,9 +55,12 @@ IMAGE_RELEASES: tuple[_dt.date, ...] = (
     _dt.date(2026, 11, 11),
 )
 
+#: Per Windows OS SKU: the name's OS label, the host build (the lifecycle data's host builds) and the build
+#: revision of the oldest release. Windows Annual Channel (preview) is 23H2, build 25398.
 _WINDOWS_BUILD = {
     "Windows2019": ("2019", 17763, 6800),
     "Windows2022": ("2022", 20348, 3800),
+    "WindowsAnnual": ("23H2", 25398, 3900),
     "Windows2025": ("2025", 26100, 4300),
 }
 

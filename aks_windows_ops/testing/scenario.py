@@ -4,6 +4,7 @@ The format (every key but the names is optional; defaults in brackets)::
 
     name: healthy                          # a short name
     description: one line for humans
+    shows: [NODE_IMAGE_OUTDATED]           # preflight findings it exists to show: all its warnings and errors [none]
     kubernetes_versions: [1.17.0, 1.18.1]  # versions the simulated region also offers [the catalog's]
     subscriptions:
       - id: 00000000-0000-0000-0000-000000000001
@@ -17,7 +18,7 @@ The format (every key but the names is optional; defaults in brackets)::
                 used: {nodes: 40}          # addresses taken by things outside AKS
             clusters:
               - name: aks-prod
-                kubernetes_version: 1.33.5 # [1.33.5]
+                kubernetes_version: 1.35.7 # [1.35.7]
                 network_plugin: azure      # azure | kubenet [azure]
                 network_plugin_mode: overlay   # overlay | null (node subnet) [null]
                 identity: SystemAssigned   # SystemAssigned | UserAssigned | service_principal [SystemAssigned]
@@ -33,7 +34,7 @@ The format (every key but the names is optional; defaults in brackets)::
                     os_sku: Ubuntu         # [Ubuntu / Windows2022 by version]
                     count: 3               # [1]
                     vm_size: Standard_D4s_v5
-                    version: 1.33.5        # [the cluster's]
+                    version: 1.35.7        # [the cluster's]
                     node_image: oldest     # oldest | latest | an image name [latest]
                     max_pods: 30
                     subnet: vnet-prod/nodes    # vnet/subnet in the same resource group, or a full id
@@ -186,7 +187,7 @@ def seed_cluster(fake: Any, sub: str, rg: str, name: str, spec: dict[str, Any]) 
     """Create a running cluster in ``fake`` from a scenario cluster entry (no operation, no journal entry)."""
     from aks_windows_ops.testing.fake_azure import _iso, build_cluster, complete_cluster, pool_defaults
 
-    version = str(spec.get("kubernetes_version", "1.33.5"))
+    version = str(spec.get("kubernetes_version", "1.35.7"))
     identity = spec.get("identity", "SystemAssigned")
     network: dict[str, Any] = {"networkPlugin": spec.get("network_plugin", "azure")}
     if spec.get("network_plugin_mode"):

@@ -33,6 +33,7 @@ _FORMS = {
     "version": "a version like 1.33.5",
     "kubernetes_version": "a version like 1.33.5",
     "kubernetes_versions": "a version like 1.33.5",
+    "shows": "a preflight finding code like NODE_IMAGE_OUTDATED",
     "id": "a subscription id (letters, digits and dashes, such as 00000000-0000-0000-0000-000000000001)",
     "name": "a pool name: a lowercase letter, then lowercase letters and digits",
 }
@@ -111,7 +112,7 @@ def _build() -> type[BaseModel]:
     class Cluster(Strict):
         name: str = Field(min_length=1, max_length=63)
         location: str | None = None
-        kubernetes_version: str = Field(default="1.33.5", pattern=_VERSION.pattern)
+        kubernetes_version: str = Field(default="1.35.7", pattern=_VERSION.pattern)
         network_plugin: Literal["azure", "kubenet", "none"] = "azure"
         network_plugin_mode: Literal["overlay"] | None = None
         identity: Literal["SystemAssigned", "UserAssigned", "service_principal"] = "SystemAssigned"
@@ -211,6 +212,7 @@ def _build() -> type[BaseModel]:
     class Scenario(Strict):
         name: str | None = None
         description: str | None = None
+        shows: list[Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]] = Field(default_factory=list)
         today: _dt.date | None = None
         exported_at: str | None = None
         notes: list[str] = Field(default_factory=list)

@@ -166,6 +166,9 @@ def test_windows_pool_on_a_version_its_os_does_not_run_on(
         ("1.34.2", None, date(2025, 10, 1), "KUBERNETES_SUPPORT_END", Severity.INFO),
         ("1.34.2", None, date(2026, 11, 26), "KUBERNETES_SUPPORT_ENDING", Severity.WARNING),
         ("1.34.2", None, date(2026, 12, 1), "KUBERNETES_OUT_OF_SUPPORT", Severity.ERROR),
+        # Standard support ends 2027-03-31: a warning from 90 days ahead, info before.
+        ("1.35.7", None, date(2026, 12, 30), "KUBERNETES_SUPPORT_END", Severity.INFO),
+        ("1.35.7", None, date(2026, 12, 31), "KUBERNETES_SUPPORT_ENDING", Severity.WARNING),
         ("1.33.5", None, date(2026, 11, 26), "KUBERNETES_OUT_OF_SUPPORT", Severity.ERROR),
         ("1.33.5", "AKSLongTermSupport", date(2026, 11, 26), "KUBERNETES_SUPPORT_ENDING", Severity.WARNING),
         ("1.33.5", "AKSLongTermSupport", date(2027, 8, 1), "KUBERNETES_OUT_OF_SUPPORT", Severity.ERROR),
@@ -204,7 +207,7 @@ def test_a_pool_on_an_older_minor_is_graded_too(cluster: Callable[..., ClusterSn
     )
     report = preflight(snapshot, as_of=date(2026, 11, 26))
     assert [f.resource for f in report.by_code("KUBERNETES_OUT_OF_SUPPORT")] == ["AgentPool/sys"]
-    assert report.by_code("KUBERNETES_SUPPORT_ENDING")[0].resource.startswith("ManagedCluster/")
+    assert report.by_code("KUBERNETES_SUPPORT_END")[0].resource.startswith("ManagedCluster/")
 
 
 @pytest.mark.parametrize(
