@@ -141,6 +141,8 @@ def test_twin_serve_check_prints_the_connection_document_and_refuses_an_unknown_
     )
     assert "az login --identity" in document["az_commands"]
     assert yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["certificate-authority-data"]
+    again = runner.invoke(app, ["twin", "serve", "healthy", "--check", "--reset", "-o", "json"])
+    assert again.exit_code == 0, again.output
     bad = runner.invoke(app, ["twin", "serve", "no-such-twin", "-o", "json"])
     assert bad.exit_code == 4 and bad.stdout == ""
     assert json.loads(bad.stderr)["error"]["exit_code"] == 4
@@ -263,3 +265,32 @@ def test_identity_tokens_are_shaped_as_jwts_naming_the_tenant() -> None:
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     assert claims["tid"] == TwinServer(fake).subscriptions()[0]["tenantId"] and signature
     assert claims["aud"] == "https://127.0.0.1/" and int(answer["expires_on"]) == claims["exp"]
+
+
+def test_changes_are_saved_once_no_operation_is_in_flight() -> None:
+    from kubernetes import client as k8s
+
+    fake = load_scenario("healthy", kube=FakeKubernetes(ready_delay=0))
+    saves: list[float] = []
+    server = TwinServer(fake, time_rate=0, persist=lambda: saves.append(fake.clock.monotonic()))
+    endpoints = server.start()
+    try:
+        assert server.checkpoint() is False  # nothing changed yet
+        (sub, rg, name), _ = next(iter(fake.clusters.items()))
+        transport = RequestsTransport(connection_verify=endpoints.ca_file, use_env_settings=False)
+        arm = ContainerServiceClient(_Token(), sub, base_url=endpoints.arm_url, transport=transport)
+        pool_name = [p.name for p in arm.agent_pools.list(rg, name)][-1]
+        pool = arm.agent_pools.get(rg, name, pool_name)
+        pool.count = (pool.count or 0) + 1
+        poller = arm.agent_pools.begin_create_or_update(rg, name, pool_name, pool, polling=False)
+        assert server.checkpoint() is False and saves == []  # in flight: saved once it ends
+        fake.clock.advance(3600)
+        assert arm.agent_pools.get(rg, name, pool_name).provisioning_state == "Succeeded"
+        assert server.checkpoint() is True and len(saves) == 1
+        assert server.checkpoint() is False  # unchanged since
+        core = k8s.CoreV1Api(fake.kube.api_client())
+        core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name="rehearsal")))
+        assert server.checkpoint() is True and len(saves) == 2
+        assert poller.result().count == pool.count
+    finally:
+        server.stop()
