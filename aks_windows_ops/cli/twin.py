@@ -158,10 +158,18 @@ def serve(
             "--file twin.kubeconfig",
         ]
         document = _document(endpoints, env, commands, kubeconfig)
+        document["twin"] = {"target": twin.target, "fresh": twin.fresh, "saved_in": str(twin.directory)}
         emit(document, output, query, table=_text)
         sys.stdout.flush()
         if not check:
-            note("Serving until Ctrl-C or SIGTERM.")
+            how = (
+                "built afresh from its scenario"
+                if twin.fresh
+                else "continued from the last --simulate command"
+            )
+            note(
+                f"Serving until Ctrl-C or SIGTERM; the twin is {how} and changes are saved to {twin.directory}."
+            )
             while not stop.wait(0.2):
                 pass
     finally:
