@@ -55,7 +55,9 @@ def test_gmsa_change_moves_every_pool_linux_included(scenario) -> None:  # type:
     assert {p.provisioning_state for p in cs.agent_pools.list(rg, name)} == {"Succeeded"}
 
 
-def test_minor_only_version_resolves_to_the_latest_patch_and_current_versions_wait(scenario) -> None:  # type: ignore[no-untyped-def]
+def test_minor_only_version_resolves_to_the_latest_patch_and_current_versions_follow_at_once(
+    scenario,
+) -> None:  # type: ignore[no-untyped-def]
     fake, clients, rg, name = scenario("healthy")
     cs = clients.containerservice
     mc = cs.managed_clusters.get(rg, name)
@@ -70,6 +72,7 @@ def test_minor_only_version_resolves_to_the_latest_patch_and_current_versions_wa
     token = lro.start(cs.managed_clusters.begin_create_or_update, rg, name, mc)
     during = cs.managed_clusters.get(rg, name)
     assert during.kubernetes_version == latest and during.provisioning_state == "Upgrading"
+    assert during.current_kubernetes_version == latest  # recorded: the target shows while Upgrading
     lro.wait(
         cs.managed_clusters.begin_create_or_update,
         token,

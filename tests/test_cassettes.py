@@ -4,7 +4,7 @@ provisioning states, terminal operation status, field names)."""
 from __future__ import annotations
 
 import pytest
-from cassette_replay import cassette_names, field_paths, replay
+from cassette_replay import cassette_names, durations_agree, field_paths, replay
 
 
 @pytest.mark.parametrize("name", cassette_names())
@@ -45,7 +45,25 @@ def test_per_pool_states_and_stable_values_are_compared() -> None:
     assert not any("fqdn" in key for key in values)  # volatile values are not compared
 
 
-def test_the_known_upgrade_divergence_is_reported_not_hidden() -> None:
+def test_upgrade_current_versions_match_the_recording() -> None:
+    """The recorded first read after an upgrade PUT already shows the target version while Upgrading."""
     outcome = replay("test_aks_upgrade_nodepool.yaml")
     assert outcome.mismatches == []
-    assert any("currentKubernetesVersion" in m.problem for m in outcome.known)
+    assert outcome.known == []
+
+
+def test_durations_are_compared_within_the_stated_tolerance() -> None:
+    assert durations_agree(780, 780)
+    assert durations_agree(780, 300)  # within a factor of three
+    assert not durations_agree(780, 120)  # a 13-minute gMSA enable finished in 2 minutes
+    assert durations_agree(60, 120)  # within three poll intervals
+    outcome = replay("test_aks_update_with_windows_password.yaml")
+    assert outcome.mismatches == []
+    assert all(durations_agree(t.recorded, t.simulated) for t in outcome.timings)
+    assert len(outcome.timings) == 3  # create, pool add, password update
+
+
+def test_a_simulator_that_finishes_too_fast_fails_the_replay() -> None:
+    fast = {"windows_profile_base": 60.0, "windows_profile_per_node": 0.0}
+    outcome = replay("test_aks_update_with_windows_password.yaml", durations=fast)
+    assert [m for m in outcome.mismatches if "operation took" in m.problem]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotModifiedError
+from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.mgmt.containerservice import models as m
 
 from aks_windows_ops import errors as E
@@ -187,8 +187,13 @@ def test_node_image_needs_control_plane_upgrade_for_new_windows_image(scenario) 
     assert before.endswith(".260715")  # newest image before the last control plane upgrade (2026-07-20)
     cs.agent_pools.begin_upgrade_node_image_version(rg, name, "win19").result()
     assert cs.agent_pools.get(rg, name, "win19").properties.node_image_version == before
-    with pytest.raises(ResourceNotModifiedError):
-        cs.agent_pools.begin_upgrade_node_image_version(rg, name, "win19").result()
+    polls = len(fake.requests(kind="poll"))
+    again = cs.agent_pools.begin_upgrade_node_image_version(rg, name, "win19")
+    again.result()  # already the newest: 200 with the pool and no operation (az prints the pool, exit 0)
+    assert again.polling_method().finished()
+    assert len(fake.requests(kind="poll")) == polls  # nothing to poll
+    pool = cs.agent_pools.get(rg, name, "win19")
+    assert (pool.properties.provisioning_state, pool.properties.node_image_version) == ("Succeeded", before)
     mc = cs.managed_clusters.get(rg, name)
     mc.properties.kubernetes_version = "1.32.7"  # same version: no control plane upgrade, no new image
     cs.managed_clusters.begin_create_or_update(rg, name, mc).result()

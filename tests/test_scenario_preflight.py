@@ -32,7 +32,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aks_windows_ops import errors as E
-from aks_windows_ops.azure import lro
+from aks_windows_ops.azure import actions, lro
 from aks_windows_ops.azure.clients import AzureClients
 from aks_windows_ops.azure.facts import read_snapshot
 from aks_windows_ops.cli import app
@@ -189,7 +189,8 @@ def test_windows_images_held_back_by_an_old_control_plane_upgrade_are_reported()
 
 
 def test_held_back_windows_pools_cannot_be_patched_by_a_node_image_upgrade() -> None:
-    """The facts behind the expected failure above: 304 on the node image upgrade, newer images exist."""
+    """The facts behind the expected failure above: the node image upgrade starts no operation (200 with the
+    pool), although newer images exist."""
     data = read_scenario("healthy")
     cluster = data["subscriptions"][0]["resource_groups"][0]["clusters"][0]
     cluster["windows_image_date"] = "2026-06-15"
@@ -199,5 +200,5 @@ def test_held_back_windows_pools_cannot_be_patched_by_a_node_image_upgrade() -> 
     win22 = read_snapshot(clients, rg, name).pool("win22")
     newest = catalog.latest_image("Windows2022", "Windows", today=fake.now_date(), windows_cutoff=None)
     assert win22.node_image_version == win22.latest_node_image_version != newest
-    begin = clients.containerservice.agent_pools.begin_upgrade_node_image_version
-    assert lro.start(begin, rg, name, "win22") == lro.NOT_MODIFIED
+    assert actions.begin_node_image_upgrade(clients, rg, name, "win22") == lro.NOT_MODIFIED
+    assert fake.requests(method="POST", path="win22/upgradeNodeImageVersion$")[-1].status == 200

@@ -209,8 +209,10 @@ def begin_pool_upgrade(
     if node_soak_minutes is not None:
         settings.node_soak_duration_in_minutes = node_soak_minutes
     model.properties.upgrade_settings = settings
-    # No If-Match here: the pool reading often comes from the cluster's, taken before the previous pool's
-    # upgrade; after a lost answer the step reads the pool back instead (runbooks.steps.send_write).
+    # If-Match on the eTag read, as for cluster PUTs: a 412 means the pool changed since it was read, and the
+    # step reads it again and decides (runbooks.steps.send_write); it is never re-sent here.
+    etag = (wire.get("properties") or wire).get("eTag")
+    kwargs: dict[str, Any] = {"etag": etag, "match_condition": MatchConditions.IfNotModified} if etag else {}
     return _start(
         clients.containerservice.agent_pools.begin_create_or_update,
         rg,
@@ -218,6 +220,7 @@ def begin_pool_upgrade(
         pool,
         model,
         context=f"upgrading pool {pool}",
+        **kwargs,
     )
 
 
@@ -258,13 +261,19 @@ def begin_pool_delete(
 
 
 def begin_node_image_upgrade(clients: AzureClients, rg: str, name: str, pool: str) -> str:
-    """POST ``upgradeNodeImageVersion``; :data:`NOT_MODIFIED` when the pool already has the latest image (304)."""
+    """POST ``upgradeNodeImageVersion``; :data:`NOT_MODIFIED` when the service started no operation.
+
+    A pool already on the newest image gets a 200 with the pool and no operation
+    (https://github.com/Azure/AKS/issues/3355), or a 304 as older documentation described; the caller reads the
+    pool back before calling it done.
+    """
     return _start(
         clients.containerservice.agent_pools.begin_upgrade_node_image_version,
         rg,
         name,
         pool,
         context=f"upgrading the node image of {pool}",
+        done_at_once=lro.NOT_MODIFIED,
     )
 
 

@@ -23,7 +23,8 @@ from aks_windows_ops.errors import AksWindowsOpsError, AzureOperationFailed, Bud
 
 __all__ = ["NOT_MODIFIED", "start", "wait"]
 
-#: Returned by :func:`start` when the service answered 304 (node image already the latest: done).
+#: Returned by :func:`start` when the service started no operation: a 304, or a final answer at once (node image
+#: already the newest); the caller reads the resource back before calling it done.
 NOT_MODIFIED = "not-modified"
 
 
@@ -41,13 +42,21 @@ class _CallerDrivenPolling(ARMPolling):
         super().run()
 
 
-def start(begin: Callable[..., Any], *args: Any, context: str = "", **kwargs: Any) -> str:
+def start(
+    begin: Callable[..., Any],
+    *args: Any,
+    context: str = "",
+    done_at_once: str | None = None,
+    **kwargs: Any,
+) -> str:
     """Send the initial request of an LRO and return its continuation token (or :data:`NOT_MODIFIED`).
 
     Args:
         begin: a ``begin_*`` method of an SDK client.
         args: its positional arguments.
         context: what is being done, prefixed to error messages.
+        done_at_once: returned instead of a token when the service answered with a final status and started no
+            operation (a node image upgrade of a pool already on the newest image answers 200 at once).
         kwargs: its keyword arguments.
 
     Raises:
@@ -59,6 +68,8 @@ def start(begin: Callable[..., Any], *args: Any, context: str = "", **kwargs: An
         return NOT_MODIFIED
     except AzureError as err:
         raise translate(err, context=context) from err
+    if done_at_once is not None and poller.polling_method().finished():
+        return done_at_once
     return reduce_continuation_token(str(poller.continuation_token()))  # no resource body: docs/security.md
 
 

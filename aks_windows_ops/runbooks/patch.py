@@ -137,7 +137,8 @@ def plan_patch(
         node_soak: minutes to wait after each node before the next.
         allow_hops: plan the intermediate minor versions instead of refusing a minor skip.
         check_latest: for node-image patches, read each pool's upgrade profile and skip pools already on the
-            newest image (one extra read per pool; without it a 304 answer marks them done).
+            newest image (one extra read per pool; without it the write finds them current and a read-back
+            confirms it).
         kube: a Kubernetes ``ApiClient``: PodDisruptionBudgets that would block the pools' drains for ever
             are refused before any write (AKS upgrades fail on them). Not checked without it.
 

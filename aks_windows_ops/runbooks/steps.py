@@ -361,7 +361,10 @@ class ControlPlaneUpgrade:
         props = properties_of(wire)
         if az.is_busy(cluster_busy_state(cc, wire)):
             return StepState.IN_FLIGHT
-        if version_tuple(props.get("currentKubernetesVersion")) >= version_tuple(str(step.params["version"])):
+        # Done is Succeeded plus the version: the service reports the target version as soon as an upgrade starts.
+        if props.get("provisioningState") == "Succeeded" and version_tuple(
+            props.get("currentKubernetesVersion")
+        ) >= version_tuple(str(step.params["version"])):
             return StepState.DONE
         return StepState.READY
 
@@ -421,9 +424,10 @@ class PoolUpgrade(_PoolAction):
         props = cluster_of(ctx).pool(str(step.params["pool"])) or {}
         if az.is_busy(props.get("provisioningState")):
             return StepState.IN_FLIGHT
-        if version_tuple(props.get("currentOrchestratorVersion")) >= version_tuple(
-            str(step.params["version"])
-        ):
+        # Done is Succeeded plus the version: the service reports the target version as soon as an upgrade starts.
+        if props.get("provisioningState") == "Succeeded" and version_tuple(
+            props.get("currentOrchestratorVersion")
+        ) >= version_tuple(str(step.params["version"])):
             return StepState.DONE
         return StepState.READY
 
@@ -477,7 +481,13 @@ class PoolUpgrade(_PoolAction):
 
 
 class NodeImageUpgrade(_PoolAction):
-    """Upgrade one pool's node image (Service facts: How the Azure CLI does it; 304 = already the latest). Params: ``pool``, ``latest``."""
+    """Upgrade one pool's node image (FAQ "How do I patch my Windows nodes?"). Params: ``pool``, ``latest``, ``windows``.
+
+    "Already the newest image" is decided by a read before the write (the plan's ``latest`` from the pool's
+    upgrade profile against the pool's ``nodeImageVersion``). Should the write still find nothing to do, the
+    service answers 200 with the pool and starts no operation (https://github.com/Azure/AKS/issues/3355), or 304
+    as older documentation described; both count as done only after a read-back shows the pool Succeeded.
+    """
 
     def check(self, step: Step, ctx: RunContext) -> StepState:
         props = cluster_of(ctx).pool(str(step.params["pool"])) or {}
@@ -491,6 +501,8 @@ class NodeImageUpgrade(_PoolAction):
     def start(self, step: Step, ctx: RunContext) -> JsonOp | None:
         cc = cluster_of(ctx)
         pool = str(step.params["pool"])
+        # The image read before the write: an answer that leaves it unchanged means it was the newest already.
+        cc.results[f"{step.id}:before"] = {"nodeImageVersion": (cc.pool(pool) or {}).get("nodeImageVersion")}
         cc.forget(pool)
         token = send_write(
             ctx,
@@ -509,15 +521,28 @@ class NodeImageUpgrade(_PoolAction):
         cc = cluster_of(ctx)
         pool = str(step.params["pool"])
         result = cc.results.pop(step.id, None)
-        if result and result.get("notModified"):
+        before = (cc.results.pop(f"{step.id}:before", None) or {}).get("nodeImageVersion")
+        if result is None:
+            # The operation's own status said Succeeded; the final verify step reads the images once for all pools.
+            return f"pool {pool} node image upgrade finished"
+        # A 304, or a 200 that may have started no operation, means "done" only once a read-back agrees.
+        cc.forget(pool)
+        props = cc.pool(pool) or {}
+        image, state = props.get("nodeImageVersion"), props.get("provisioningState")
+        latest = step.params.get("latest")
+        if state != "Succeeded" or (latest and image != latest):
+            raise AzureOperationFailed(
+                f"pool {pool} has node image {image} ({state}), expected {latest or 'the newest image'}",
+                code="VerificationFailed",
+            )
+        if result.get("notModified") or image == before:
             note = (
                 " (Windows: a newer image is offered only after a control plane upgrade)"
                 if step.params.get("windows")
                 else ""
             )
-            return f"pool {pool} already has the newest node image{note}"
-        # The operation's own status said Succeeded; the final verify step reads the images once for all pools.
-        return f"pool {pool} node image upgrade finished"
+            return f"pool {pool} already has the newest node image {image}{note}"
+        return f"pool {pool} is on node image {image}"
 
 
 class VerifyCluster:
@@ -545,6 +570,8 @@ class VerifyCluster:
         cp = step.params.get("control_plane")
         if cp and version_tuple(props.get("currentKubernetesVersion")) < version_tuple(str(cp)):
             problems.append(f"control plane is {props.get('currentKubernetesVersion')}, expected {cp}")
+        if cp and props.get("provisioningState") != "Succeeded":
+            problems.append(f"cluster is {props.get('provisioningState')}")
         expect = step.params.get("pools") or {}
         assert isinstance(expect, Mapping)
         pools = {str(p.get("name")): p for p in props.get("agentPoolProfiles") or []}

@@ -185,7 +185,8 @@ def _subnet_id(sub: str, rg: str, ref: str | None) -> str | None:
 
 def seed_cluster(fake: Any, sub: str, rg: str, name: str, spec: dict[str, Any]) -> None:
     """Create a running cluster in ``fake`` from a scenario cluster entry (no operation, no journal entry)."""
-    from aks_windows_ops.testing.fake_azure import _iso, build_cluster, complete_cluster, pool_defaults
+    from aks_windows_ops.testing.arm.bodies import build_cluster, complete_cluster, pool_defaults
+    from aks_windows_ops.testing.arm.state import iso as _iso
 
     version = str(spec.get("kubernetes_version", "1.35.7"))
     identity = spec.get("identity", "SystemAssigned")

@@ -284,6 +284,7 @@ def _arm_state(fake: Any) -> dict[str, Any]:
             ],
             "kubernetes_versions": fake.kubernetes_versions,
             "default_kubernetes_version": fake.default_kubernetes_version,
+            "vcpu_quota": dict(fake.vcpu_quota),
             "faults": [
                 {**{f.name: getattr(fault, f.name) for f in dataclasses.fields(fault)}}
                 for fault in fake.faults
@@ -315,7 +316,9 @@ def _rng_state(rng: Any) -> list[Any]:
 
 
 def _restore(document: dict[str, Any], kube: Any) -> Any:
-    from aks_windows_ops.testing.fake_azure import FakeAzure, _Cluster, _Operation
+    from aks_windows_ops.testing.arm.state import Cluster as _Cluster
+    from aks_windows_ops.testing.arm.state import Operation as _Operation
+    from aks_windows_ops.testing.arm.transport import FakeAzure
 
     clock_doc = document["clock"]
     arm = document["arm"]
@@ -346,6 +349,7 @@ def _restore(document: dict[str, Any], kube: Any) -> Any:
         fake.operations[data["id"]] = _Operation(**data)
     fake.kubernetes_versions = list(arm["kubernetes_versions"])
     fake.default_kubernetes_version = arm.get("default_kubernetes_version")
+    fake.vcpu_quota = {str(k): int(v) for k, v in (arm.get("vcpu_quota") or {}).items()}
     for spec in arm.get("faults") or []:
         data = dict(spec)
         hits, seen = data.pop("hits", 0), data.pop("seen", 0)
