@@ -13,6 +13,7 @@ __all__ = [
     "DAEMONSET_TOLERATIONS",
     "FINISHED",
     "SUFFIX_ALPHABET",
+    "Obj",
     "condition",
     "controller_ref",
     "int_or_percent",
@@ -24,6 +25,7 @@ __all__ = [
     "node_ready",
 ]
 
+#: A Kubernetes object as JSON.
 Obj = dict[str, Any]
 
 SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"

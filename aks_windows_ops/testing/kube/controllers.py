@@ -18,11 +18,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from typing import Any
 
 from aks_windows_ops.testing.kube.conditions import (
     DAEMONSET_TOLERATIONS,
     SUFFIX_ALPHABET,
+    Obj,
     controller_ref,
     int_or_percent,
     is_finished,
@@ -34,8 +34,6 @@ from aks_windows_ops.testing.kube.scheduler import capacity_left, fits
 from aks_windows_ops.testing.kube.store import ClusterStore
 
 __all__ = ["WorkloadControllers"]
-
-Obj = dict[str, Any]
 
 
 class WorkloadControllers(ClusterStore):

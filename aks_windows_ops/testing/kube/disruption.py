@@ -7,15 +7,11 @@ respect budgets (Kubernetes "API-initiated eviction").
 
 from __future__ import annotations
 
-from typing import Any
-
-from aks_windows_ops.testing.kube.conditions import FINISHED, is_ready, is_terminating
+from aks_windows_ops.testing.kube.conditions import FINISHED, Obj, is_ready, is_terminating
 from aks_windows_ops.testing.kube.objects import KINDS, ApiError, not_found
 from aks_windows_ops.testing.kube.store import ClusterStore, locked
 
 __all__ = ["Evictions"]
-
-Obj = dict[str, Any]
 
 
 class Evictions(ClusterStore):

@@ -9,9 +9,9 @@ garbage collection); pods on a NotReady node stop being Ready.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from aks_windows_ops.testing.kube.conditions import (
+    Obj,
     is_finished,
     is_ready,
     is_terminating,
@@ -22,8 +22,6 @@ from aks_windows_ops.testing.kube.images import hold_incompatible
 from aks_windows_ops.testing.kube.store import ClusterStore
 
 __all__ = ["Kubelet"]
-
-Obj = dict[str, Any]
 
 
 class Kubelet(ClusterStore):

@@ -9,9 +9,9 @@ nowhere gets ``PodScheduled=False`` with the scheduler's ``0/N nodes are availab
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from aks_windows_ops.testing.kube.conditions import (
+    Obj,
     condition,
     is_finished,
     is_terminating,
@@ -28,7 +28,6 @@ from aks_windows_ops.testing.kube.store import ClusterStore
 
 __all__ = ["Scheduler", "capacity_left", "fits"]
 
-Obj = dict[str, Any]
 _UNSCHEDULABLE_TAINT: Obj = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
 
 
