@@ -171,7 +171,7 @@ def main(out: Path) -> int:
             Step(
                 "Node image upgrade of a pool already on the latest image (FAQ patching)",
                 ["aks", "nodepool", "upgrade", *pool_q, "-n", "win3", "--node-image-only", "--yes"],
-                expect=1,
+                query="[nodeImageVersion, provisioningState]",
             ),
             Step(
                 "Versions offered",
