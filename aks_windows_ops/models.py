@@ -21,6 +21,7 @@ __all__ = [
     "PoolMode",
     "PoolRef",
     "PoolSnapshot",
+    "ResourceId",
     "Severity",
     "SubnetUsage",
     "VmssInstance",
@@ -100,6 +101,78 @@ class ClusterRef:
 
     def __str__(self) -> str:
         return f"{self.resource_group}/{self.name}"
+
+    @property
+    def path(self) -> str:
+        """``subscription/resource group/name``: how plans, the CLI and the Functions name a cluster."""
+        return f"{self.subscription_id}/{self.resource_group}/{self.name}"
+
+    @classmethod
+    def parse(cls, text: str) -> ClusterRef | None:
+        """Read ``subscription/resource group/name`` (surrounding slashes ignored); ``None`` for another shape.
+
+        The one parser of the library's ``sub/rg/name`` cluster paths (plan targets, fleet and rollout lists).
+        """
+        parts = text.strip().strip("/").split("/") if isinstance(text, str) else []
+        if len(parts) != 3 or not all(p.strip() for p in parts):
+            return None
+        return cls(parts[0], parts[1], parts[2])
+
+
+@dataclass(frozen=True)
+class ResourceId:
+    """An Azure resource id, read once: ``/subscriptions/S/resourceGroups/G/providers/NS/type/name[/type/name]``.
+
+    The Azure resource id format (learn.microsoft.com, "Resource name rules" and ``az resource show --ids``);
+    names keep their case, comparisons of ids are case-insensitive as in Azure.
+
+    Attributes:
+        subscription_id: the subscription.
+        resource_group: the resource group.
+        namespace: the resource provider, e.g. ``Microsoft.Network``.
+        types: the resource types from the top, e.g. ``("virtualNetworks", "subnets")``.
+        names: their names, e.g. ``("vnet-a", "nodes")``.
+    """
+
+    subscription_id: str
+    resource_group: str
+    namespace: str
+    types: tuple[str, ...]
+    names: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str | None) -> ResourceId | None:
+        """Read a resource id; ``None`` when ``text`` is not one (no exception: callers skip those)."""
+        parts = str(text or "").strip().strip("/").split("/")
+        if (
+            len(parts) < 6
+            or len(parts) % 2
+            or parts[0].lower() != "subscriptions"
+            or parts[2].lower() != "resourcegroups"
+            or parts[4].lower() != "providers"
+            or not all(parts)
+        ):
+            return None
+        rest = parts[6:]
+        return cls(parts[1], parts[3], parts[5], tuple(rest[0::2]), tuple(rest[1::2])) if rest else None
+
+    @property
+    def name(self) -> str:
+        """The resource's own (last) name."""
+        return self.names[-1]
+
+    def is_type(self, namespace: str, *types: str) -> bool:
+        """Whether the id names a resource of ``namespace`` and exactly these ``types`` (any case)."""
+        return self.namespace.lower() == namespace.lower() and tuple(t.lower() for t in self.types) == tuple(
+            t.lower() for t in types
+        )
+
+    def __str__(self) -> str:
+        tail = "/".join(f"{t}/{n}" for t, n in zip(self.types, self.names, strict=True))
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}/providers/"
+            f"{self.namespace}/{tail}"
+        )
 
 
 @dataclass(frozen=True)

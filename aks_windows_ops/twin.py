@@ -35,8 +35,9 @@ import yaml
 from aks_windows_ops.azure.clients import AzureClients
 from aks_windows_ops.azure.errors import translating
 from aks_windows_ops.azure.facts import get_user_kubeconfig, read_snapshot
-from aks_windows_ops.models import ClusterSnapshot, PoolSnapshot, SubnetUsage
+from aks_windows_ops.models import ClusterSnapshot, PoolSnapshot, ResourceId, SubnetUsage
 from aks_windows_ops.rules import capacity, validation
+from aks_windows_ops.rules.images import image_date
 from aks_windows_ops.rules.lifecycle import still_on_old_windows_image
 
 __all__ = [
@@ -51,12 +52,6 @@ __all__ = [
 #: Namespaces AKS manages; a twin leaves them out unless asked (AKS recreates their objects itself).
 SYSTEM_NAMESPACES: tuple[str, ...] = ("kube-system", "kube-public", "kube-node-lease")
 
-_SUBNET_ID = re.compile(
-    r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.Network/virtualNetworks/([^/]+)"
-    r"/subnets/([^/]+)$",
-    re.IGNORECASE,
-)
-_IMAGE_DATE = re.compile(r"(\d{6})$")
 _SECRET_NAME = re.compile(r"pass|secret|token|key|credential|connection|pwd", re.IGNORECASE)
 _DROPPED_METADATA = (
     "uid",
@@ -182,16 +177,6 @@ def read_cluster_workloads(
 # --- export ---------------------------------------------------------------------------------------------------
 
 
-def _image_date(image: str | None) -> _dt.date | None:
-    match = _IMAGE_DATE.search(image or "")
-    if not match:
-        return None
-    try:
-        return _dt.datetime.strptime(match.group(1), "%y%m%d").date()
-    except ValueError:
-        return None
-
-
 def _created(clients: AzureClients, resource_group: str, name: str) -> _dt.date | None:
     with translating(f"reading cluster {resource_group}/{name}"):
         wire = clients.containerservice.managed_clusters.get(resource_group, name).as_dict()
@@ -224,10 +209,10 @@ def _vnet_entries(
     """Virtual networks per ``(subscription, resource group)`` with the subnets the pools use."""
     wanted: dict[tuple[str, str, str], dict[str, str]] = {}
     for pool in snap.pools:
-        match = _SUBNET_ID.match(pool.vnet_subnet_id or "")
-        if match:
-            sub, rg, vnet, subnet = match.groups()
-            wanted.setdefault((sub, rg, vnet), {})[subnet] = pool.vnet_subnet_id or ""
+        rid = _subnet_id(pool.vnet_subnet_id)
+        if rid is not None:
+            key = (rid.subscription_id, rid.resource_group, rid.names[0])
+            wanted.setdefault(key, {})[rid.name] = pool.vnet_subnet_id or ""
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for (sub, rg, vnet), subnets in sorted(wanted.items()):
         bundle = clients if sub == clients.subscription_id else clients.for_subscription(sub)
@@ -288,13 +273,20 @@ def _supernet(prefixes: Iterable[str]) -> str:
 
 
 def _subnet_ref(snap: ClusterSnapshot, subnet_id: str | None) -> str | None:
-    match = _SUBNET_ID.match(subnet_id or "")
-    if not match:
+    rid = _subnet_id(subnet_id)
+    if rid is None:
         return subnet_id or None
-    sub, rg, vnet, subnet = match.groups()
-    if sub == snap.ref.subscription_id and rg.lower() == snap.ref.resource_group.lower():
-        return f"{vnet}/{subnet}"
+    if (
+        rid.subscription_id == snap.ref.subscription_id
+        and rid.resource_group.lower() == snap.ref.resource_group.lower()
+    ):
+        return f"{rid.names[0]}/{rid.name}"
     return subnet_id
+
+
+def _subnet_id(text: str | None) -> ResourceId | None:
+    rid = ResourceId.parse(text)
+    return rid if rid is not None and rid.is_type("Microsoft.Network", "virtualNetworks", "subnets") else None
 
 
 def _pool_entry(snap: ClusterSnapshot, pool: PoolSnapshot, notes: list[str]) -> dict[str, Any]:
@@ -400,7 +392,7 @@ def export_twin(
     image_dates = [
         d
         for p in snap.windows_pools
-        if (d := _image_date(p.latest_node_image_version or p.node_image_version))
+        if (d := image_date(p.latest_node_image_version or p.node_image_version))
     ]
     if image_dates:
         cluster["windows_image_date"] = max(image_dates).isoformat()

@@ -28,6 +28,7 @@ from aks_windows_ops.fleet import (
     ws2019_exposure,
 )
 from aks_windows_ops.models import ClusterRef, ClusterSnapshot, OsType, PoolMode, PoolSnapshot
+from aks_windows_ops.testing import VirtualClock
 from aks_windows_ops.testing.fake_azure import FakeAzure
 from aks_windows_ops.testing.scenario import BUILTIN_SCENARIOS, load_scenario, read_scenario
 from aks_windows_ops.testing.throttle import ArmThrottle
@@ -39,21 +40,6 @@ FULL = "00000000-0000-0000-0000-000000000004"
 SUBS = [HEALTHY, RETIRING, LEGACY, FULL]
 #: Small ARM read buckets so that a four-cluster audit runs into them.
 ARM_SMALL = BucketSpec(5, 1)
-
-
-class VirtualTime:
-    """A clock and a sleep that advances it: rate limits cost no real time."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def mixed_fake(**kwargs: Any) -> FakeAzure:
@@ -249,26 +235,26 @@ def test_a_factory_needs_subscriptions() -> None:
 
 # ------------------------------------------------------------------------------------ rate limiting
 def test_token_bucket_reserves_in_turn_on_a_virtual_clock() -> None:
-    t = VirtualTime()
-    bucket = TokenBucket(BucketSpec(3, 2), clock=t.clock)
+    t = VirtualClock(record=True)
+    bucket = TokenBucket(BucketSpec(3, 2), clock=t.monotonic)
     assert [bucket.try_take() for _ in range(3)] == [0.0, 0.0, 0.0]
     assert bucket.try_take() == pytest.approx(0.5) and bucket.tokens == pytest.approx(0.0)
     assert bucket.reserve() == pytest.approx(0.5)
     assert bucket.reserve() == pytest.approx(1.0)  # each caller waits once, for its own turn
-    t.now += 1.0
+    t.advance(1.0)
     assert bucket.tokens == pytest.approx(0.0)
-    t.now += 100
+    t.advance(100)
     assert bucket.tokens == 3  # never above the burst
     bucket.hold(2.0)
     assert bucket.wait_time() == pytest.approx(2.5)
     with pytest.raises(E.InvalidInput):
-        TokenBucket(BucketSpec(0, 1), clock=t.clock)
+        TokenBucket(BucketSpec(0, 1), clock=t.monotonic)
 
 
 def test_rate_limiter_waits_per_subscription_and_per_cluster() -> None:
-    t = VirtualTime()
+    t = VirtualClock(record=True)
     limiter = RateLimiter(
-        reads=BucketSpec(4, 2), cluster_gets=BucketSpec(2, 1), headroom=0, clock=t.clock, sleep=t.sleep
+        reads=BucketSpec(4, 2), cluster_gets=BucketSpec(2, 1), headroom=0, clock=t.monotonic, sleep=t.sleep
     )
     for _ in range(4):
         assert limiter.acquire("sub-a") == 0
@@ -283,15 +269,17 @@ def test_rate_limiter_waits_per_subscription_and_per_cluster() -> None:
 
     limiter.penalize("sub-b", 30)
     with pytest.raises(E.BudgetExhausted):
-        limiter.acquire("sub-b", deadline=t.now + 10)
+        limiter.acquire("sub-b", deadline=t.monotonic() + 10)
     assert limiter.calls == 9  # refused: nothing admitted, nothing slept
-    assert limiter.acquire("sub-b", deadline=t.now + 60) == pytest.approx(30.5)
+    assert limiter.acquire("sub-b", deadline=t.monotonic() + 60) == pytest.approx(30.5)
 
 
 def test_audit_paces_requests_with_its_limiter_on_virtual_time() -> None:
     fake = mixed_fake()
-    t = VirtualTime()
-    limiter = RateLimiter(reads=BucketSpec(6, 2), cluster_gets=None, headroom=0, clock=t.clock, sleep=t.sleep)
+    t = VirtualClock(record=True)
+    limiter = RateLimiter(
+        reads=BucketSpec(6, 2), cluster_gets=None, headroom=0, clock=t.monotonic, sleep=t.sleep
+    )
     report = audit(
         AzureClients.for_simulator(fake, HEALTHY),
         subscriptions=SUBS,
@@ -306,15 +294,15 @@ def test_audit_paces_requests_with_its_limiter_on_virtual_time() -> None:
     # one worker, and the clock moves only while it waits: at least the slowest subscription's excess over the
     # burst at 2/s, and less than waiting for each subscription in turn (work goes to the readiest bucket)
     excess = [max(len(fake.requests(path=f"/subscriptions/{s}/")) - 6, 0) / 2 for s in SUBS]
-    assert max(excess) <= t.now < sum(excess)
-    assert report.waited == pytest.approx(sum(t.sleeps)) and report.elapsed == pytest.approx(t.now)
+    assert max(excess) <= t.monotonic() < sum(excess)
+    assert report.waited == pytest.approx(sum(t.sleeps)) and report.elapsed == pytest.approx(t.monotonic())
 
 
 def test_time_budget_stops_starting_clusters_and_reports_them() -> None:
     fake = mixed_fake()
-    t = VirtualTime()
+    t = VirtualClock(record=True)
     limiter = RateLimiter(
-        reads=BucketSpec(3, 0.1), cluster_gets=None, headroom=0, clock=t.clock, sleep=t.sleep
+        reads=BucketSpec(3, 0.1), cluster_gets=None, headroom=0, clock=t.monotonic, sleep=t.sleep
     )
     report = audit(
         AzureClients.for_simulator(fake, HEALTHY),
@@ -324,7 +312,7 @@ def test_time_budget_stops_starting_clusters_and_reports_them() -> None:
         time_budget=25,
     )
     assert not report.complete and report.exit_code == 2
-    assert t.now <= 25
+    assert t.monotonic() <= 25
     assert {r.error_type for r in report.rows} == {"BudgetExhausted"}
     # every subscription is accounted for: listed ones by cluster, the others by an error row
     assert {r.subscription for r in report.rows} == set(SUBS)
@@ -364,14 +352,14 @@ def test_client_side_limiter_keeps_arm_from_throttling() -> None:
 def test_throttled_beyond_retries_becomes_the_clusters_error() -> None:
     fake = mixed_fake()
     fake.add_fault("throttle", path="aks-prod$", retry_after=7, times=0)
-    t = VirtualTime()
+    t = VirtualClock(record=True)
     report = audit(
         AzureClients.for_simulator(fake, HEALTHY, retry_total=1),
         source="arm",  # faults and buckets on the per-cluster ARM reads
         subscriptions=[HEALTHY, FULL],
         rate_limit=None,
         retries=2,
-        clock=t.clock,
+        clock=t.monotonic,
         sleep=t.sleep,
     )
     rows = by_cluster(report)
@@ -383,13 +371,13 @@ def test_throttled_beyond_retries_becomes_the_clusters_error() -> None:
 def test_retry_after_beyond_the_time_budget_is_not_waited_for() -> None:
     fake = mixed_fake()
     fake.add_fault("throttle", path="aks-prod$", retry_after=1200, times=0)
-    t = VirtualTime()
+    t = VirtualClock(record=True)
     report = audit(
         AzureClients.for_simulator(fake, HEALTHY),
         source="arm",  # faults and buckets on the per-cluster ARM reads
         subscriptions=[HEALTHY, FULL],
         time_budget=60,
-        clock=t.clock,
+        clock=t.monotonic,
         sleep=t.sleep,
     )
     rows = by_cluster(report)

@@ -6,6 +6,7 @@ import pytest
 from azure.core.rest import HttpRequest
 
 from aks_windows_ops.fleet import AKS_CLUSTER_GETS, AKS_RESOURCE_PUTS, ARM_READS, BucketSpec
+from aks_windows_ops.testing import VirtualClock
 from aks_windows_ops.testing.fake_azure import FakeAzure
 from aks_windows_ops.testing.throttle import ArmThrottle
 
@@ -13,14 +14,6 @@ SUB = "00000000-0000-0000-0000-000000000001"
 AKS = f"/subscriptions/{SUB}/resourceGroups/rg-prod/providers/Microsoft.ContainerService"
 CLUSTER = f"{AKS}/managedClusters/aks-prod"
 OP = f"/subscriptions/{SUB}/providers/Microsoft.ContainerService/locations/westeurope/operations/abc"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.mark.parametrize(
@@ -50,8 +43,8 @@ def test_each_request_spends_from_the_documented_buckets(
 
 
 def test_cluster_get_bucket_throttles_before_the_subscription_bucket() -> None:
-    clock = Clock()
-    throttle = ArmThrottle(clock=clock)
+    clock = VirtualClock()
+    throttle = ArmThrottle(clock=clock.monotonic)
     fake = FakeAzure()
     for _ in range(int(AKS_CLUSTER_GETS.burst)):
         assert throttle.check(fake, "GET", CLUSTER, "read") is None
@@ -61,35 +54,35 @@ def test_cluster_get_bucket_throttles_before_the_subscription_bucket() -> None:
     assert (
         throttle.check(fake, "GET", f"{CLUSTER}/agentPools/win22", "read") is None
     )  # other reads still pass
-    clock.now += 1.0
+    clock.advance(1.0)
     assert throttle.check(fake, "GET", CLUSTER, "read") is None
     assert throttle.throttled == 1 and dict(throttle.throttled_by) == {"cluster_gets": 1}
     assert throttle.checked == int(AKS_CLUSTER_GETS.burst) + 3
 
 
 def test_put_of_one_resource_is_20_then_one_per_minute() -> None:
-    clock = Clock()
-    throttle = ArmThrottle(clock=clock)
+    clock = VirtualClock()
+    throttle = ArmThrottle(clock=clock.monotonic)
     fake = FakeAzure()
     for _ in range(int(AKS_RESOURCE_PUTS.burst)):
         assert throttle.check(fake, "PUT", CLUSTER, "write") is None
     assert throttle.check(fake, "PUT", CLUSTER, "write") == pytest.approx(60.0)
     assert throttle.check(fake, "PUT", f"{CLUSTER}/agentPools/win22", "write") is None  # another resource
-    clock.now += 30
+    clock.advance(30)
     assert throttle.check(fake, "PUT", CLUSTER, "write") == pytest.approx(30.0)
-    clock.now += 30
+    clock.advance(30)
     assert throttle.check(fake, "PUT", CLUSTER, "write") is None
 
 
 def test_subscription_read_bucket_refills_at_its_rate() -> None:
-    clock = Clock()
-    throttle = ArmThrottle(clock=clock)
+    clock = VirtualClock()
+    throttle = ArmThrottle(clock=clock.monotonic)
     fake = FakeAzure()
     path = f"{CLUSTER}/agentPools/win22"
     for _ in range(int(ARM_READS.burst)):
         assert throttle.check(fake, "GET", path, "read") is None
     assert throttle.check(fake, "GET", path, "read") == pytest.approx(1 / ARM_READS.rate)
-    clock.now += 1.0
+    clock.advance(1.0)
     admitted = sum(throttle.check(fake, "GET", path, "read") is None for _ in range(100))
     assert admitted == ARM_READS.rate
     other = "/subscriptions/another/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets"

@@ -21,11 +21,11 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
+from aks_windows_ops.clock import Clock, system_clock
 from aks_windows_ops.errors import AzureOperationFailed, EtagMismatch, InvalidInput
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["BlobJsonStore"]
 
 Document = dict[str, Any]
+T = TypeVar("T")
 
 
 class BlobJsonStore:
@@ -52,8 +53,14 @@ class BlobJsonStore:
         connection_string: a storage connection string (kept only inside the client it builds).
         prefix: prepended to every document name, e.g. ``aks-windows-ops/checkpoints/``.
         max_attempts: how many times an update is tried when other writers keep changing the blob.
-        sleep: waits between conflicting attempts (tests inject one).
-        **client_options: passed to the ``ContainerClient`` built here (``api_version``, ``retry_total``...).
+        sleep: waits between conflicting attempts (the clock's ``sleep`` by default).
+        clock: the clock every wait happens on: reads sent again after a transient answer and the pause
+            between conflicting attempts.
+        read_retries: how many times a read (download, listing, properties) is sent again after a transient
+            answer, through the library's one retry factory (``azure.retry``). The client built here has
+            the storage SDK's own retries off (``retry_total=0``), so writes are sent once; a client given
+            keeps its own retry settings and the store adds none.
+        **client_options: passed to the ``ContainerClient`` built here (``api_version``...).
 
     Raises:
         InvalidInput: not exactly one way to reach the container was given.
@@ -69,7 +76,9 @@ class BlobJsonStore:
         connection_string: str | None = None,
         prefix: str = "",
         max_attempts: int = 30,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        clock: Clock = system_clock,
+        read_retries: int = 3,
         **client_options: Any,
     ) -> None:
         given = [x is not None for x in (container_client, account_url, connection_string)]
@@ -88,14 +97,19 @@ class BlobJsonStore:
                 f"the number of attempts must be at least 1, got {max_attempts}",
                 remediation="Allow at least one attempt.",
             )
+        self._read_retries = read_retries
         if container_client is None:
+            client_options.setdefault("retry_total", 0)  # one retry layer: the store's, for reads only
             container_client = _build_client(
                 account_url, container or "", credential, connection_string, client_options
             )
+        else:
+            self._read_retries = 0
         self.client: ContainerClient = container_client
         self.prefix = prefix
         self.max_attempts = max_attempts
-        self.sleep = sleep
+        self.sleep = sleep if sleep is not None else clock.sleep
+        self._clock = clock
         #: How many writes met a concurrent change (412 or a lost create race) and were applied again.
         self.conflicts = 0
         self._lock = threading.Lock()
@@ -115,6 +129,11 @@ class BlobJsonStore:
     def _blob_name(self, name: str) -> str:
         return f"{self.prefix}{name}"
 
+    def _reading(self, call: Callable[[], T]) -> T:
+        from aks_windows_ops.azure.retry import read_with_retries
+
+        return read_with_retries(call, sleep=self._clock.sleep, retries=self._read_retries)
+
     def read(self, name: str) -> Document | None:
         """Return the document called ``name``, or ``None`` when it (or the container) does not exist.
 
@@ -129,9 +148,7 @@ class BlobJsonStore:
 
         blob = self.client.get_blob_client(self._blob_name(name))
         try:
-            downloader = blob.download_blob()
-            raw = downloader.readall()
-            etag = str(downloader.properties.etag)
+            raw, etag = self._reading(lambda: _download_bytes(blob))
         except ResourceNotFoundError:
             with self._lock:
                 self._cache.pop(name, None)
@@ -280,7 +297,9 @@ class BlobJsonStore:
         from azure.core.exceptions import AzureError, ResourceNotFoundError
 
         try:
-            found = [b.name for b in self.client.list_blobs(name_starts_with=self.prefix or None)]
+            found = self._reading(
+                lambda: [b.name for b in self.client.list_blobs(name_starts_with=self.prefix or None)]
+            )
         except ResourceNotFoundError:
             return []
         except AzureError as err:
@@ -365,12 +384,18 @@ class BlobJsonStore:
 
         blob = self.client.get_blob_client(self._blob_name(name))
         try:
-            props = blob.get_blob_properties()
+            props = self._reading(blob.get_blob_properties)
         except ResourceNotFoundError:
             return "available"
         except AzureError as err:
             raise _translate(err, "read", self._blob_name(name)) from err
         return str(getattr(props.lease, "state", "available"))
+
+
+def _download_bytes(blob: Any) -> tuple[bytes, str]:
+    downloader = blob.download_blob()
+    raw: bytes = downloader.readall()
+    return raw, str(downloader.properties.etag)
 
 
 class _Conflict(Exception):

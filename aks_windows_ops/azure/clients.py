@@ -1,8 +1,10 @@
 """The client bundle: real Azure SDK clients built lazily from one credential and subscription.
 
 Design: ``azure/`` is the only package that imports the Azure SDKs. Clients are created on first use (a cold
-``import aks_windows_ops`` imports no SDK: Service facts: Anchor figures), share one transport and one retry policy that
-caps ``Retry-After`` at the caller's remaining time budget (Service facts: ARM behaviour).
+``import aks_windows_ops`` imports no SDK: Service facts: Anchor figures) and share one transport. Their one retry
+layer is ``azure.retry.ReadRetryPolicy`` in place of azure-core's ``RetryPolicy``: reads are repeated on the
+bundle's clock with ``Retry-After`` capped at the remaining time budget, writes are sent once (Service facts:
+ARM behaviour).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class AzureClients:
         transport: an azure-core ``HttpTransport`` (the simulator's ``FakeAzure`` in rehearsals and tests).
         polling_interval: seconds between operation polls (the CLI's 30 s by default).
         max_retry_after: the longest ``Retry-After`` honoured when no time budget is set.
-        retry_total: retries per request (azure-core's policy).
+        retry_total: how many times a read is sent again after a transient answer (writes are sent once).
         clock: monotonic seconds; the simulator's virtual clock when ``transport`` has one.
         sleep: how to wait; the transport's ``sleep`` when it has one (virtual time in the simulator).
         logging_enable: azure-core's HTTP trace at DEBUG (credentials are masked, see ``azure.redact``).
@@ -92,6 +94,18 @@ class AzureClients:
             return None
         return self.deadline - self.clock()
 
+    def read_retry_policy(self) -> Any:
+        """The pipeline's one retry layer: reads repeated on this bundle's clock within its budget, writes once."""
+        from aks_windows_ops.azure.retry import ReadRetryPolicy
+
+        return ReadRetryPolicy(
+            sleep=self.sleep,
+            remaining=self.remaining,
+            retries=self.retry_total,
+            max_retry_after=self.max_retry_after,
+            now=self.run_clock.now,
+        )
+
     @cached_property
     def credential(self) -> Any:
         """The credential (``DefaultAzureCredential`` unless one was given)."""
@@ -103,13 +117,10 @@ class AzureClients:
 
     def _kwargs(self) -> dict[str, Any]:
         from aks_windows_ops.azure.redact import RedactingNetworkTraceLoggingPolicy
-        from aks_windows_ops.azure.retry import BudgetRetryPolicy
 
         kwargs: dict[str, Any] = {
             "polling_interval": self.polling_interval,
-            "retry_policy": BudgetRetryPolicy(
-                remaining=self.remaining, max_retry_after=self.max_retry_after, retry_total=self.retry_total
-            ),
+            "retry_policy": self.read_retry_policy(),
         }
         if self.transport is not None:
             kwargs["transport"] = self.transport

@@ -11,7 +11,6 @@ shape) and never leave this module.
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,6 +22,7 @@ from aks_windows_ops.models import (
     OsType,
     PoolMode,
     PoolSnapshot,
+    ResourceId,
     SubnetUsage,
     VmssInstance,
     VmssSnapshot,
@@ -46,10 +46,6 @@ __all__ = [
     "windows_pool_names",
 ]
 
-_VNET = re.compile(
-    r"^(/subscriptions/[^/]+/resourceGroups/([^/]+)/providers/Microsoft\.Network/virtualNetworks/([^/]+))/subnets/",
-    re.IGNORECASE,
-)
 _CUTOFF = _dt.datetime(2020, 2, 1, tzinfo=_dt.timezone.utc)
 
 
@@ -224,11 +220,14 @@ def usage_from_wire(u: Mapping[str, Any]) -> SubnetUsage:
 def vnets_of(subnet_ids: Iterable[str]) -> tuple[set[str], list[tuple[str, str]]]:
     """The wanted subnet ids (lower case) and the ``(resource group, virtual network)`` pairs that hold them."""
     wanted = {s.lower() for s in subnet_ids if s}
-    vnets: dict[str, tuple[str, str]] = {}
-    for sid in wanted:
-        m = _VNET.match(sid)
-        if m:
-            vnets[m.group(1).lower()] = (m.group(2), m.group(3))
+    vnets: dict[tuple[str, str, str], tuple[str, str]] = {}
+    for sid in sorted(wanted):
+        rid = ResourceId.parse(sid)
+        if rid is not None and rid.is_type("Microsoft.Network", "virtualNetworks", "subnets"):
+            vnets[(rid.subscription_id, rid.resource_group, rid.names[0])] = (
+                rid.resource_group,
+                rid.names[0],
+            )
     return wanted, list(vnets.values())
 
 
@@ -238,8 +237,8 @@ def cluster_ids_from_wire(
     """``(resource_group, name)`` of each managed cluster in a list response (wire JSON)."""
     out = []
     for mc in items:
-        m = re.search(r"/resourcegroups/([^/]+)/", str(mc.get("id") or ""), re.IGNORECASE)
-        out.append((m.group(1) if m else resource_group or "", str(mc.get("name"))))
+        rid = ResourceId.parse(mc.get("id"))
+        out.append((rid.resource_group if rid else resource_group or "", str(mc.get("name"))))
     return out
 
 

@@ -17,24 +17,34 @@ __all__ = ["get_secret", "secret_from_key_vault", "set_secret"]
 
 def _client(vault_url: str, credential: Any, client_factory: Callable[..., Any] | None) -> Any:
     if not vault_url.startswith("https://"):
-        raise InvalidInput(f"Key Vault URL must start with https:// (got {vault_url!r})")
+        raise InvalidInput(
+            f"Key Vault URL must start with https:// (got {vault_url!r})",
+            remediation="Give the vault's URI as the portal shows it, such as https://<vault>.vault.azure.net.",
+        )
     if client_factory is not None:
         return client_factory(vault_url, credential)
     try:
         from azure.keyvault.secrets import SecretClient
     except ImportError as err:  # pragma: no cover - depends on the extra
         raise InvalidInput(
-            "Key Vault support needs the extra: pip install 'aks-windows-ops[keyvault]'"
+            "Key Vault support needs the extra: pip install 'aks-windows-ops[keyvault]'",
+            remediation="Install it with `pip install 'aks-windows-ops[keyvault]'`, then run again.",
         ) from err
     if credential is None:
         from azure.identity import DefaultAzureCredential
 
         credential = DefaultAzureCredential()
     from aks_windows_ops.azure.redact import RedactingNetworkTraceLoggingPolicy
+    from aks_windows_ops.azure.retry import ReadRetryPolicy
+    from aks_windows_ops.clock import system_clock
 
-    # Secret values in the HTTP trace (logging_enable) are masked (docs/security.md).
+    # Secret values in the HTTP trace (logging_enable) are masked (docs/security.md). The library's one retry
+    # layer replaces azure-core's: a secret is read again after a transient answer, and stored exactly once.
     return SecretClient(
-        vault_url=vault_url, credential=credential, logging_policy=RedactingNetworkTraceLoggingPolicy()
+        vault_url=vault_url,
+        credential=credential,
+        logging_policy=RedactingNetworkTraceLoggingPolicy(),
+        retry_policy=ReadRetryPolicy(sleep=system_clock.sleep, retries=3, now=system_clock.now),
     )
 
 

@@ -15,6 +15,7 @@ import json
 import threading
 from typing import Any
 
+from aks_windows_ops.clock import Clock, system_clock
 from aks_windows_ops.rules.image_builds import (
     ImageBuilds,
     builds_from_index,
@@ -42,10 +43,23 @@ class RegistryReader:
         transport: an azure-core ``HttpTransport`` (the simulator's ``FakeRegistry``); the default transport
             otherwise.
         offline: never contact a registry (images whose tag names no build stay unknown).
+        clock: the clock retried reads wait on (the library's one retry layer, ``azure.retry``); the
+            simulator's virtual clock in rehearsals.
+        retries: how many times a registry read is sent again after a transient answer.
     """
 
-    def __init__(self, credential: Any = None, *, transport: Any = None, offline: bool = False) -> None:
+    def __init__(
+        self,
+        credential: Any = None,
+        *,
+        transport: Any = None,
+        offline: bool = False,
+        clock: Clock = system_clock,
+        retries: int = 2,
+    ) -> None:
         self._credential = credential
+        self._clock = clock
+        self._retries = retries
         self._transport = transport
         self._offline = offline
         self._cache: dict[str, ImageBuilds] = {}
@@ -117,7 +131,11 @@ class RegistryReader:
         with self._lock:
             client = self._clients.get(key)
             if client is None:
-                kwargs: dict[str, Any] = {"retry_total": 2}
+                from aks_windows_ops.azure.retry import ReadRetryPolicy
+
+                # The library's one retry layer replaces azure-core's: reads again on the run's clock.
+                policy = ReadRetryPolicy(sleep=self._clock.sleep, retries=self._retries, now=self._clock.now)
+                kwargs: dict[str, Any] = {"retry_policy": policy}
                 if self._transport is not None:
                     kwargs["transport"] = self._transport
                 client = ContainerRegistryClient(
@@ -134,9 +152,10 @@ def registry_reader_for(clients: Any) -> RegistryReader:
     ``registry`` when it has one, otherwise nothing (images whose tag names no build stay unknown).
     """
     transport = getattr(clients, "transport", None)
+    clock = getattr(clients, "run_clock", system_clock)
     if transport is None:
-        return RegistryReader(clients.credential)
+        return RegistryReader(clients.credential, clock=clock)
     registry = getattr(transport, "registry", None)
     if registry is None:
         return RegistryReader(offline=True)
-    return RegistryReader(clients.credential, transport=registry)
+    return RegistryReader(clients.credential, transport=registry, clock=clock)

@@ -96,13 +96,13 @@ class GraphReader:
     """Run Resource Graph queries over many subscriptions, paged and within the user's quota.
 
     Args:
-        clients: any bundle: its credential, transport and retry policy are used (Resource Graph is not scoped
+        clients: any bundle: its credential and transport are used (Resource Graph is not scoped
             to the bundle's subscription).
         clock: monotonic seconds (the bundle's clock by default).
         sleep: how to wait for the quota window (the bundle's ``sleep`` by default).
         page_size: rows per page (the service's maximum is 1,000).
         group_size: subscriptions per query (fewer than 300).
-        retries: queries repeated after a 429 that azure-core's own retries did not absorb.
+        retries: how many times a throttled query is sent again (after the quota window resets).
         deadline: an absolute time on ``clock``; a quota wait that would end after it raises
             ``BudgetExhausted`` instead.
     """
@@ -218,17 +218,37 @@ class GraphReader:
     def _with_retries(
         self, query: str, group: list[str], token: str | None, result: GraphResult
     ) -> tuple[list[dict[str, Any]], str | None]:
-        attempt = 0
-        while True:
-            attempt += 1
+        # A query only reads, so a throttled one is sent again (through the library's one retry factory)
+        # once the quota window has reset, or after the Retry-After the service gave.
+        from aks_windows_ops.azure.retry import retrying
+
+        def asked(state: Any) -> float | None:
+            err = state.outcome.exception() if state.outcome is not None else None
+            if not isinstance(err, Throttled):
+                return None
+            if err.headers:
+                self._note_quota({name.lower(): value for name, value in err.headers.items()})
+            pause = self._resets_at - self.clock() if self._resets_at is not None else None
+            return pause if pause and pause > 0 else (err.retry_after or 1.0)
+
+        def counted(seconds: float, _state: Any) -> None:
+            result.waited += seconds
+
+        def page() -> tuple[list[dict[str, Any]], str | None]:
             self._wait_for_quota(result)
-            try:
-                return self._page(query, group, token)
-            except Throttled as err:
-                if err.headers:
-                    self._note_quota({name.lower(): value for name, value in err.headers.items()})
-                if attempt > self.retries:
-                    raise
-                pause = self._resets_at - self.clock() if self._resets_at is not None else None
-                pause = pause if pause and pause > 0 else (err.retry_after or 1.0)
-                self._pause(pause, result)
+            return self._page(query, group, token)
+
+        deadline = self.deadline
+        retry = retrying(
+            sleep=self.sleep,
+            attempts=self.retries + 1,
+            remaining=None if deadline is None else (lambda: deadline - self.clock()),
+            retry_on=lambda err: isinstance(err, Throttled),
+            asked_wait=asked,
+            over_budget=lambda _asked, _left: BudgetExhausted(
+                "the time budget runs out before Resource Graph's quota window resets"
+            ),
+            on_wait=counted,
+        )
+        answer: tuple[list[dict[str, Any]], str | None] = retry(page)
+        return answer

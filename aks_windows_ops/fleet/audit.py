@@ -10,9 +10,10 @@ severity, and the error when the cluster could not be read. One failing cluster 
 Limits (Azure Resource Manager's throttling docs). ARM meters requests per subscription and principal with token buckets (reads:
 250 burst, 25 per second) and AKS meters GETs of one cluster (60 burst, 1 per second). The audit keeps under
 them with a client-side :class:`~aks_windows_ops.ratelimit.RateLimiter` that reserves a token before each SDK call, so throttling (429) is
-the exception rather than the way the rate is found. When ARM throttles anyway, azure-core's retry policy
-waits the ``Retry-After`` (capped at the time budget by ``BudgetRetryPolicy``); if it still fails, the audit
-waits the ``Retry-After`` itself, holds that subscription's bucket for as long, and reads the cluster again.
+the exception rather than the way the rate is found. When ARM throttles anyway, the library's one retry layer
+(``azure.retry.ReadRetryPolicy``) sends the read again after the ``Retry-After``, waited on the audit's clock
+and never past the time budget, and the audit holds that subscription's bucket for as long; a read still
+throttled after ``retries`` retries becomes the cluster's error.
 
 Concurrency. A ``ThreadPoolExecutor`` of ``concurrency`` workers pulls work from one queue: listing a
 subscription's clusters first, then clusters, always from the subscription whose bucket is readiest, so that
@@ -32,7 +33,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 from aks_windows_ops.clock import Clock
-from aks_windows_ops.errors import BudgetExhausted, InvalidInput, Throttled
+from aks_windows_ops.errors import BudgetExhausted, InvalidInput
 from aks_windows_ops.fleet.graph import GraphIndex, fill_graph_index
 from aks_windows_ops.fleet.metering import Meter, MeteredClients
 from aks_windows_ops.fleet.queue import WorkQueue
@@ -76,8 +77,11 @@ def _error_row(ref: ClusterRef, err: BaseException, *, attempts: int = 1, calls:
 def _as_ref(item: ClusterRef | Sequence[str] | str) -> ClusterRef:
     if isinstance(item, ClusterRef):
         return item
-    parts = item.strip("/").split("/") if isinstance(item, str) else list(item)
-    if len(parts) != 3 or not all(parts):
+    parts = list(item) if not isinstance(item, str) else None
+    ref = ClusterRef.parse(item) if isinstance(item, str) else None
+    if ref is not None:
+        return ref
+    if parts is None or len(parts) != 3 or not all(parts):
         raise InvalidInput(
             f"a cluster is a cluster reference, a (subscription, resource group, name) triple or "
             f"'subscription/group/name', got {item!r}"
@@ -270,7 +274,8 @@ def audit(
         include: what to read besides the cluster itself, from :data:`INCLUDE_ALL`: ``images`` (upgrade
             profiles: node image age), ``licenses`` (scale sets: AHUB drift), ``findings`` (preflight),
             ``subnets`` (subnet usage for the capacity findings).
-        retries: reads of a cluster repeated after ARM kept answering 429 past azure-core's own retries.
+        retries: how many times each read is sent again after a transient answer (429, 5xx, a lost
+            connection); the audit's bundles are set to it.
         clock: a :class:`~aks_windows_ops.clock.Clock` for the budget, the default limiter and ``Retry-After``
             waits (the limiter's, else the clients' own clock: virtual time under the simulator); a function returning monotonic seconds is accepted
             together with ``sleep``.
@@ -348,6 +353,9 @@ def audit(
             bundle = cast("Callable[[str], AzureClients]", clients_or_factory)(sub)
         if time_budget is not None:
             bundle.deadline = bundle.clock() + time_budget
+        if base is not None:
+            # The one retry layer of these clients repeats reads on the audit's clock, ``retries`` times.
+            bundle.retry_total, bundle.sleep = retries, wait
         bundles[sub] = bundle
 
     queue = WorkQueue(limiter)
@@ -427,10 +435,20 @@ def audit(
         metered = cast("AzureClients", MeteredClients(bundles[ref.subscription_id], meter))
         with lock:
             listed = bodies.pop(ref, None)
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
+        from aks_windows_ops.azure.retry import observing_retries
+
+        retried = {"attempts": 1}
+
+        def on_retry(pause: float, status: int | None) -> None:
+            retried["attempts"] += 1
+            if status == 429:
+                with lock:
+                    stats["throttled"] += 1
+                if limiter is not None:
+                    limiter.penalize(ref.subscription_id, pause)
+
+        try:
+            with observing_retries(on_retry):
                 if index is None:
                     snapshot = read_snapshot_raw(
                         metered,
@@ -443,34 +461,23 @@ def audit(
                     sources = _ARM_SOURCES
                 else:
                     snapshot, sources = _graph_snapshot(metered, ref, listed, index, wanted, regions)
-                report = preflight(snapshot) if "findings" in wanted else None
-                licenses = license_report(snapshot) if "licenses" in wanted else None
-                emit(
-                    summarize_cluster(
-                        snapshot, report=report, licenses=licenses, attempts=attempt, api_calls=meter.calls
-                    ),
-                    sources,
-                )
-                return
-            except Throttled as err:
-                # azure-core already waited and retried; wait the Retry-After ourselves, once more per retry.
-                pause = err.retry_after if err.retry_after and err.retry_after > 0 else 1.0
-                left = None if deadline is None else deadline - now()
-                if attempt > retries or (left is not None and pause > left):
-                    emit(_error_row(ref, err, attempts=attempt, calls=meter.calls))
-                    return
-                with lock:
-                    stats["throttled"] += 1
-                if limiter is not None:
-                    limiter.penalize(ref.subscription_id, pause)
-                wait(pause)
-            except BudgetExhausted as err:
-                flags["budget_hit"] = True
-                emit(_error_row(ref, err, attempts=attempt, calls=meter.calls))
-                return
-            except Exception as err:  # one failing cluster never fails the audit
-                emit(_error_row(ref, err, attempts=attempt, calls=meter.calls))
-                return
+            report = preflight(snapshot) if "findings" in wanted else None
+            licenses = license_report(snapshot) if "licenses" in wanted else None
+            emit(
+                summarize_cluster(
+                    snapshot,
+                    report=report,
+                    licenses=licenses,
+                    attempts=retried["attempts"],
+                    api_calls=meter.calls,
+                ),
+                sources,
+            )
+        except BudgetExhausted as err:
+            flags["budget_hit"] = True
+            emit(_error_row(ref, err, attempts=retried["attempts"], calls=meter.calls))
+        except Exception as err:  # one failing cluster never fails the audit
+            emit(_error_row(ref, err, attempts=retried["attempts"], calls=meter.calls))
 
     def worker() -> None:
         while True:

@@ -6,11 +6,11 @@ Azure Hybrid Benefit drift, findings by severity); rows with errors are shown in
 
 from __future__ import annotations
 
-import html
 import io
 from typing import TYPE_CHECKING, Any
 
 from aks_windows_ops.fleet.rows import COLUMNS
+from aks_windows_ops.htmltable import html_table as _html_table
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from aks_windows_ops.fleet.report import FleetReport
@@ -93,20 +93,13 @@ def plain_text(report: FleetReport, *, width: int = 180) -> str:
 def html_table(report: FleetReport) -> str:
     """The report as an HTML table with a caption of totals (how notebooks show it)."""
     s = report.summary()
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
-    body = []
-    for record in report.to_records():
-        bad = bool(record["error"]) or (record["errors"] or 0) > 0
-        style = ' style="color:#b00020"' if bad else ""
-        cells = "".join(f"<td>{html.escape(_cell(record[c]))}</td>" for c in COLUMNS)
-        body.append(f"<tr{style}>{cells}</tr>")
-    caption = html.escape(
+    records = report.to_records()
+    styles = ["color:#b00020" if bool(r["error"]) or (r["errors"] or 0) > 0 else None for r in records]
+    caption = (
         f"{_plural(s['clusters'], 'cluster')} in {_plural(s['subscriptions'], 'subscription')}: "
         f"{s['failed']} failed, {_plural(s['errors'], 'error')}, {_plural(s['warnings'], 'warning')}, "
         f"{s['ws2019_exposed']} exposed to the WS2019 retirement, {s['ahub_drift']} AHUB drift"
         + ("" if report.complete else " (incomplete: time budget)")
     )
-    return (
-        f'<table class="aks-windows-ops-fleet"><caption>{caption}</caption>'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-    )
+    rows = ([_cell(r[c]) for c in COLUMNS] for r in records)
+    return _html_table(COLUMNS, rows, css="aks-windows-ops-fleet", caption=caption, row_styles=styles)

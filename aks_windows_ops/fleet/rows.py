@@ -7,12 +7,12 @@ Hybrid Benefit with Windows nodes?") and the preflight findings.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aks_windows_ops.models import ClusterSnapshot, Finding, OsSku, Severity
 from aks_windows_ops.rules.images import image_lag_days
+from aks_windows_ops.rules.versions import minor_of
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from aks_windows_ops.rules.preflight import PreflightReport
@@ -37,13 +37,6 @@ class Ws2019Exposure:
     UNSUPPORTED = "unsupported"
 
 
-def _minor(version: str | None) -> tuple[int, int] | None:
-    if not version:
-        return None
-    m = re.match(r"^v?(\d+)\.(\d+)", version.strip())
-    return (int(m.group(1)), int(m.group(2))) if m else None
-
-
 def ws2019_exposure(snapshot: ClusterSnapshot) -> tuple[str, tuple[str, ...]]:
     """Classify a cluster's exposure to the Windows Server 2019 retirement and name the pools concerned.
 
@@ -63,12 +56,12 @@ def ws2019_exposure(snapshot: ClusterSnapshot) -> tuple[str, tuple[str, ...]]:
         return Ws2019Exposure.NONE, ()
     worst = Ws2019Exposure.RETIRING
     rank = {Ws2019Exposure.RETIRING: 0, Ws2019Exposure.BLOCKS_UPGRADE: 1, Ws2019Exposure.UNSUPPORTED: 2}
-    cp = _minor(snapshot.current_kubernetes_version or snapshot.kubernetes_version)
+    cp = minor_of(snapshot.current_kubernetes_version or snapshot.kubernetes_version)
     for pool in snapshot.windows_pools:
         if pool.name not in pools:
             continue
         versions = [
-            v for v in (cp, _minor(pool.current_orchestrator_version or pool.orchestrator_version)) if v
+            v for v in (cp, minor_of(pool.current_orchestrator_version or pool.orchestrator_version)) if v
         ]
         top = max(versions) if versions else None
         if top is None or top >= (1, 33):
@@ -161,7 +154,7 @@ class FleetRow:
         findings: preflight findings, most severe first (empty when not run).
         error: why the cluster could not be audited, one line.
         error_type: the error's class name (``NotFound``, ``Throttled``, ``BudgetExhausted`` ...).
-        attempts: reads of the cluster (more than 1 after throttling).
+        attempts: 1 plus the reads sent again for this cluster after a transient answer (throttling, 5xx).
         api_calls: SDK calls made for it.
         sources: where each group of facts came from: ``(("cluster", "arm"), ("licenses", "graph"), ...)``.
         graph_age: seconds between the Resource Graph read and this row (``None`` when nothing came from it);

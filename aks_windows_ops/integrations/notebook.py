@@ -18,6 +18,7 @@ import importlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from aks_windows_ops.htmltable import html_table
 from aks_windows_ops.runbooks.events import Event, EventKind, format_event
 from aks_windows_ops.runbooks.plan import format_duration
 
@@ -45,13 +46,7 @@ def in_notebook() -> bool:
 
 
 def _table(headers: Iterable[str], rows: Iterable[Iterable[Any]], *, css: str = "") -> str:
-    head = "".join(f"<th>{_E(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_E('-' if v is None else str(v))}</td>" for v in row) + "</tr>"
-        for row in rows
-    )
-    cls = f' class="{_E(css)}"' if css else ""
-    return f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return html_table(headers, rows, css=css)
 
 
 def _findings_html(findings: Iterable[Any]) -> str:

@@ -35,6 +35,7 @@ import yaml
 from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.rules import versions
 from aks_windows_ops.rules.pod_templates import object_name, pod_templates
+from aks_windows_ops.rules.selectors import selector_matches
 
 __all__ = [
     "INTERNAL_LB_ANNOTATION",
@@ -84,8 +85,9 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _labels_match(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    return bool(selector) and all(labels.get(str(k)) == str(v) for k, v in selector.items())
+def _selects(match_labels: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    # A plain ``matchLabels`` selector; an empty one is not taken to cover the workload.
+    return selector_matches({"matchLabels": dict(match_labels)}, labels, empty_matches=False)
 
 
 def _explicit_os(spec: Mapping[str, Any]) -> str | None:
@@ -115,7 +117,7 @@ def _has_one_per_node(spec: Mapping[str, Any], labels: Mapping[str, str]) -> boo
         selector = _mapping(term.get("labelSelector"))
         if selector.get("matchExpressions"):
             continue  # not evaluated here: add our own plain term rather than guess
-        if _labels_match(_mapping(selector.get("matchLabels")), labels):
+        if _selects(_mapping(selector.get("matchLabels")), labels):
             return True
     return False
 
@@ -177,7 +179,7 @@ def session_affinity_manifests(
         problems.append(
             f"{wname} is pinned to {_explicit_os(template.spec)} nodes; the recipe is for Windows pods"
         )
-    if labels and not _labels_match(selector, labels):
+    if labels and not _selects(selector, labels):
         problems.append(
             f"{sname} (selector {selector or '{}'}) does not select the pods of {wname} ({labels})"
         )

@@ -53,6 +53,18 @@ class CniMode(str, enum.Enum):
     KUBENET = "kubenet"
 
 
+#: What to do about a refused max surge (AKS node surge upgrades).
+_SURGE_FIX = (
+    "Give max surge as a percentage from 0% to 100% (such as 33%) or a whole number of nodes (such as 1)."
+)
+#: What to do about a refused subnet prefix (Service facts: Azure CNI capacity).
+_PREFIX_FIX = (
+    "Give the subnet prefix as an address range such as 10.0.0.0/24, or its length such as /24 (at most /29)."
+)
+#: What to do about a negative node count, max pods or address count.
+_COUNT_FIX = "Give node counts, max pods and address counts as whole numbers of zero or more."
+
+
 def cni_mode(
     network_plugin: str | None, network_plugin_mode: str | None, pod_subnet_id: str | None
 ) -> CniMode:
@@ -89,26 +101,33 @@ def surge_nodes(count: int, max_surge: str | int | None = None) -> int:
         InvalidInput: ``count`` is negative or ``max_surge`` is neither a percentage nor a whole number.
     """
     if count < 0:
-        raise InvalidInput(f"node count must not be negative, got {count}")
+        raise InvalidInput(f"node count must not be negative, got {count}", remediation=_COUNT_FIX)
     value: str | int = DEFAULT_MAX_SURGE if max_surge is None or max_surge == "" else max_surge
     if isinstance(value, bool):
-        raise InvalidInput(f"max surge must be a percentage like '10%' or a whole number, got {value!r}")
+        raise InvalidInput(
+            f"max surge must be a percentage like '10%' or a whole number, got {value!r}",
+            remediation=_SURGE_FIX,
+        )
     if isinstance(value, int):
         if value < 0:
-            raise InvalidInput(f"max surge must not be negative, got {value}")
+            raise InvalidInput(f"max surge must not be negative, got {value}", remediation=_SURGE_FIX)
         return value
     pct = _PERCENT_RE.fullmatch(value)
     if pct:
         share = float(pct.group(1))
         if share > 100:
-            raise InvalidInput(f"max surge percentage must be at most 100%, got {value!r}")
+            raise InvalidInput(
+                f"max surge percentage must be at most 100%, got {value!r}", remediation=_SURGE_FIX
+            )
         # Scale to an integer first so that e.g. 10% of 30 is exactly 3, not 3.0000000000000004 -> 4.
         thousandths = round(count * share * 1000)
         return -(-thousandths // 100_000)
     whole = _INT_RE.fullmatch(value)
     if whole:
         return int(whole.group(1))
-    raise InvalidInput(f"max surge must be a percentage like '10%' or a whole number, got {value!r}")
+    raise InvalidInput(
+        f"max surge must be a percentage like '10%' or a whole number, got {value!r}", remediation=_SURGE_FIX
+    )
 
 
 def usable_addresses(prefix: str | int) -> int:
@@ -126,7 +145,7 @@ def usable_addresses(prefix: str | int) -> int:
     bits = 32
     length: int
     if isinstance(prefix, bool):
-        raise InvalidInput(f"{prefix!r} is not a subnet prefix")
+        raise InvalidInput(f"{prefix!r} is not a subnet prefix", remediation=_PREFIX_FIX)
     if isinstance(prefix, int):
         length = prefix
     else:
@@ -135,18 +154,23 @@ def usable_addresses(prefix: str | int) -> int:
             try:
                 net = ipaddress.ip_network(text, strict=False)
             except ValueError as exc:
-                raise InvalidInput(f"{prefix!r} is not a subnet prefix") from exc
+                raise InvalidInput(f"{prefix!r} is not a subnet prefix", remediation=_PREFIX_FIX) from exc
             bits, length = net.max_prefixlen, net.prefixlen
         else:
             digits = text.removeprefix("/")
             if not _INT_RE.fullmatch(digits):
-                raise InvalidInput(f"{prefix!r} is not a subnet prefix")
+                raise InvalidInput(f"{prefix!r} is not a subnet prefix", remediation=_PREFIX_FIX)
             length = int(digits)
     if not 0 <= length <= bits:
-        raise InvalidInput(f"prefix length /{length} is out of range for IPv{4 if bits == 32 else 6}")
+        raise InvalidInput(
+            f"prefix length /{length} is out of range for IPv{4 if bits == 32 else 6}",
+            remediation=_PREFIX_FIX,
+        )
     usable = (1 << (bits - length)) - AZURE_RESERVED_ADDRESSES
     if usable < 1:
-        raise InvalidInput(f"/{length} is smaller than the smallest Azure subnet (/29)")
+        raise InvalidInput(
+            f"/{length} is smaller than the smallest Azure subnet (/29)", remediation=_PREFIX_FIX
+        )
     return usable
 
 
@@ -201,7 +225,7 @@ def addresses_needed(
     if max_pods < 0:
         problems.append(f"max pods must not be negative, got {max_pods}")
     if problems:
-        raise InvalidInput(problems)
+        raise InvalidInput(problems, remediation=_COUNT_FIX)
     surge = surge_nodes(count, max_surge)
     nodes = count + surge
     if mode is CniMode.NODE_SUBNET:
@@ -257,7 +281,7 @@ def fits(subnet: SubnetUsage, needed: int) -> CapacityVerdict:
         InvalidInput: ``needed`` is negative.
     """
     if needed < 0:
-        raise InvalidInput(f"needed addresses must not be negative, got {needed}")
+        raise InvalidInput(f"needed addresses must not be negative, got {needed}", remediation=_COUNT_FIX)
     available = subnet.available
     name = subnet.subnet_id.rstrip("/").rsplit("/", 1)[-1] or subnet.subnet_id
     if needed > available:

@@ -310,27 +310,6 @@ def _host_process(spec: Mapping[str, Any]) -> bool:
     )
 
 
-def _selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    """Evaluate a Kubernetes label selector (``matchLabels`` and ``matchExpressions``)."""
-    for key, value in _str_map(selector.get("matchLabels")).items():
-        if labels.get(key) != value:
-            return False
-    for expr in _list(selector.get("matchExpressions")):
-        if not isinstance(expr, Mapping):
-            return False
-        key, op = str(expr.get("key")), expr.get("operator")
-        values = {str(v) for v in _list(expr.get("values"))}
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return bool(selector.get("matchLabels") or selector.get("matchExpressions"))
-
-
 # --- images -----------------------------------------------------------------------------------------------------
 
 

@@ -31,15 +31,10 @@ from aks_windows_ops.rules import preflight_capacity as cap
 from aks_windows_ops.rules import preflight_lifecycle as life
 from aks_windows_ops.rules import validation, versions
 from aks_windows_ops.rules import workloads as workload_rules
+from aks_windows_ops.rules.findings import cluster_resource, finding, pool_resource
 from aks_windows_ops.rules.images import image_date
 from aks_windows_ops.rules.lifecycle import LifecycleData, builtin_lifecycle
-from aks_windows_ops.rules.preflight_capacity import (
-    WINDOWS_MAX_PODS_LOW,
-    WINDOWS_MAX_PODS_RECOMMENDED,
-    _cluster_resource,
-    _finding,
-    _pool_resource,
-)
+from aks_windows_ops.rules.preflight_capacity import WINDOWS_MAX_PODS_LOW, WINDOWS_MAX_PODS_RECOMMENDED
 from aks_windows_ops.rules.validation import FaqSection
 
 __all__ = [
@@ -196,7 +191,7 @@ def _rule_pool_names(s: ClusterSnapshot) -> Iterator[Finding]:
         if not problems:
             continue
         too_long = pool.is_windows and len(pool.name) > 6
-        yield _finding(
+        yield finding(
             "WINDOWS_POOL_NAME_TOO_LONG" if too_long else "POOL_NAME_INVALID",
             Severity.ERROR,
             "; ".join(problems),
@@ -205,7 +200,7 @@ def _rule_pool_names(s: ClusterSnapshot) -> Iterator[Finding]:
                 "and digits) with the migrate runbook."
             ),
             faq=FaqSection.POOL_NAMES,
-            resource=_pool_resource(pool),
+            resource=pool_resource(pool),
             runbook="migrate",
         )
 
@@ -214,7 +209,7 @@ def _rule_network_plugin(s: ClusterSnapshot) -> Iterator[Finding]:
     """FAQ "What network plug-ins are supported?" and "Are all features supported with Windows nodes?"."""
     plugin = (s.network_plugin or "").lower()
     if s.windows_pools and plugin != "azure":
-        yield _finding(
+        yield finding(
             "WINDOWS_REQUIRES_AZURE_CNI",
             Severity.ERROR,
             f"the cluster uses the {s.network_plugin or 'unset'} network plugin with Windows pools; Windows "
@@ -224,7 +219,7 @@ def _rule_network_plugin(s: ClusterSnapshot) -> Iterator[Finding]:
                 "--network-plugin-mode overlay`) or rebuild it with Azure CNI."
             ),
             faq=FaqSection.NETWORK_PLUGINS,
-            resource=_cluster_resource(s),
+            resource=cluster_resource(s),
         )
 
 
@@ -232,30 +227,30 @@ def _rule_modes(s: ClusterSnapshot) -> Iterator[Finding]:
     """Service facts: FAQ rules: Windows pools are User only; a Linux System pool of >= 2 nodes is recommended."""
     for pool in s.windows_pools:
         if pool.mode is PoolMode.SYSTEM:
-            yield _finding(
+            yield finding(
                 "WINDOWS_POOL_SYSTEM_MODE",
                 Severity.ERROR,
                 f"Windows pool {pool.name} is a System pool; System agent pools osType must be Linux.",
                 remediation="Replace it with a Windows User pool (migrate runbook); System pools must be Linux.",
                 faq=FaqSection.WINDOWS_ONLY_CLUSTERS,
-                resource=_pool_resource(pool),
+                resource=pool_resource(pool),
                 runbook="migrate",
             )
     system_linux = [p for p in s.pools if p.mode is PoolMode.SYSTEM and p.os_type is OsType.LINUX]
     if not system_linux:
-        yield _finding(
+        yield finding(
             "NO_LINUX_SYSTEM_POOL",
             Severity.ERROR,
             "the cluster has no Linux System pool; every AKS cluster needs one for its system services.",
             remediation="Add a Linux System pool of at least two nodes (add-pool runbook).",
             faq=FaqSection.WINDOWS_ONLY_CLUSTERS,
-            resource=_cluster_resource(s),
+            resource=cluster_resource(s),
             runbook="add-pool",
         )
         return
     nodes = sum(p.count for p in system_linux)
     if nodes < 2:
-        yield _finding(
+        yield finding(
             "SYSTEM_POOL_TOO_SMALL",
             Severity.WARNING,
             f"the Linux System pool(s) have {nodes} node(s); the FAQ recommends at least two for reliability "
@@ -265,7 +260,7 @@ def _rule_modes(s: ClusterSnapshot) -> Iterator[Finding]:
                 "--node-count 2`)."
             ),
             faq=FaqSection.WINDOWS_ONLY_CLUSTERS,
-            resource=_pool_resource(system_linux[0]),
+            resource=pool_resource(system_linux[0]),
         )
 
 
@@ -273,43 +268,43 @@ def _rule_limits(s: ClusterSnapshot) -> Iterator[Finding]:
     """FAQ "How many node pools can I create?": 100 pools, 1,000 nodes; pool counts 0/1-1000."""
     limit = min(s.max_agent_pools, validation.MAX_AGENT_POOLS) if s.max_agent_pools > 0 else 100
     if len(s.pools) > limit:
-        yield _finding(
+        yield finding(
             "TOO_MANY_POOLS",
             Severity.ERROR,
             f"the cluster has {len(s.pools)} node pools; at most {limit} are allowed.",
             remediation="Delete unused pools before adding or replacing one.",
             faq=FaqSection.POOL_LIMITS,
-            resource=_cluster_resource(s),
+            resource=cluster_resource(s),
         )
     elif len(s.pools) == limit:
-        yield _finding(
+        yield finding(
             "POOL_LIMIT_REACHED",
             Severity.WARNING,
             f"the cluster has {limit} node pools, the maximum; replacing a pool (migrate) needs room for one more.",
             remediation="Delete an unused pool first.",
             faq=FaqSection.POOL_LIMITS,
-            resource=_cluster_resource(s),
+            resource=cluster_resource(s),
         )
     nodes = sum(p.count for p in s.pools)
     if nodes > validation.MAX_CLUSTER_NODES:
-        yield _finding(
+        yield finding(
             "TOO_MANY_NODES",
             Severity.ERROR,
             f"the cluster has {nodes} nodes; at most {validation.MAX_CLUSTER_NODES} across all pools.",
             remediation="Scale pools down before any operation that adds nodes.",
             faq=FaqSection.POOL_LIMITS,
-            resource=_cluster_resource(s),
+            resource=cluster_resource(s),
         )
     for pool in s.pools:
         problems = validation.check_pool_count(pool.count, pool.mode)
         if problems:
-            yield _finding(
+            yield finding(
                 "POOL_NODE_COUNT_INVALID",
                 Severity.ERROR,
                 "; ".join(problems),
                 remediation="Scale the pool into range.",
                 faq=FaqSection.POOL_LIMITS,
-                resource=_pool_resource(pool),
+                resource=pool_resource(pool),
             )
 
 
@@ -324,13 +319,13 @@ def _rule_os_sku(s: ClusterSnapshot) -> Iterator[Finding]:
             continue  # an existing Annual Channel pool is valid; its retirement is a lifecycle finding
         problems = validation.check_os_sku(pool.os_sku, os_type=pool.os_type) if pool.os_sku else []
         if problems:
-            yield _finding(
+            yield finding(
                 "OS_SKU_MISMATCH",
                 Severity.ERROR,
                 "; ".join(problems),
                 remediation="Replace the pool with one whose OS SKU matches its OS type (migrate).",
                 faq=FaqSection.OPERATING_SYSTEMS,
-                resource=_pool_resource(pool),
+                resource=pool_resource(pool),
                 runbook="migrate",
             )
 
@@ -339,13 +334,13 @@ def _rule_skew(s: ClusterSnapshot) -> Iterator[Finding]:
     """Service facts: How the Azure CLI does it: a pool is never above the control plane nor > 3 minors behind it."""
     control_plane = _control_plane(s)
     if not _parses(control_plane):
-        yield _finding(
+        yield finding(
             "VERSION_UNREADABLE",
             Severity.WARNING,
             f"the control plane version {control_plane!r} does not parse; version rules were skipped.",
             remediation="Re-read the cluster; report the value if it persists.",
             faq=FaqSection.VERSION_SKEW,
-            resource=_cluster_resource(s),
+            resource=cluster_resource(s),
         )
         return
     for pool in s.pools:
@@ -353,19 +348,19 @@ def _rule_skew(s: ClusterSnapshot) -> Iterator[Finding]:
         if not version:
             continue
         if not _parses(version):
-            yield _finding(
+            yield finding(
                 "VERSION_UNREADABLE",
                 Severity.WARNING,
                 f"pool {pool.name} reports version {version!r}, which does not parse; its version rules were "
                 "skipped.",
                 remediation="Re-read the pool; report the value if it persists.",
                 faq=FaqSection.VERSION_SKEW,
-                resource=_pool_resource(pool),
+                resource=pool_resource(pool),
             )
             continue
         problems = versions.check_pool_skew(control_plane, version)
         if problems:
-            yield _finding(
+            yield finding(
                 "POOL_VERSION_SKEW",
                 Severity.ERROR,
                 f"pool {pool.name}: " + "; ".join(problems),
@@ -373,7 +368,7 @@ def _rule_skew(s: ClusterSnapshot) -> Iterator[Finding]:
                     "Upgrade the pool (or the control plane first, one minor at a time) with the patch runbook."
                 ),
                 faq=FaqSection.VERSION_SKEW,
-                resource=_pool_resource(pool),
+                resource=pool_resource(pool),
                 runbook="patch",
             )
 
@@ -381,7 +376,7 @@ def _rule_skew(s: ClusterSnapshot) -> Iterator[Finding]:
 def _rule_identity(s: ClusterSnapshot) -> Iterator[Finding]:
     """FAQ "How do I rotate the service principal for my Windows node pool?"."""
     if s.uses_service_principal and s.windows_pools:
-        yield _finding(
+        yield finding(
             "SERVICE_PRINCIPAL_WITH_WINDOWS",
             Severity.WARNING,
             "the cluster authenticates with a service principal; Windows pools cannot rotate it in place.",
@@ -390,7 +385,7 @@ def _rule_identity(s: ClusterSnapshot) -> Iterator[Finding]:
                 "`aks-windows-ops migrate --reason sp-rotation`."
             ),
             faq=FaqSection.SERVICE_PRINCIPAL,
-            resource=_cluster_resource(s),
+            resource=cluster_resource(s),
             runbook="migrate",
         )
 
@@ -435,13 +430,13 @@ def _rule_patching(s: ClusterSnapshot, data: LifecycleData | None = None) -> Ite
     for pool in s.windows_pools:
         latest, current = pool.latest_node_image_version, pool.node_image_version
         if latest and current and latest != current:
-            yield _finding(
+            yield finding(
                 "NODE_IMAGE_OUTDATED",
                 Severity.INFO,
                 f"Windows pool {pool.name} runs node image {current}; {latest} is available.",
                 remediation="Patch the pool's node image (patch runbook, --node-image-only).",
                 faq=FaqSection.PATCHING,
-                resource=_pool_resource(pool),
+                resource=pool_resource(pool),
                 runbook="patch",
             )
         offered = image_date(latest)
@@ -462,36 +457,36 @@ def _rule_patching(s: ClusterSnapshot, data: LifecycleData | None = None) -> Ite
             )
         else:
             remediation = "No control plane upgrade is offered yet; patch when one is (patch runbook)."
-        yield _finding(
+        yield finding(
             "WINDOWS_IMAGE_NEEDS_CONTROL_PLANE_UPGRADE",
             Severity.WARNING if usable_upgrades or os_blocks else Severity.INFO,
             f"pool {pool.name} is offered Windows images up to {offered.isoformat()} while images up to "
             f"{newest.isoformat()} exist: newer Windows images wait behind a control plane upgrade.",
             remediation=remediation,
             faq=FaqSection.PATCHING,
-            resource=_pool_resource(pool),
+            resource=pool_resource(pool),
             runbook="migrate" if os_blocks else "patch",
         )
     channel = (s.auto_upgrade_channel or "none").lower()
     if s.windows_pools and channel != "none":
-        yield _finding(
+        yield finding(
             "AUTO_UPGRADE_BLOCKS_CONTROL_PLANE_ONLY",
             Severity.INFO,
             f"cluster auto-upgrade is on (channel {s.auto_upgrade_channel}); the service refuses control-plane-only "
             "upgrades, which the patch runbook uses before node image upgrades.",
             remediation="Set the auto-upgrade channel to none for the patch window, or let auto-upgrade patch.",
             faq=FaqSection.PATCHING,
-            resource=_cluster_resource(s),
+            resource=cluster_resource(s),
             runbook="patch",
         )
     if s.windows_pools and 0 < s.max_agent_pools < 8:
-        yield _finding(
+        yield finding(
             "CONTROL_PLANE_ONLY_UPGRADE_UNAVAILABLE",
             Severity.INFO,
             f"maxAgentPools is {s.max_agent_pools}; control-plane-only upgrades need at least 8.",
             remediation="Upgrade the control plane together with the pools (patch runbook).",
             faq=FaqSection.PATCHING,
-            resource=_cluster_resource(s),
+            resource=cluster_resource(s),
             runbook="patch",
         )
 
@@ -504,20 +499,20 @@ def _rule_ahub(s: ClusterSnapshot) -> Iterator[Finding]:
     for pool in s.windows_pools:
         vmss = s.scale_set_for(pool.name)
         if vmss is None:
-            yield _finding(
+            yield finding(
                 "SCALE_SET_NOT_FOUND",
                 Severity.INFO,
                 f"no scale set tagged aks-managed-poolName={pool.name} in {s.node_resource_group}; AHUB was not "
                 "verified for this pool.",
                 remediation="Re-read the node resource group's scale sets.",
                 faq=FaqSection.HYBRID_BENEFIT,
-                resource=_pool_resource(pool),
+                resource=pool_resource(pool),
             )
             continue
         resource = f"VirtualMachineScaleSet/{vmss.resource_group}/{vmss.name}"
         drift = [i.name for i in vmss.instances if _license_on(i.license_type) != cluster_on]
         if cluster_on and not _license_on(vmss.license_type):
-            yield _finding(
+            yield finding(
                 "AHUB_DRIFT",
                 Severity.WARNING,
                 f"the cluster has Azure Hybrid Benefit on but scale set {vmss.name} (pool {pool.name}) has license "
@@ -528,7 +523,7 @@ def _rule_ahub(s: ClusterSnapshot) -> Iterator[Finding]:
                 runbook="ahub",
             )
         elif not cluster_on and _license_on(vmss.license_type):
-            yield _finding(
+            yield finding(
                 "AHUB_SET_OUTSIDE_CLUSTER",
                 Severity.INFO,
                 f"scale set {vmss.name} (pool {pool.name}) has license type Windows_Server but the cluster's "
@@ -539,7 +534,7 @@ def _rule_ahub(s: ClusterSnapshot) -> Iterator[Finding]:
                 runbook="ahub",
             )
         elif drift:
-            yield _finding(
+            yield finding(
                 "AHUB_DRIFT",
                 Severity.WARNING,
                 f"{len(drift)} instance(s) of scale set {vmss.name} have a license type that differs from the "
@@ -552,7 +547,7 @@ def _rule_ahub(s: ClusterSnapshot) -> Iterator[Finding]:
             )
         stale = [i.name for i in vmss.instances if i.latest_model_applied is False]
         if stale:
-            yield _finding(
+            yield finding(
                 "SCALE_SET_MODEL_NOT_APPLIED",
                 Severity.INFO,
                 f"{len(stale)} instance(s) of scale set {vmss.name} are not on the latest model; a license change "
@@ -568,7 +563,7 @@ def _rule_gmsa(s: ClusterSnapshot) -> Iterator[Finding]:
     """FAQ "Can my Windows Server containers use gMSA?"."""
     if not s.windows_pools and not s.gmsa_enabled:
         return
-    yield _finding(
+    yield finding(
         "GMSA_STATUS",
         Severity.INFO,
         "gMSA is enabled on the cluster." if s.gmsa_enabled else "gMSA is not enabled on the cluster.",
@@ -578,20 +573,20 @@ def _rule_gmsa(s: ClusterSnapshot) -> Iterator[Finding]:
             else "Enable it (`az aks update --enable-windows-gmsa`) if Windows containers need Active Directory."
         ),
         faq=FaqSection.GMSA,
-        resource=_cluster_resource(s),
+        resource=cluster_resource(s),
     )
 
 
 def _rule_windows_profile(s: ClusterSnapshot) -> Iterator[Finding]:
     """Service facts: How the Azure CLI does it: password and AHUB updates need a ``windowsProfile``."""
     if s.windows_pools and not s.has_windows_profile:
-        yield _finding(
+        yield finding(
             "WINDOWS_PROFILE_MISSING",
             Severity.WARNING,
             "the cluster has Windows pools but no windowsProfile was read; password and AHUB updates need one.",
             remediation="Re-read the cluster; set the Windows admin credentials (password runbook).",
             faq=FaqSection.ADMIN_PASSWORD,
-            resource=_cluster_resource(s),
+            resource=cluster_resource(s),
             runbook="password",
         )
 
@@ -601,7 +596,7 @@ def _state_findings(state: str | None, what: str, resource: str) -> Iterator[Fin
         return
     lowered = state.lower()
     if lowered == "failed":
-        yield _finding(
+        yield finding(
             "PROVISIONING_FAILED",
             Severity.WARNING,
             f"{what} is in provisioning state Failed; the last operation did not complete.",
@@ -613,7 +608,7 @@ def _state_findings(state: str | None, what: str, resource: str) -> Iterator[Fin
             resource=resource,
         )
     elif lowered not in TERMINAL_PROVISIONING_STATES:
-        yield _finding(
+        yield finding(
             "OPERATION_IN_PROGRESS",
             Severity.WARNING,
             f"{what} is in provisioning state {state}; another write now fails with 409 OperationNotAllowed.",
@@ -625,9 +620,9 @@ def _state_findings(state: str | None, what: str, resource: str) -> Iterator[Fin
 
 def _rule_provisioning(s: ClusterSnapshot) -> Iterator[Finding]:
     """Service facts: ARM behaviour: non-terminal and failed provisioning states."""
-    yield from _state_findings(s.provisioning_state, f"cluster {s.ref.name}", _cluster_resource(s))
+    yield from _state_findings(s.provisioning_state, f"cluster {s.ref.name}", cluster_resource(s))
     for pool in s.pools:
-        yield from _state_findings(pool.provisioning_state, f"pool {pool.name}", _pool_resource(pool))
+        yield from _state_findings(pool.provisioning_state, f"pool {pool.name}", pool_resource(pool))
 
 
 _RULES: tuple[_Rule, ...] = (

@@ -12,6 +12,7 @@ from typing import Any
 from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.models import ClusterSnapshot, Finding, PoolSnapshot, Severity
 from aks_windows_ops.rules import capacity, validation
+from aks_windows_ops.rules.findings import cluster_resource, finding, pool_resource
 from aks_windows_ops.rules.pod_templates import pod_templates
 from aks_windows_ops.rules.validation import FaqSection
 
@@ -21,35 +22,6 @@ __all__ = [
     "capacity_findings",
     "workload_capacity_findings",
 ]
-
-
-def _pool_resource(pool: PoolSnapshot) -> str:
-    return f"AgentPool/{pool.name}"
-
-
-def _cluster_resource(snapshot: ClusterSnapshot) -> str:
-    return f"ManagedCluster/{snapshot.ref}"
-
-
-def _finding(
-    code: str,
-    severity: Severity,
-    message: str,
-    *,
-    remediation: str,
-    faq: FaqSection,
-    resource: str = "",
-    runbook: str | None = None,
-) -> Finding:
-    return Finding(
-        code=code,
-        severity=severity,
-        message=message,
-        remediation=remediation,
-        faq=faq.value,
-        resource=resource,
-        runbook=runbook,
-    )
 
 
 #: Below the Azure CNI node-subnet default (30) a Windows pool runs out of pod slots early: the Windows
@@ -73,20 +45,20 @@ def _rule_max_pods(s: ClusterSnapshot) -> Iterator[Finding]:
             continue
         problems = validation.check_max_pods(pool.max_pods)
         if problems:
-            yield _finding(
+            yield finding(
                 "MAX_PODS_OUT_OF_RANGE",
                 Severity.ERROR,
                 f"pool {pool.name}: " + "; ".join(problems),
                 remediation="Replace the pool with one whose max pods is 10-250 (migrate runbook).",
                 faq=FaqSection.MAX_PODS,
-                resource=_pool_resource(pool),
+                resource=pool_resource(pool),
                 runbook="migrate",
             )
             continue
         if not pool.is_windows:
             continue
         if pool.max_pods < WINDOWS_MAX_PODS_LOW:
-            yield _finding(
+            yield finding(
                 "WINDOWS_MAX_PODS_LOW",
                 Severity.INFO,
                 f"Windows pool {pool.name} allows {pool.max_pods} pods per node; system DaemonSets take several, "
@@ -96,11 +68,11 @@ def _rule_max_pods(s: ClusterSnapshot) -> Iterator[Finding]:
                     "with max pods >= 30 (mind the subnet size)."
                 ),
                 faq=FaqSection.DEPLOY_POD_ERROR,
-                resource=_pool_resource(pool),
+                resource=pool_resource(pool),
                 runbook="migrate",
             )
         elif pool.max_pods > WINDOWS_MAX_PODS_RECOMMENDED:
-            yield _finding(
+            yield finding(
                 "WINDOWS_MAX_PODS_HIGH",
                 Severity.INFO,
                 f"Windows pool {pool.name} allows {pool.max_pods} pods per node; "
@@ -110,7 +82,7 @@ def _rule_max_pods(s: ClusterSnapshot) -> Iterator[Finding]:
                     "--reason max-pods`."
                 ),
                 faq=FaqSection.MAX_PODS,
-                resource=_pool_resource(pool),
+                resource=pool_resource(pool),
                 runbook="migrate",
             )
 
@@ -124,13 +96,13 @@ def _rule_subnets(s: ClusterSnapshot) -> Iterator[Finding]:
             mode = capacity.cni_mode(s.network_plugin, s.network_plugin_mode, pool.pod_subnet_id)
             surge = capacity.surge_nodes(pool.count, pool.max_surge)
         except InvalidInput as exc:
-            yield _finding(
+            yield finding(
                 "MAX_SURGE_INVALID",
                 Severity.WARNING,
                 f"pool {pool.name}: {exc}",
                 remediation="Set maxSurge to a percentage like '10%' or a whole number.",
                 faq=FaqSection.CAPACITY,
-                resource=_pool_resource(pool),
+                resource=pool_resource(pool),
             )
             continue
         if surge == 0:
@@ -147,7 +119,7 @@ def _rule_subnets(s: ClusterSnapshot) -> Iterator[Finding]:
             verdict = capacity.fits(usage, needed)
             if verdict.fits:
                 continue
-            yield _finding(
+            yield finding(
                 "SUBNET_NO_SURGE_ROOM",
                 Severity.WARNING,
                 f"pool {pool.name}: an upgrade surges {surge} node(s) needing {needed} {label}-subnet addresses: "
@@ -157,7 +129,7 @@ def _rule_subnets(s: ClusterSnapshot) -> Iterator[Finding]:
                     "subnet (migrate runbook)."
                 ),
                 faq=FaqSection.CAPACITY,
-                resource=_pool_resource(pool),
+                resource=pool_resource(pool),
                 runbook="migrate",
             )
 
@@ -184,7 +156,7 @@ def _rule_replacement_room(s: ClusterSnapshot) -> Iterator[Finding]:
         verdict = capacity.fits(usage, need.node_subnet)
         if verdict.fits:
             continue
-        yield _finding(
+        yield finding(
             "NO_ROOM_FOR_REPLACEMENT_POOL",
             Severity.INFO,
             f"a replacement for Windows pool {pool.name} ({pool.count} nodes, max pods {_effective_max_pods(s, pool)}) "
@@ -194,7 +166,7 @@ def _rule_replacement_room(s: ClusterSnapshot) -> Iterator[Finding]:
                 "the new pool another subnet, or lower its max pods."
             ),
             faq=FaqSection.CAPACITY,
-            resource=_pool_resource(pool),
+            resource=pool_resource(pool),
             runbook="migrate",
         )
 
@@ -209,7 +181,7 @@ def _workload_capacity(s: ClusterSnapshot, manifests: list[Mapping[str, Any]]) -
     slots = sum(max(_effective_max_pods(s, p) - daemons, 0) * p.count for p in s.windows_pools)
     if wanted <= slots:
         return
-    yield _finding(
+    yield finding(
         "WINDOWS_POD_CAPACITY_EXCEEDED",
         Severity.WARNING,
         f"the Windows workloads ask for {wanted} pods but the Windows pools have {slots} pod slots "
@@ -220,7 +192,7 @@ def _workload_capacity(s: ClusterSnapshot, manifests: list[Mapping[str, Any]]) -
             "`aks-windows-ops migrate --reason max-pods`."
         ),
         faq=FaqSection.DEPLOY_POD_ERROR,
-        resource=_cluster_resource(s),
+        resource=cluster_resource(s),
         runbook="migrate",
     )
 

@@ -12,9 +12,9 @@ import datetime as _dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.models import ClusterSnapshot, Finding, PoolSnapshot, Severity
 from aks_windows_ops.rules import versions
+from aks_windows_ops.rules.findings import finding, pool_resource
 from aks_windows_ops.rules.lifecycle import (
     KubernetesMinor,
     LifecycleData,
@@ -51,21 +51,8 @@ _MIGRATE_FIX = (
 )
 
 
-def _minor(version: str | None) -> tuple[int, int] | None:
-    if not version:
-        return None
-    try:
-        return versions.parse_version(version).minor_key
-    except InvalidInput:
-        return None
-
-
 def _label(minor: tuple[int, int]) -> str:
     return f"{minor[0]}.{minor[1]}"
-
-
-def _pool_resource(pool: PoolSnapshot) -> str:
-    return f"AgentPool/{pool.name}"
 
 
 def _control_plane(s: ClusterSnapshot) -> str:
@@ -109,13 +96,13 @@ def windows_os_findings(s: ClusterSnapshot, data: LifecycleData, as_of: _dt.date
         ``WINDOWS_OS_RETIRED`` / ``WINDOWS_OS_RETIRING`` / ``WINDOWS_OS_LIFECYCLE`` (by date),
         ``WINDOWS_OS_KUBERNETES_UNSUPPORTED``, ``WINDOWS_OS_LAST_KUBERNETES_MINOR``, ``WINDOWS_OS_UNKNOWN``.
     """
-    cp_minor = _minor(_control_plane(s))
+    cp_minor = versions.minor_of(_control_plane(s))
     for pool in s.windows_pools:
-        resource = _pool_resource(pool)
+        resource = pool_resource(pool)
         sku = data.os_sku(pool.os_sku)
         if sku is None:
             if pool.os_sku:
-                yield Finding(
+                yield finding(
                     code="WINDOWS_OS_UNKNOWN",
                     severity=Severity.INFO,
                     message=(
@@ -124,7 +111,7 @@ def windows_os_findings(s: ClusterSnapshot, data: LifecycleData, as_of: _dt.date
                         "not checked."
                     ),
                     remediation="Pass a newer lifecycle data file (--lifecycle-data) that lists this OS SKU.",
-                    faq=FaqSection.OPERATING_SYSTEMS.value,
+                    faq=FaqSection.OPERATING_SYSTEMS,
                     resource=resource,
                 )
             continue
@@ -136,19 +123,19 @@ def windows_os_findings(s: ClusterSnapshot, data: LifecycleData, as_of: _dt.date
                 Severity.WARNING: "WINDOWS_OS_RETIRING",
                 Severity.INFO: "WINDOWS_OS_LIFECYCLE",
             }[severity]
-            yield Finding(
+            yield finding(
                 code=code,
                 severity=severity,
                 message=_os_message(pool, sku, as_of),
                 remediation=_MIGRATE_FIX,
-                faq=FaqSection.OPERATING_SYSTEMS.value,
+                faq=FaqSection.OPERATING_SYSTEMS,
                 resource=resource,
                 runbook="migrate",
             )
-        pool_minor = _minor(pool.current_orchestrator_version or pool.orchestrator_version)
+        pool_minor = versions.minor_of(pool.current_orchestrator_version or pool.orchestrator_version)
         highest = max((m for m in (pool_minor, cp_minor) if m is not None), default=None)
         if highest is not None and sku.max_minor is not None and highest > sku.max_minor:
-            yield Finding(
+            yield finding(
                 code="WINDOWS_OS_KUBERNETES_UNSUPPORTED",
                 severity=Severity.ERROR,
                 message=(
@@ -156,12 +143,12 @@ def windows_os_findings(s: ClusterSnapshot, data: LifecycleData, as_of: _dt.date
                     f"Kubernetes up to {_label(sku.max_minor)} only."
                 ),
                 remediation=_MIGRATE_FIX,
-                faq=FaqSection.OPERATING_SYSTEMS.value,
+                faq=FaqSection.OPERATING_SYSTEMS,
                 resource=resource,
                 runbook="migrate",
             )
         elif pool_minor is not None and sku.min_minor is not None and pool_minor < sku.min_minor:
-            yield Finding(
+            yield finding(
                 code="WINDOWS_OS_KUBERNETES_UNSUPPORTED",
                 severity=Severity.ERROR,
                 message=(
@@ -169,12 +156,12 @@ def windows_os_findings(s: ClusterSnapshot, data: LifecycleData, as_of: _dt.date
                     f"{_label(sku.min_minor)} or later."
                 ),
                 remediation=f"Upgrade the control plane and the pool to {_label(sku.min_minor)} or later (patch runbook).",
-                faq=FaqSection.OPERATING_SYSTEMS.value,
+                faq=FaqSection.OPERATING_SYSTEMS,
                 resource=resource,
                 runbook="patch",
             )
         elif highest is not None and sku.max_minor is not None and highest == sku.max_minor:
-            yield Finding(
+            yield finding(
                 code="WINDOWS_OS_LAST_KUBERNETES_MINOR",
                 severity=Severity.WARNING,
                 message=(
@@ -183,7 +170,7 @@ def windows_os_findings(s: ClusterSnapshot, data: LifecycleData, as_of: _dt.date
                     "Windows OS."
                 ),
                 remediation=_MIGRATE_FIX,
-                faq=FaqSection.OPERATING_SYSTEMS.value,
+                faq=FaqSection.OPERATING_SYSTEMS,
                 resource=resource,
                 runbook="migrate",
             )
@@ -244,20 +231,20 @@ def kubernetes_support_findings(
         (info), ``KUBERNETES_VERSION_NOT_IN_DATA`` (info).
     """
     lts = (s.support_plan or "").lower() == LTS_SUPPORT_PLAN.lower()
-    cp_minor = _minor(_control_plane(s))
+    cp_minor = versions.minor_of(_control_plane(s))
     targets: list[tuple[str, str, tuple[int, int]]] = []
     if cp_minor is not None:
         targets.append((f"the control plane of {s.ref.name}", f"ManagedCluster/{s.ref}", cp_minor))
     for pool in s.pools:
-        m = _minor(pool.current_orchestrator_version or pool.orchestrator_version)
+        m = versions.minor_of(pool.current_orchestrator_version or pool.orchestrator_version)
         if m is not None and m != cp_minor:
-            targets.append((f"pool {pool.name}", _pool_resource(pool), m))
+            targets.append((f"pool {pool.name}", pool_resource(pool), m))
     known = sorted(data.kubernetes)
     for what, resource, minor in targets:
         entry = data.minor(minor)
         if entry is None and known and minor < known[0]:
             oldest = data.kubernetes[known[0]]
-            yield Finding(
+            yield finding(
                 code="KUBERNETES_OUT_OF_SUPPORT",
                 severity=Severity.ERROR,
                 message=(
@@ -266,13 +253,13 @@ def kubernetes_support_findings(
                     "patches, no support."
                 ),
                 remediation="Upgrade the control plane, then the pools, one minor at a time (patch runbook).",
-                faq=FaqSection.SUPPORTED_VERSIONS.value,
+                faq=FaqSection.SUPPORTED_VERSIONS,
                 resource=resource,
                 runbook="patch",
             )
             continue
         if entry is None:
-            yield Finding(
+            yield finding(
                 code="KUBERNETES_VERSION_NOT_IN_DATA",
                 severity=Severity.INFO,
                 message=(
@@ -280,7 +267,7 @@ def kubernetes_support_findings(
                     f"{data.checked.isoformat()}) does not list; its support end was not checked."
                 ),
                 remediation="Pass a newer lifecycle data file (--lifecycle-data).",
-                faq=FaqSection.SUPPORTED_VERSIONS.value,
+                faq=FaqSection.SUPPORTED_VERSIONS,
                 resource=resource,
             )
             continue
@@ -290,7 +277,7 @@ def kubernetes_support_findings(
             Severity.WARNING: "KUBERNETES_SUPPORT_ENDING",
             Severity.INFO: "KUBERNETES_SUPPORT_END",
         }[severity]
-        yield Finding(
+        yield finding(
             code=code,
             severity=severity,
             message=message,
@@ -302,7 +289,7 @@ def kubernetes_support_findings(
                     else f", or move the cluster to the {LTS_SUPPORT_PLAN} plan."
                 )
             ),
-            faq=FaqSection.SUPPORTED_VERSIONS.value,
+            faq=FaqSection.SUPPORTED_VERSIONS,
             resource=resource,
             runbook="patch",
         )
@@ -321,7 +308,7 @@ def old_image_findings(s: ClusterSnapshot, data: LifecycleData) -> Iterator[Find
     if not still_on_old_windows_image(s, data):
         return
     newest = _label(data.old_image.newest_minor_then)
-    yield Finding(
+    yield finding(
         code="OLD_WINDOWS_IMAGE",
         severity=Severity.ERROR,
         message=(
@@ -334,7 +321,7 @@ def old_image_findings(s: ClusterSnapshot, data: LifecycleData) -> Iterator[Find
             "Upgrade the control plane (patch runbook); then create new Windows pools, move the pods and delete "
             "the old pools: `aks-windows-ops migrate --reason old-image`."
         ),
-        faq=FaqSection.NEW_POOL_ERROR.value,
+        faq=FaqSection.NEW_POOL_ERROR,
         resource=f"ManagedCluster/{s.ref}",
         runbook="patch",
     )

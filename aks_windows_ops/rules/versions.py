@@ -12,13 +12,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aks_windows_ops.errors import InvalidInput
+from aks_windows_ops.rules.inputs import raise_if
 
 __all__ = [
     "MAX_POOL_MINOR_SKEW",
+    "POOL_SKEW_REMEDIATION",
+    "UPGRADE_PATH_REMEDIATION",
+    "VERSION_REMEDIATION",
     "KubernetesVersion",
     "check_pool_skew",
     "check_upgrade_path",
     "compare_versions",
+    "minor_of",
     "parse_version",
     "plan_version_hops",
     "validate_pool_skew",
@@ -30,6 +35,21 @@ __all__ = [
 #: three for control planes >= 1.28; the azure-mgmt-containerservice docstring still says two (Service facts:
 #: How the Azure CLI does it). The service is the authority, so three.
 MAX_POOL_MINOR_SKEW = 3
+
+#: What to do about a version that does not parse.
+VERSION_REMEDIATION = (
+    "Give the Kubernetes version as MAJOR.MINOR or MAJOR.MINOR.PATCH, such as 1.33 or 1.33.2 "
+    "(az aks get-versions lists those the region offers)."
+)
+#: What to do about an upgrade the service refuses (AKS supported Kubernetes versions).
+UPGRADE_PATH_REMEDIATION = (
+    "Upgrade one minor version at a time and never downgrade; plan the upgrade to see every hop."
+)
+#: What to do about a pool too far from its control plane (AKS supported Kubernetes versions).
+POOL_SKEW_REMEDIATION = (
+    "Upgrade the pool (or pick its version) so it is no newer than the control plane and at most three "
+    "minors behind it."
+)
 
 _VERSION_RE = re.compile(r"^v?(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})(?:\.(0|[1-9][0-9]{0,3}))?$")
 
@@ -81,14 +101,32 @@ def parse_version(text: str | KubernetesVersion) -> KubernetesVersion:
     if isinstance(text, KubernetesVersion):
         return text
     if not isinstance(text, str):
-        raise InvalidInput(f"Kubernetes version must be a string like 1.31.2, got {type(text).__name__}")
+        raise InvalidInput(
+            f"Kubernetes version must be a string like 1.31.2, got {type(text).__name__}",
+            remediation=VERSION_REMEDIATION,
+        )
     match = _VERSION_RE.fullmatch(text.strip())
     if match is None:
         raise InvalidInput(
-            f"{text!r} is not a Kubernetes version (expected MAJOR.MINOR or MAJOR.MINOR.PATCH)"
+            f"{text!r} is not a Kubernetes version (expected MAJOR.MINOR or MAJOR.MINOR.PATCH)",
+            remediation=VERSION_REMEDIATION,
         )
     major, minor, patch = match.groups()
     return KubernetesVersion(int(major), int(minor), int(patch) if patch is not None else None)
+
+
+def minor_of(text: str | KubernetesVersion | None) -> tuple[int, int] | None:
+    """``(major, minor)`` of a version, or ``None`` when there is none or it does not parse.
+
+    For reading versions Azure reported (a missing or unexpected one is no finding); input from the user
+    goes through :func:`parse_version`, which says what is wrong.
+    """
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    try:
+        return parse_version(text).minor_key
+    except InvalidInput:
+        return None
 
 
 def compare_versions(a: str | KubernetesVersion, b: str | KubernetesVersion) -> int:
@@ -156,7 +194,7 @@ def check_upgrade_path(
         skipped = ", ".join(f"{cur.major}.{m}" for m in range(cur.minor + 1, tgt.minor))
         return [
             f"cannot skip minor versions from {cur} to {tgt} (skips {skipped}); "
-            "upgrade one minor at a time (plan_version_hops lists the hops)"
+            "upgrade one minor at a time (the upgrade plan lists the hops)"
         ]
     return []
 
@@ -169,9 +207,7 @@ def validate_upgrade_path(
     Raises:
         InvalidInput: with every problem.
     """
-    problems = check_upgrade_path(current, target, allow_skip=allow_skip)
-    if problems:
-        raise InvalidInput(problems)
+    raise_if(check_upgrade_path(current, target, allow_skip=allow_skip), UPGRADE_PATH_REMEDIATION)
 
 
 def _hop_rank(v: KubernetesVersion) -> tuple[bool, int]:
@@ -203,11 +239,11 @@ def plan_version_hops(
     """
     parsed, problems = _parse_all(current_version=current, target_version=target)
     if problems:
-        raise InvalidInput(problems)
+        raise InvalidInput(problems, remediation=VERSION_REMEDIATION)
     cur, tgt = parsed["current_version"], parsed["target_version"]
     path_problems = check_upgrade_path(cur, tgt, allow_skip=True)
     if path_problems:
-        raise InvalidInput(path_problems)
+        raise InvalidInput(path_problems, remediation=UPGRADE_PATH_REMEDIATION)
     if compare_versions(cur, tgt) == 0 and (cur.patch == tgt.patch or tgt.patch is None):
         return []
     by_minor: dict[int, KubernetesVersion] = {}
@@ -221,7 +257,10 @@ def plan_version_hops(
         if v.major == cur.major and (v.minor not in by_minor or _hop_rank(v) > _hop_rank(by_minor[v.minor])):
             by_minor[v.minor] = v
     if bad:
-        raise InvalidInput([f"available versions contain non-versions: {', '.join(sorted(bad))}"])
+        raise InvalidInput(
+            [f"available versions contain non-versions: {', '.join(sorted(bad))}"],
+            remediation="List only versions Azure offers (az aks get-versions), as MAJOR.MINOR.PATCH.",
+        )
     hops: list[str] = []
     missing: list[str] = []
     for minor in range(cur.minor + 1, tgt.minor):
@@ -231,7 +270,8 @@ def plan_version_hops(
             missing.append(f"{cur.major}.{minor}")
     if missing:
         raise InvalidInput(
-            [f"no available version for intermediate minor {m}; it cannot be skipped" for m in missing]
+            [f"no available version for intermediate minor {m}; it cannot be skipped" for m in missing],
+            remediation="Pick a target the region offers every minor version up to (az aks get-versions).",
         )
     hops.append(str(tgt))
     return hops
@@ -274,6 +314,4 @@ def validate_pool_skew(control_plane: str | KubernetesVersion, pool: str | Kuber
     Raises:
         InvalidInput: with every problem.
     """
-    problems = check_pool_skew(control_plane, pool)
-    if problems:
-        raise InvalidInput(problems)
+    raise_if(check_pool_skew(control_plane, pool), POOL_SKEW_REMEDIATION)

@@ -16,6 +16,7 @@ from typing import Any
 from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.models import Finding, Severity
 from aks_windows_ops.rules import versions
+from aks_windows_ops.rules.findings import finding
 from aks_windows_ops.rules.lifecycle import host_runs_image_build
 from aks_windows_ops.rules.pod_templates import (
     _BUILD_LABEL,
@@ -30,7 +31,6 @@ from aks_windows_ops.rules.pod_templates import (
     _normalise_build,
     _os_name_windows,
     _pinned_builds,
-    _selector_matches,
     _selects_windows,
     _str_map,
     image_windows_build,
@@ -40,6 +40,7 @@ from aks_windows_ops.rules.pod_templates import (
 )
 from aks_windows_ops.rules.pod_templates import IMAGE_TAG_BUILDS as IMAGE_TAG_BUILDS  # moved; kept importable
 from aks_windows_ops.rules.pod_templates import WORKLOAD_KINDS as WORKLOAD_KINDS  # moved; kept importable
+from aks_windows_ops.rules.selectors import selector_matches
 from aks_windows_ops.rules.validation import FaqSection
 
 __all__ = [
@@ -115,27 +116,6 @@ _FAQ_OS = FaqSection.OPERATING_SYSTEMS.value
 # --- the lint ---------------------------------------------------------------------------------------------------
 
 
-def _finding(
-    code: str,
-    severity: Severity,
-    message: str,
-    *,
-    resource: str,
-    remediation: str,
-    faq: str,
-    runbook: str | None = None,
-) -> Finding:
-    return Finding(
-        code=code,
-        severity=severity,
-        message=message,
-        remediation=remediation,
-        faq=faq,
-        resource=resource,
-        runbook=runbook,
-    )
-
-
 def _lint_security(t: PodTemplate, strict: bool) -> list[Finding]:
     findings: list[Finding] = []
     spec = t.spec
@@ -156,7 +136,7 @@ def _lint_security(t: PodTemplate, strict: bool) -> list[Finding]:
             privileged.append(name)
     if used:
         findings.append(
-            _finding(
+            finding(
                 "LINUX_SECURITY_CONTEXT_ON_WINDOWS",
                 severity,
                 f"Windows pod template sets Linux-only security settings ({', '.join(used)}); {consequence}.",
@@ -178,7 +158,7 @@ def _lint_security(t: PodTemplate, strict: bool) -> list[Finding]:
         and not any(_dig(c, "securityContext", "windowsOptions", "runAsUserName") for c in _containers(spec))
     ):
         findings.append(
-            _finding(
+            finding(
                 "RUN_AS_NON_ROOT_ON_WINDOWS",
                 Severity.INFO,
                 "runAsNonRoot on Windows has no UID to check; the kubelet only refuses ContainerAdministrator, "
@@ -190,7 +170,7 @@ def _lint_security(t: PodTemplate, strict: bool) -> list[Finding]:
         )
     if privileged and not _host_process(spec):
         findings.append(
-            _finding(
+            finding(
                 "PRIVILEGED_ON_WINDOWS",
                 severity,
                 f"containers {', '.join(privileged)} ask for privileged mode, which Windows containers do not "
@@ -213,7 +193,7 @@ def _lint_template_windows(t: PodTemplate) -> list[Finding]:
     findings += _lint_security(t, strict=_os_name_windows(spec))
     if spec.get("hostNetwork") is True and not host_process:
         findings.append(
-            _finding(
+            finding(
                 "HOST_NETWORK_ON_WINDOWS",
                 Severity.WARNING,
                 "Windows pod template uses hostNetwork, which Windows supports only for HostProcess containers.",
@@ -237,7 +217,7 @@ def _lint_template_windows(t: PodTemplate) -> list[Finding]:
         ]
         if linux_paths:
             findings.append(
-                _finding(
+                finding(
                     "LINUX_MOUNT_PATH_ON_WINDOWS",
                     Severity.WARNING,
                     f"Windows pod template mounts volumes at Linux-style paths ({', '.join(linux_paths)}).",
@@ -263,7 +243,7 @@ def _lint_template_windows(t: PodTemplate) -> list[Finding]:
                 odd_volumes.append(f"{v.get('name') or '?'} ({detail})")
         if odd_volumes:
             findings.append(
-                _finding(
+                finding(
                     "UNSUPPORTED_VOLUME_ON_WINDOWS",
                     Severity.INFO,
                     f"Windows pod template uses volumes outside Azure Disk / Azure Files: {', '.join(odd_volumes)}.",
@@ -288,7 +268,7 @@ def _lint_images(t: PodTemplate, windows_builds: set[str] | None, is_windows: bo
     windows_images = [(n, i) for n, i in images if is_windows_image(i)]
     if windows_images and not _selects_windows(t.spec):
         findings.append(
-            _finding(
+            finding(
                 "WINDOWS_IMAGE_WITHOUT_OS_SELECTOR",
                 Severity.WARNING,
                 f"pod template runs Windows images ({', '.join(i for _, i in windows_images)}) but does not "
@@ -312,7 +292,7 @@ def _lint_images(t: PodTemplate, windows_builds: set[str] | None, is_windows: bo
     )
     if len(builds) > 1:
         findings.append(
-            _finding(
+            finding(
                 "WINDOWS_IMAGE_BUILD_MISMATCH",
                 Severity.ERROR,
                 f"containers need different Windows builds ({by_build}); with process isolation one of them "
@@ -327,7 +307,7 @@ def _lint_images(t: PodTemplate, windows_builds: set[str] | None, is_windows: bo
     if pinned:
         if not _runs_on(build, pinned):
             findings.append(
-                _finding(
+                finding(
                     "WINDOWS_IMAGE_BUILD_MISMATCH",
                     Severity.ERROR,
                     f"image needs Windows build {build} ({by_build}) but the node selection pins "
@@ -341,7 +321,7 @@ def _lint_images(t: PodTemplate, windows_builds: set[str] | None, is_windows: bo
     if windows_builds:
         if not _runs_on(build, windows_builds):
             findings.append(
-                _finding(
+                finding(
                     "WINDOWS_IMAGE_BUILD_MISMATCH",
                     Severity.ERROR,
                     f"image needs Windows build {build} ({by_build}) but the Windows pools run "
@@ -355,7 +335,7 @@ def _lint_images(t: PodTemplate, windows_builds: set[str] | None, is_windows: bo
             )
         elif len(windows_builds) > 1 and pinned is None:
             findings.append(
-                _finding(
+                finding(
                     "WINDOWS_IMAGE_BUILD_NOT_PINNED",
                     Severity.WARNING,
                     f"image needs Windows build {build} but the cluster has Windows pools on "
@@ -386,7 +366,7 @@ def _service_ports_findings(services: list[Mapping[str, Any]]) -> list[Finding]:
         return []
     over = n > SERVICE_LIMIT
     return [
-        _finding(
+        finding(
             "SERVICES_OVER_PORT_LIMIT" if over else "SERVICES_NEAR_PORT_LIMIT",
             Severity.WARNING,
             f"{n} Services use externalTrafficPolicy Cluster (set or defaulted); "
@@ -410,7 +390,7 @@ def _has_one_per_node_anti_affinity(t: PodTemplate) -> bool:
     for term in _list(terms):
         if not isinstance(term, Mapping) or term.get("topologyKey") != _HOSTNAME:
             continue
-        if _selector_matches(_mapping(term.get("labelSelector")), t.labels):
+        if selector_matches(_mapping(term.get("labelSelector")), t.labels, empty_matches=False):
             return True
     return False
 
@@ -445,7 +425,7 @@ def _session_affinity_findings(
         name = object_name(s)
         if spec.get("externalTrafficPolicy") != "Local":
             findings.append(
-                _finding(
+                finding(
                     "SESSION_AFFINITY_NEEDS_LOCAL_POLICY",
                     Severity.WARNING,
                     "Service uses sessionAffinity ClientIP for Windows pods without externalTrafficPolicy "
@@ -458,7 +438,7 @@ def _session_affinity_findings(
         loose = [t.resource for t in selected if not _has_one_per_node_anti_affinity(t)]
         if loose:
             findings.append(
-                _finding(
+                finding(
                     "SESSION_AFFINITY_NEEDS_ANTI_AFFINITY",
                     Severity.WARNING,
                     f"Service uses sessionAffinity ClientIP but {', '.join(loose)} can run more than one pod "
@@ -478,7 +458,7 @@ def _session_affinity_findings(
                 too_old = False
             if too_old:
                 findings.append(
-                    _finding(
+                    finding(
                         "SESSION_AFFINITY_VERSION_TOO_LOW",
                         Severity.WARNING,
                         f"session affinity for Windows pods needs Kubernetes {_SESSION_AFFINITY_MIN_VERSION} or "
@@ -529,7 +509,7 @@ def lint_workloads(
             findings += _lint_template_windows(t)
             if builds is not None and not builds:
                 findings.append(
-                    _finding(
+                    finding(
                         "WINDOWS_WORKLOAD_WITHOUT_WINDOWS_POOL",
                         Severity.WARNING,
                         "pod template selects Windows nodes but the cluster has no Windows pool; its pods "

@@ -20,6 +20,7 @@ from aks_windows_ops.azure import actions as az
 from aks_windows_ops.azure.clients import AzureClients
 from aks_windows_ops.azure.facts import read_scale_sets, read_snapshot, snapshot_from_wire
 from aks_windows_ops.errors import AzureOperationFailed, InvalidInput
+from aks_windows_ops.htmltable import html_table
 from aks_windows_ops.models import ClusterRef, ClusterSnapshot
 from aks_windows_ops.runbooks.checkpoints import CheckpointStore
 from aks_windows_ops.runbooks.events import Event
@@ -145,11 +146,10 @@ class LicenseReport:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            "<tr>"
-            + "".join(
-                f"<td>{html.escape(str(v))}</td>"
-                for v in (
+        table = html_table(
+            ("pool", "scale set", "instance", "licenseType", "latestModelApplied", "state"),
+            (
+                (
                     r.pool,
                     r.scale_set,
                     r.instance or "(model)",
@@ -157,18 +157,11 @@ class LicenseReport:
                     r.latest_model_applied,
                     "DRIFT" if r.drift else "ok",
                 )
-            )
-            + "</tr>"
-            for r in self.rows
+                for r in self.rows
+            ),
+            none="None",
         )
-        head = "".join(
-            f"<th>{h}</th>"
-            for h in ("pool", "scale set", "instance", "licenseType", "latestModelApplied", "state")
-        )
-        return (
-            f"<p><b>{html.escape(self.cluster)}</b>: licenseType={html.escape(self.cluster_license)}</p>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-        )
+        return f"<p><b>{html.escape(self.cluster)}</b>: licenseType={html.escape(self.cluster_license)}</p>{table}"
 
 
 def license_report(snapshot: ClusterSnapshot) -> LicenseReport:

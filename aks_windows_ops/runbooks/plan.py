@@ -30,7 +30,8 @@ from datetime import datetime, timezone
 from typing import Any, Union
 
 from aks_windows_ops.errors import InvalidInput
-from aks_windows_ops.models import Finding, Severity
+from aks_windows_ops.htmltable import Html, html_table
+from aks_windows_ops.models import ClusterRef, Finding, Severity
 from aks_windows_ops.secrets import Secret
 
 __all__ = [
@@ -321,10 +322,8 @@ class Plan:
     @property
     def target_parts(self) -> tuple[str, str, str] | None:
         """``(subscription, resource group, cluster)`` when the target has that shape, else ``None``."""
-        parts = self.target.split("/")
-        if len(parts) != 3 or not all(parts):
-            return None
-        return parts[0], parts[1], parts[2]
+        ref = ClusterRef.parse(self.target)
+        return None if ref is None else (ref.subscription_id, ref.resource_group, ref.name)
 
     @property
     def is_rehearsal(self) -> bool:
@@ -572,17 +571,18 @@ def render_html(plan: Plan) -> str:
         f"<br/>created {e(plan.created_at.isoformat())}; {e(_summary(plan))}</p>",
     ]
     if plan.steps:
-        parts.append(
-            "<table><thead><tr><th>#</th><th>Step</th><th>Resource</th><th>Expected</th>"
-            "<th>Restarts nodes</th><th>Why</th></tr></thead><tbody>"
-        )
-        for number, s in enumerate(plan.steps, 1):
-            parts.append(
-                f"<tr><td>{number}</td><td>{e(s.title)}<br/><small><code>{e(s.id)}</code></small></td>"
-                f"<td>{e(s.resource)}</td><td>{e(format_duration(s.expected_seconds))}</td>"
-                f"<td>{'yes' if s.restarts_nodes else 'no'}</td><td>{e(s.reason)}</td></tr>"
+        steps = (
+            (
+                number,
+                Html(f"{e(s.title)}<br/><small><code>{e(s.id)}</code></small>"),
+                s.resource,
+                format_duration(s.expected_seconds),
+                "yes" if s.restarts_nodes else "no",
+                s.reason,
             )
-        parts.append("</tbody></table>")
+            for number, s in enumerate(plan.steps, 1)
+        )
+        parts.append(html_table(("#", "Step", "Resource", "Expected", "Restarts nodes", "Why"), steps))
     else:
         parts.append("<p>Nothing to do.</p>")
     if plan.noops:
@@ -590,16 +590,12 @@ def render_html(plan: Plan) -> str:
         parts.extend(f"<li>{e(n.resource)}: {e(n.reason)}</li>" for n in plan.noops)
         parts.append("</ul>")
     if plan.findings:
-        parts.append(
-            "<p><b>Findings</b></p><table><thead><tr><th>Severity</th><th>Code</th><th>Resource</th>"
-            "<th>Message</th><th>Fix</th></tr></thead><tbody>"
+        findings = (
+            (f.severity.value, Html(f"<code>{e(f.code)}</code>"), f.resource, f.message, f.remediation)
+            for f in _sorted_findings(plan.findings)
         )
-        for f in _sorted_findings(plan.findings):
-            parts.append(
-                f"<tr><td>{e(f.severity.value)}</td><td><code>{e(f.code)}</code></td><td>{e(f.resource)}</td>"
-                f"<td>{e(f.message)}</td><td>{e(f.remediation)}</td></tr>"
-            )
-        parts.append("</tbody></table>")
+        parts.append("<p><b>Findings</b></p>")
+        parts.append(html_table(("Severity", "Code", "Resource", "Message", "Fix"), findings))
     if plan.warnings:
         parts.append("<p><b>Warnings</b></p><ul>")
         parts.extend(f"<li>{e(w)}</li>" for w in plan.warnings)

@@ -192,7 +192,7 @@ def send_write(
     """Send a step's one write; after any outcome that is not a clear answer, read the resource and decide.
 
     design notes, "Style" and Service facts: ARM behaviour: azure-core never repeats a write (see
-    ``aks_windows_ops.azure.retry.BudgetRetryPolicy``), so every repetition is decided here, after a read:
+    ``aks_windows_ops.azure.retry.ReadRetryPolicy``), so every repetition is decided here, after a read:
 
     - a lost response, a timeout or a 5xx (the write may have landed), and a 412 or 409 that follows one: read
       ``landed()``; when it proves the write landed, nothing more is sent and ``None`` is returned (the caller

@@ -55,10 +55,14 @@ class VirtualClock:
     Args:
         start: virtual seconds already elapsed (what :meth:`monotonic` returns at first).
         epoch: the date and time at virtual second 0 (UTC; a naive value is taken as UTC).
+        record: keep every wait in :attr:`sleeps` (for tests that check how a caller waited).
     """
 
-    def __init__(self, start: float = 0.0, *, epoch: datetime | None = None) -> None:
+    def __init__(self, start: float = 0.0, *, epoch: datetime | None = None, record: bool = False) -> None:
         self._now = float(start)
+        self._record = record
+        #: Every :meth:`sleep`, in order, when built with ``record=True``.
+        self.sleeps: list[float] = []
         epoch = epoch or DEFAULT_EPOCH
         self.epoch = epoch if epoch.tzinfo else epoch.replace(tzinfo=timezone.utc)
         self._lock = threading.Lock()
@@ -80,6 +84,9 @@ class VirtualClock:
 
     def sleep(self, seconds: float) -> None:
         """Advance the clock by ``seconds`` instead of waiting."""
+        if self._record:
+            with self._lock:
+                self.sleeps.append(seconds)
         self.advance(seconds)
 
     __call__ = monotonic

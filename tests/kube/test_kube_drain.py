@@ -24,17 +24,11 @@ NEW_POOL: dict[str, Any] = {
 }
 
 
-class FakeTime(VirtualClock):
+def recorded_time(kube: FakeKubernetes) -> VirtualClock:
     """The cluster's virtual clock, recording every wait, so timeouts cost no real time."""
-
-    def __init__(self, kube: FakeKubernetes) -> None:
-        super().__init__()
-        self.sleeps: list[float] = []
-        kube.use_clock(self)
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        super().sleep(seconds)
+    clock = VirtualClock(record=True)
+    kube.use_clock(clock)
+    return clock
 
 
 def _writes(kube: FakeKubernetes) -> list[tuple[str, str]]:
@@ -251,7 +245,7 @@ def test_budget_that_never_allows_raises_drain_blocked(kube: FakeKubernetes, api
         ]
     )
     uids = {p["metadata"]["uid"] for p in kube.pods("default")}
-    fake = FakeTime(kube)
+    fake = recorded_time(kube)
     with pytest.raises(DrainBlocked) as err:
         drain_nodes(api, OLD, timeout_per_node=20, poll_interval=1, clock=fake)
     assert err.value.pdbs == ("default/strict",)
@@ -273,7 +267,7 @@ def test_pods_that_do_not_terminate_in_time_fail_the_drain() -> None:
     with FakeKubernetes(ready_delay=0, termination_delay=30) as kube, kube.api_client() as slow_api:
         add_pools(kube, old=1, new=1)
         kube.apply(deployment("web", 1, **windows_spec()))
-        fake = FakeTime(kube)
+        fake = recorded_time(kube)
         with pytest.raises(UnsafeOperation) as err:
             drain_nodes(
                 slow_api,

@@ -167,3 +167,61 @@ def test_blob_lease_names_its_holder_and_can_be_released_or_broken(azurite: str,
     first.break_lease("cluster:sub/rg/aks")
     first.acquire_lease("cluster:sub/rg/aks", a)
     assert first.plan_ids() == []  # lease blobs are not plans
+
+
+class _DroppingTransport:
+    """A real ``RequestsTransport`` that loses the connection of the first request of a given method."""
+
+    def __init__(self, method: str) -> None:
+        from azure.core.pipeline.transport import RequestsTransport
+
+        self.inner = RequestsTransport()
+        self.method = method
+        self.sent: list[str] = []
+        self.dropped = 0
+
+    def __enter__(self) -> Any:
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        self.inner.__exit__(*args)
+
+    def open(self) -> None:
+        self.inner.open()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def sleep(self, seconds: float) -> None:
+        raise AssertionError("the store waits on its own clock, never the transport's")
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        from azure.core.exceptions import ServiceResponseError
+
+        self.sent.append(request.method)
+        if request.method == self.method and not self.dropped:
+            self.dropped += 1
+            raise ServiceResponseError("Connection reset by peer (simulated)")
+        return self.inner.send(request, **kwargs)
+
+
+def test_reads_are_read_again_and_writes_sent_once(azurite: str, container_name: str) -> None:
+    from aks_windows_ops.azure.blob_store import BlobJsonStore
+    from aks_windows_ops.testing import VirtualClock
+
+    seed = BlobJsonStore(connection_string=azurite, container=container_name)
+    seed.update("doc", lambda _: {"n": 1})
+
+    reads = _DroppingTransport("GET")
+    clock = VirtualClock()
+    store = BlobJsonStore(connection_string=azurite, container=container_name, clock=clock, transport=reads)
+    assert store.read("doc") == {"n": 1}
+    assert reads.dropped == 1 and reads.sent.count("GET") == 2 and clock.monotonic() > 0
+
+    writes = _DroppingTransport("PUT")
+    store = BlobJsonStore(connection_string=azurite, container=container_name, clock=clock, transport=writes)
+    with pytest.raises(AzureOperationFailed):
+        store.update("doc", lambda doc: {"n": (doc or {}).get("n", 0) + 1})
+    assert writes.sent.count("PUT") == 1  # an ambiguous write is not repeated blindly
+    assert seed.read("doc") == {"n": 1}

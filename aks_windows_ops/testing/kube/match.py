@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from aks_windows_ops.rules.selectors import expression_matches, selector_matches
+
 __all__ = [
     "SelectorError",
     "field_selector",
@@ -77,7 +79,7 @@ def label_selector(text: str | None) -> Callable[[Mapping[str, str]], bool]:
             requirements.append({"key": key, "operator": "Exists"})
 
     def matches(labels: Mapping[str, str]) -> bool:
-        return all(_expression_matches(r, labels) for r in requirements)
+        return all(expression_matches(r, labels) for r in requirements)
 
     return matches
 
@@ -126,35 +128,9 @@ def field_selector(text: str | None) -> Callable[[Obj], bool]:
     return matches
 
 
-def _expression_matches(expr: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    key = expr.get("key", "")
-    op = expr.get("operator", "")
-    values = [str(v) for v in expr.get("values") or []]
-    if op == "In":
-        return key in labels and labels[key] in values
-    if op == "NotIn":
-        return key not in labels or labels[key] not in values
-    if op == "Exists":
-        return key in labels
-    if op == "DoesNotExist":
-        return key not in labels
-    if op in ("Gt", "Lt") and key in labels and len(values) == 1:
-        try:
-            have, want = int(labels[key]), int(values[0])
-        except ValueError:
-            return False
-        return have > want if op == "Gt" else have < want
-    return False
-
-
 def selector_dict_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
     """Match a ``metav1.LabelSelector``; ``None`` selects nothing, ``{}`` selects everything."""
-    if selector is None:
-        return False
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    return all(_expression_matches(e, labels) for e in selector.get("matchExpressions") or [])
+    return selector_matches(selector, labels)
 
 
 def node_selector_term_matches(term: Mapping[str, Any], node: Obj) -> bool:
@@ -164,10 +140,10 @@ def node_selector_term_matches(term: Mapping[str, Any], node: Obj) -> bool:
     if not exprs and not fields:
         return False
     labels = node["metadata"].get("labels") or {}
-    if not all(_expression_matches(e, labels) for e in exprs):
+    if not all(expression_matches(e, labels) for e in exprs):
         return False
     name_only = {"metadata.name": node["metadata"]["name"]}
-    return all(_expression_matches(f, name_only) for f in fields)
+    return all(expression_matches(f, name_only) for f in fields)
 
 
 def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
