@@ -114,9 +114,7 @@ def serve(
     Prints the commands that point az (a custom cloud and ``az login --identity``) and kubectl at the twin,
     and serves until interrupted (Ctrl-C or SIGTERM).
     """
-    from aks_windows_ops.testing.kube.fake import FakeKubernetes
-    from aks_windows_ops.testing.serve import TwinServer
-    from aks_windows_ops.testing.twins import open_twin
+    from aks_windows_ops.rehearsal import fake_kubernetes, open_twin, twin_server
 
     if not math.isfinite(time_rate):
         raise fail(E.InvalidInput(f"--time-rate: {time_rate} is not a finite number of simulated seconds"))
@@ -124,7 +122,7 @@ def serve(
         if path is not None and (path.is_dir() or not path.parent.is_dir()):
             raise fail(E.InvalidInput(f"{option}: {path} is not a file in an existing directory"))
     try:
-        twin = open_twin(target, reset=reset, kube=FakeKubernetes(ready_delay=0.0))
+        twin = open_twin(target, reset=reset, kube=fake_kubernetes(ready_delay=0.0))
     except E.InvalidInput as err:
         raise fail(E.InvalidInput([f"cannot load the twin {target!r}: {p}" for p in err.problems])) from err
     except (KeyError, ValueError, OSError, TypeError) as err:
@@ -141,7 +139,7 @@ def serve(
     previous: dict[int, Any] = {}
     if not check:
         previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    server = TwinServer(fake, time_rate=time_rate, arm_port=arm_port, persist=twin.save)
+    server = twin_server(fake, time_rate=time_rate, arm_port=arm_port, persist=twin.save)
     try:
         endpoints = server.start()
         (sub, _rg, _name), cluster = next(iter(sorted(fake.clusters.items())))
