@@ -60,6 +60,18 @@ def audit(session: nox.Session) -> None:
 
 @nox.session(name="az_twin")
 def az_twin(session: nox.Session) -> None:
-    """Run the Azure CLI's ``az aks`` commands for the FAQ procedures against ``twin serve`` (not default)."""
-    session.install("-e", ".", "azure-cli")
-    session.run("python", "scripts/az_on_twin.py", *(session.posargs or ["az-on-twin.md"]))
+    """Run the Azure CLI's ``az aks`` commands for the FAQ procedures against ``twin serve`` (not default).
+
+    The Azure CLI pins its own Azure SDK versions, so it gets a virtual environment of its own (outside the
+    project's); set ``AZ=/path/to/az`` to use an installed one instead.
+    """
+    import os
+
+    session.install("-e", ".")
+    az = os.environ.get("AZ")
+    if not az:
+        venv = os.path.join(session.create_tmp(), "azure-cli")
+        session.run("python", "-m", "venv", venv)
+        session.run(os.path.join(venv, "bin", "pip"), "install", "-q", "azure-cli", external=True)
+        az = os.path.join(venv, "bin", "az")
+    session.run("python", "scripts/az_on_twin.py", *(session.posargs or ["az-on-twin.md"]), env={"AZ": az})

@@ -240,9 +240,52 @@ def test_scale_and_server_side_apply(kube: FakeKubernetes, kubectl: Kubectl, tmp
             }
         )
     )
-    # No OpenAPI document is served, so client-side validation is off.
-    kubectl("apply", "--server-side", "--validate=false", "-f", str(manifest))
+    kubectl("apply", "--server-side", "-f", str(manifest))
     assert kube.get("Service", "web", "apps") is not None
+
+
+def test_apply_validates_on_the_server_and_refuses_an_unknown_field(
+    kube: FakeKubernetes, kubectl: Kubectl, tmp_path: Path
+) -> None:
+    deployment = _windows_deployment("api", 2)
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "api", "namespace": "apps"},
+        "spec": {"selector": {"app": "api"}, "ports": [{"port": 80, "targetPort": 8080}]},
+    }
+    manifest = tmp_path / "app.yaml"
+    manifest.write_text(yaml.safe_dump_all([deployment, _pdb("api", minAvailable=1), service]))
+    kube.clear_requests()
+    done = kubectl("apply", "-f", str(manifest))
+    assert "deployment.apps/api created" in done.stdout and "service/api created" in done.stdout
+    assert kube.get("PodDisruptionBudget", "api", "apps") is not None
+    writes = [r for r in kube.requests if r.method in ("POST", "PATCH")]
+    assert writes and all("fieldValidation=Strict" in r.query for r in writes)
+    assert not any(r.path == "/openapi/v2" for r in kube.requests)  # no client-side schema validation
+
+    deployment["spec"]["replicas"] = 3
+    deployment["spec"]["template"]["spec"]["containers"][0]["imagePullPolicyy"] = "Always"
+    manifest.write_text(yaml.safe_dump(deployment))
+    refused = kubectl("apply", "-f", str(manifest), check=False)
+    assert refused.returncode == 1
+    assert 'strict decoding error: unknown field "spec.template.spec.containers[0].imagePullPolicyy"' in (
+        refused.stderr
+    )
+    stored = kube.get("Deployment", "api", "apps")
+    assert stored is not None and stored["spec"]["replicas"] == 2  # nothing changed
+
+    deployment["metadata"]["name"] = "api2"
+    manifest.write_text(yaml.safe_dump(deployment))
+    refused = kubectl("create", "-f", str(manifest), check=False)
+    assert (
+        refused.returncode == 1
+        and "cannot be handled as a Deployment: strict decoding error" in refused.stderr
+    )
+    assert kube.get("Deployment", "api2", "apps") is None
+    warned = kubectl("apply", "--validate=warn", "-f", str(manifest))
+    assert 'Warning: unknown field "spec.template.spec.containers[0].imagePullPolicyy"' in warned.stderr
+    assert kube.get("Deployment", "api2", "apps") is not None
 
 
 def _state(kube: FakeKubernetes, drained: str) -> dict[str, Any]:

@@ -214,15 +214,16 @@ def check_simulate(simulate: str) -> None:
     Raises:
         InvalidInput: the value names no built-in scenario and no readable file.
     """
-    from aks_windows_ops.testing.scenario import BUILTIN_SCENARIOS
+    from aks_windows_ops.rehearsal import builtin_scenarios
 
-    if simulate in BUILTIN_SCENARIOS:
+    builtin = builtin_scenarios()
+    if simulate in builtin:
         return
     path = Path(simulate).expanduser()
     if path.is_file() and os.access(path, os.R_OK):
         return
     raise E.InvalidInput(
-        f"--simulate {simulate[:200]}: neither a built-in scenario ({', '.join(BUILTIN_SCENARIOS)}) nor a "
+        f"--simulate {simulate[:200]}: neither a built-in scenario ({', '.join(builtin)}) nor a "
         "readable scenario file",
         remediation="Name a built-in scenario, or a scenario file (one written by `aks-windows-ops snapshot`).",
     )
@@ -234,7 +235,7 @@ def load_simulated(simulate: str, **kwargs: Any) -> Any:
     Raises:
         InvalidInput: the value is no scenario, or the scenario file is not a valid scenario.
     """
-    from aks_windows_ops.testing.scenario import load_scenario
+    from aks_windows_ops.rehearsal import load_scenario
 
     check_simulate(simulate)
     try:
@@ -296,9 +297,9 @@ def resolve_target(
             if with_kube:
                 import atexit
 
-                from aks_windows_ops.testing.fake_kube import FakeKubernetes
+                from aks_windows_ops.rehearsal import fake_kubernetes
 
-                kube = FakeKubernetes(ready_delay=0.0).start()
+                kube = fake_kubernetes(ready_delay=0.0).start()
                 atexit.register(kube.stop)
             fake = load_simulated(simulate, kube=kube)
         for (sub, rg, cname), cluster in fake.clusters.items():

@@ -124,7 +124,7 @@ def _fleet_clients(subscriptions: list[str], simulate: str | None) -> tuple[Any,
     subs = list(subscriptions)
     if simulate:
         from aks_windows_ops.cli.app import load_simulated
-        from aks_windows_ops.testing.scenario import scenario_subscriptions
+        from aks_windows_ops.rehearsal import scenario_subscriptions
 
         fake = load_simulated(simulate)
         subs = subs or list(scenario_subscriptions(fake))

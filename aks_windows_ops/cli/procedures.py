@@ -302,13 +302,12 @@ def demo(
     """
     from aks_windows_ops.azure.facts import read_snapshot
     from aks_windows_ops.demo import run_scenario
-    from aks_windows_ops.testing.scenario import BUILTIN_SCENARIOS, read_scenario
+    from aks_windows_ops.rehearsal import builtin_scenarios, read_scenario
 
-    names = [scenario] if scenario is not None else list(BUILTIN_SCENARIOS)
-    if scenario is not None and scenario not in BUILTIN_SCENARIOS:
-        raise fail(
-            E.InvalidInput(f"--scenario must be one of {', '.join(BUILTIN_SCENARIOS)}, got {scenario[:40]!r}")
-        )
+    builtin = builtin_scenarios()
+    names = [scenario] if scenario is not None else list(builtin)
+    if scenario is not None and scenario not in builtin:
+        raise fail(E.InvalidInput(f"--scenario must be one of {', '.join(builtin)}, got {scenario[:40]!r}"))
     table = OutputFormat(output) is OutputFormat.table and not query
     console = out_console()
     documents = []

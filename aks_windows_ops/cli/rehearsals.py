@@ -59,7 +59,7 @@ def open_rehearsal(simulate: str, *, with_kube: bool = False) -> Any:
     Returns:
         The :class:`~aks_windows_ops.testing.twins.Twin` (its ``fake`` and ``kube`` serve the command).
     """
-    from aks_windows_ops.testing.twins import open_twin, twin_directory, twin_target
+    from aks_windows_ops.rehearsal import open_twin, twin_directory, twin_target
 
     target = twin_target(simulate)
     key = str(twin_directory(target))
@@ -86,7 +86,7 @@ def _close(key: str) -> None:
 
 def rehearsal_checkpoint(simulate: str) -> str:
     """The checkpoint file of the plans rehearsed on ``simulate``'s twin (apart from real runs)."""
-    from aks_windows_ops.testing.twins import twin_directory
+    from aks_windows_ops.rehearsal import twin_directory
 
     return str(twin_directory(simulate) / "checkpoints.json")
 
@@ -152,7 +152,7 @@ def reset(
 ) -> None:
     """Start a rehearsal twin afresh from its scenario (its rehearsal checkpoints go too)."""
     from aks_windows_ops.cli.app import check_simulate
-    from aks_windows_ops.testing.twins import reset_twin
+    from aks_windows_ops.rehearsal import reset_twin
 
     try:
         check_simulate(target)

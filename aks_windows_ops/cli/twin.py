@@ -3,6 +3,11 @@
 Operators rehearse their own scripts on a twin: the served ARM endpoint answers as the simulator does (the FAQ
 procedures, 409 while an operation runs, long-running operations that take their simulated time), and the
 cluster's Kubernetes API behaves like the simulated cluster (drains honour PodDisruptionBudgets).
+
+``twin serve TARGET`` serves the same evolving twin as ``--simulate TARGET`` (its ARM state, Kubernetes state and
+clock, see :mod:`aks_windows_ops.testing.twins`), holding its lock while serving: what az and kubectl change is
+saved back as it happens and once more at shutdown, so a later ``status --simulate TARGET`` sees it. Commands
+on the same twin wait until serving stops.
 """
 
 from __future__ import annotations
@@ -84,7 +89,14 @@ def serve(
         None, "--env-file", help="Write the environment for az (KEY=value lines) here once serving."
     ),
     time_rate: float = typer.Option(
-        60.0, "--time-rate", min=0.0, help="Simulated seconds that pass per real second (0: only on polls)."
+        60.0,
+        "--time-rate",
+        min=0.0,
+        help="Simulated seconds that pass per real second while an operation is in flight "
+        "(0: the clock stands still).",
+    ),
+    reset: bool = typer.Option(
+        False, "--reset", help="Start the twin afresh from its scenario (forgets what was rehearsed on it)."
     ),
     arm_port: int = typer.Option(
         0, "--arm-port", min=0, max=65535, help="Port of the ARM endpoint (0: any)."
@@ -102,9 +114,7 @@ def serve(
     Prints the commands that point az (a custom cloud and ``az login --identity``) and kubectl at the twin,
     and serves until interrupted (Ctrl-C or SIGTERM).
     """
-    from aks_windows_ops.testing.fake_kube import FakeKubernetes
-    from aks_windows_ops.testing.scenario import load_scenario
-    from aks_windows_ops.testing.serve import TwinServer
+    from aks_windows_ops.rehearsal import fake_kubernetes, open_twin, twin_server
 
     if not math.isfinite(time_rate):
         raise fail(E.InvalidInput(f"--time-rate: {time_rate} is not a finite number of simulated seconds"))
@@ -112,11 +122,14 @@ def serve(
         if path is not None and (path.is_dir() or not path.parent.is_dir()):
             raise fail(E.InvalidInput(f"{option}: {path} is not a file in an existing directory"))
     try:
-        kube = FakeKubernetes(ready_delay=0.0)
-        fake = load_scenario(target, kube=kube)
+        twin = open_twin(target, reset=reset, kube=fake_kubernetes(ready_delay=0.0))
+    except E.InvalidInput as err:
+        raise fail(E.InvalidInput([f"cannot load the twin {target!r}: {p}" for p in err.problems])) from err
     except (KeyError, ValueError, OSError, TypeError) as err:
         raise fail(E.InvalidInput(f"cannot load the twin {target!r}: {err}")) from err
+    fake, kube = twin.fake, twin.kube
     if not fake.clusters:
+        twin.close(save=False)
         raise fail(E.InvalidInput(f"the twin {target!r} has no cluster"))
     stop = threading.Event()
 
@@ -126,7 +139,7 @@ def serve(
     previous: dict[int, Any] = {}
     if not check:
         previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    server = TwinServer(fake, time_rate=time_rate, arm_port=arm_port)
+    server = twin_server(fake, time_rate=time_rate, arm_port=arm_port, persist=twin.save)
     try:
         endpoints = server.start()
         (sub, _rg, _name), cluster = next(iter(sorted(fake.clusters.items())))
@@ -143,14 +156,23 @@ def serve(
             "--file twin.kubeconfig",
         ]
         document = _document(endpoints, env, commands, kubeconfig)
+        document["twin"] = {"target": twin.target, "fresh": twin.fresh, "saved_in": str(twin.directory)}
         emit(document, output, query, table=_text)
         sys.stdout.flush()
         if not check:
-            note("Serving until Ctrl-C or SIGTERM.")
+            how = (
+                "built afresh from its scenario"
+                if twin.fresh
+                else "continued from the last --simulate command"
+            )
+            note(
+                f"Serving until Ctrl-C or SIGTERM; the twin is {how} and changes are saved to {twin.directory}."
+            )
             while not stop.wait(0.2):
                 pass
     finally:
         server.stop()
+        twin.close()  # operations still in flight are finished, then the twin is saved and unlocked
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if not check:

@@ -12,6 +12,7 @@ what changed goes to standard error.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -208,62 +209,48 @@ def timezone_set(
     )
 
 
-@timezone_app.command("get")
-def timezone_get(
-    namespace: Namespace = "default",
-    pod: Pod = None,
-    container: Container = None,
-    resource_group: ResourceGroup = None,
-    name: ClusterName = None,
-    subscription: Subscription = None,
-    simulate: Simulate = None,
-    output: Output = OutputFormat.table,
-    query: Query = None,
-) -> None:
-    """Show a running Windows container's time zone (Get-TimeZone)."""
-    _run_timezone(
-        "get",
-        resource_group=resource_group,
-        name=name,
-        subscription=subscription,
-        simulate=simulate,
-        namespace=namespace,
-        pod=pod,
-        container=container,
-        zone=None,
-        translate=False,
-        output=output,
-        query=query,
-    )
+def _reading_command(action: str, summary: str) -> Callable[..., None]:
+    """A ``timezone`` command that only reads (``get``, ``list``): the same options, one action."""
+
+    def command(
+        namespace: Namespace = "default",
+        pod: Pod = None,
+        container: Container = None,
+        resource_group: ResourceGroup = None,
+        name: ClusterName = None,
+        subscription: Subscription = None,
+        simulate: Simulate = None,
+        output: Output = OutputFormat.table,
+        query: Query = None,
+    ) -> None:
+        _run_timezone(
+            action,
+            resource_group=resource_group,
+            name=name,
+            subscription=subscription,
+            simulate=simulate,
+            namespace=namespace,
+            pod=pod,
+            container=container,
+            zone=None,
+            translate=False,
+            output=output,
+            query=query,
+        )
+
+    command.__name__ = command.__qualname__ = f"timezone_{action}"
+    command.__doc__ = summary
+    return command
 
 
-@timezone_app.command("list")
-def timezone_list(
-    namespace: Namespace = "default",
-    pod: Pod = None,
-    container: Container = None,
-    resource_group: ResourceGroup = None,
-    name: ClusterName = None,
-    subscription: Subscription = None,
-    simulate: Simulate = None,
-    output: Output = OutputFormat.table,
-    query: Query = None,
-) -> None:
-    """List the time zone ids a running Windows container offers (Get-TimeZone -ListAvailable)."""
-    _run_timezone(
-        "list",
-        resource_group=resource_group,
-        name=name,
-        subscription=subscription,
-        simulate=simulate,
-        namespace=namespace,
-        pod=pod,
-        container=container,
-        zone=None,
-        translate=False,
-        output=output,
-        query=query,
+timezone_get = timezone_app.command("get")(
+    _reading_command("get", "Show a running Windows container's time zone (Get-TimeZone).")
+)
+timezone_list = timezone_app.command("list")(
+    _reading_command(
+        "list", "List the time zone ids a running Windows container offers (Get-TimeZone -ListAvailable)."
     )
+)
 
 
 def _pick(

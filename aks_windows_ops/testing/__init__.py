@@ -26,7 +26,7 @@ _WHERE = {
     "BUILTIN_SCENARIOS": "aks_windows_ops.testing.scenario",
     "FakeAzure": "aks_windows_ops.testing.arm",
     "FakeCredential": "aks_windows_ops.testing.arm",
-    "FakeKubernetes": "aks_windows_ops.testing.fake_kube",
+    "FakeKubernetes": "aks_windows_ops.testing.kube.fake",
     "Fault": "aks_windows_ops.testing._http",
     "SimulatedCrash": "aks_windows_ops.testing._http",
     "VirtualClock": "aks_windows_ops.testing._http",

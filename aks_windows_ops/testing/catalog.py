@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as _dt
 
+from aks_windows_ops.rules import versions
+
 __all__ = [
     "IMAGE_RELEASES",
     "KUBERNETES_VERSIONS",
@@ -66,17 +68,14 @@ _WINDOWS_BUILD = {
 
 
 def parse_version(version: str) -> tuple[int, int, int]:
-    """Parse ``1.31.5`` (or ``1.31``) into a comparable tuple."""
-    parts = [int(p) for p in version.strip().lstrip("v").split(".")]
-    while len(parts) < 3:
-        parts.append(0)
-    return parts[0], parts[1], parts[2]
+    """Parse ``1.31.5`` (or ``1.31``, taken as patch 0) into a comparable tuple, with the library's one parser."""
+    parsed = versions.parse_version(version)
+    return parsed.major, parsed.minor, parsed.patch or 0
 
 
 def minor_of(version: str) -> tuple[int, int]:
     """Return ``(major, minor)`` of a version string."""
-    major, minor, _ = parse_version(version)
-    return major, minor
+    return versions.parse_version(version).minor_key
 
 
 def image_name(os_sku: str | None, os_type: str, release: _dt.date) -> str:

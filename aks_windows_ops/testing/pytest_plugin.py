@@ -71,7 +71,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def aks_twin(request: pytest.FixtureRequest) -> Iterator[SimulatedCluster]:
     """A simulated cluster from the test's scenario (module docstring); stopped after the test."""
-    from aks_windows_ops.testing.fake_kube import FakeKubernetes
+    from aks_windows_ops.testing.kube.fake import FakeKubernetes
     from aks_windows_ops.testing.scenario import load_scenario
 
     marker = request.node.get_closest_marker(_MARK)

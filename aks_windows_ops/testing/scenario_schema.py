@@ -20,6 +20,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from aks_windows_ops.errors import InvalidInput
+from aks_windows_ops.rules import versions
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from pydantic import BaseModel
@@ -39,8 +40,9 @@ _FORMS = {
 }
 
 
-def _version(value: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in value.split("."))
+def _version(value: str) -> tuple[int, int, int]:
+    parsed = versions.parse_version(value)
+    return parsed.major, parsed.minor, parsed.patch or 0
 
 
 def scenario_model() -> type[BaseModel]:

@@ -1,6 +1,6 @@
 """Serve a twin on loopback over HTTPS, so that real clients (``az``, ``kubectl``, your scripts) can rehearse on it.
 
-:class:`TwinServer` runs two servers with this process's private CA (``_kube_tls``):
+:class:`TwinServer` runs two servers with this process's private CA (``testing.kube.tls``):
 
 - an ARM endpoint: the cloud metadata document that ``az cloud register --endpoint-resource-manager`` reads
   (``/metadata/endpoints``), a managed-identity token endpoint (``/msi/token``, the App Service protocol that
@@ -10,28 +10,44 @@
 - the cluster's Kubernetes API (a TLS ``FakeKubernetes``), reachable through the kubeconfig that
   ``get-credentials`` (``listClusterUserCredential``) returns.
 
-Virtual time advances with real time at ``time_rate`` virtual seconds per real second, so long-running
-operations progress while a client polls or waits (``az aks wait``).
+Time: while a long-running operation is in flight (or a Kubernetes change waits on time, such as a pod
+turning Ready), the twin's virtual clock advances at ``time_rate`` virtual seconds per real second, whoever
+polls: the operation URL, ``az aks nodepool wait`` reading the agent pool, or nobody. An idle twin's clock stands
+still, so serving it for an hour does not age it by days. ``time_rate=0`` leaves the clock to the caller (tests
+advance it themselves). The ticker reads the real clock on purpose: it is the bridge from the clients' real
+seconds to the twin's virtual ones.
+
+Persistence: with ``persist`` (``Twin.save`` of the persisted twin, see :mod:`.twins`), every change made
+through either server is saved back to the twin's folder within ``save_interval`` real seconds, whenever no
+operation is in flight (an operation in flight is saved once it ends, or finished at shutdown by the caller's
+final save). Saving happens under the emulator's lock, so a save never sees half of a request.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from aks_windows_ops.testing._kube_tls import TlsMaterial, loopback_tls
+from aks_windows_ops.testing.kube.tls import TlsMaterial, loopback_tls
+from aks_windows_ops.testing.loopback import LoopbackHandler, LoopbackServer, serve_in_thread
 
 __all__ = ["TwinEndpoints", "TwinServer"]
 
 _ARM = "https://management.azure.com"
 _TENANT = "00000000-0000-0000-0000-00000000c0de"
+_CLIENT_ID = "00000000-0000-0000-0000-000000000001"
+_IDENTITY = "00000000-0000-0000-0000-0000000000a1"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 @dataclass(frozen=True)
@@ -65,23 +81,10 @@ class TwinEndpoints:
         }
 
 
-class _ArmServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
+class _ArmServer(LoopbackServer):
     def __init__(self, address: tuple[str, int], twin: TwinServer, tls: TlsMaterial) -> None:
-        super().__init__(address, _ArmHandler)
+        super().__init__(address, _ArmHandler, ssl_context=tls.server_context())
         self.twin = twin
-        self.ssl_context = tls.server_context()
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        try:
-            request.settimeout(10.0)
-            request = self.ssl_context.wrap_socket(request, server_side=True)
-            request.settimeout(None)
-        except OSError:
-            return
-        super().finish_request(request, client_address)
 
 
 class TwinServer:
@@ -89,16 +92,30 @@ class TwinServer:
 
     Args:
         fake: the ARM emulator; its ``kube`` must be a TLS ``FakeKubernetes`` (started here if needed).
-        time_rate: virtual seconds that pass per real second (0 = time moves only when clients' SDKs sleep).
+        time_rate: virtual seconds that pass per real second while something is in flight (0 = the clock moves
+            only when the caller advances it).
         host: the loopback address to bind.
         arm_port: the ARM port (0 = any free port).
+        persist: saves the twin (called under the emulator's lock, when no operation is in flight).
+        save_interval: real seconds between checks for changes to save.
     """
 
     def __init__(
-        self, fake: Any, *, time_rate: float = 60.0, host: str = "127.0.0.1", arm_port: int = 0
+        self,
+        fake: Any,
+        *,
+        time_rate: float = 60.0,
+        host: str = "127.0.0.1",
+        arm_port: int = 0,
+        persist: Callable[[], None] | None = None,
+        save_interval: float = 2.0,
     ) -> None:
         self.fake = fake
         self.time_rate = time_rate
+        self.persist = persist
+        self.save_interval = save_interval
+        self._writes = 0
+        self._saved: Any = self._fingerprint() if persist is not None else None
         self.identity_header = uuid.uuid4().hex
         self._tls = loopback_tls()
         self._host = host
@@ -114,13 +131,13 @@ class TwinServer:
             raise ValueError("the twin has no Kubernetes API server")
         kube.start()
         self._arm = _ArmServer((self._host, self._arm_port), self, self._tls)
-        serve = threading.Thread(
-            target=self._arm.serve_forever, kwargs={"poll_interval": 0.05}, name="twin-arm", daemon=True
-        )
         ticker = threading.Thread(target=self._tick, name="twin-clock", daemon=True)
-        self._threads = [serve, ticker]
-        for thread in self._threads:
-            thread.start()
+        ticker.start()
+        self._threads = [serve_in_thread(self._arm, "twin-arm"), ticker]
+        if self.persist is not None:
+            saver = threading.Thread(target=self._save_loop, name="twin-save", daemon=True)
+            saver.start()
+            self._threads.append(saver)
         return self.endpoints
 
     @property
@@ -153,14 +170,51 @@ class TwinServer:
             thread.join(timeout=5)
         self._threads = []
 
+    def _in_flight(self) -> bool:
+        return any(op.status == "InProgress" and not op.stuck for op in self.fake.operations.values())
+
     def _tick(self) -> None:
         last = time.monotonic()
         while not self._stop.wait(0.2):
             now = time.monotonic()
             if self.time_rate > 0:
                 with self.fake._lock:
-                    self.fake.clock.advance((now - last) * self.time_rate)
+                    kube = self.fake.kube
+                    if self._in_flight() or (kube is not None and kube.state.next_due() is not None):
+                        self.fake.clock.advance((now - last) * self.time_rate)
+                        self.fake._advance()  # operations end when due, polled or not
             last = now
+
+    def _fingerprint(self) -> Any:
+        kube = self.fake.kube
+        return (
+            self._writes,
+            kube.state.resource_version() if kube is not None else 0,
+            tuple(sorted((op.id, op.status) for op in self.fake.operations.values())),
+        )
+
+    def checkpoint(self) -> bool:
+        """Save the twin if it changed since the last save and no operation is in flight; return whether saved."""
+        if self.persist is None:
+            return False
+        with self.fake._lock:
+            if self._in_flight():
+                return False
+            fingerprint = self._fingerprint()
+            if fingerprint == self._saved:
+                return False
+            self.persist()
+            self._saved = fingerprint
+            return True
+
+    def _save_loop(self) -> None:
+        while not self._stop.wait(self.save_interval):
+            try:
+                self.checkpoint()
+            except Exception as err:  # a full disk must not stop serving; the final save reports it
+                import logging
+
+                logging.getLogger(__name__).warning("could not save the twin: %s", err)
 
     # ------------------------------------------------------------------ what the ARM handler serves
     def subscriptions(self) -> list[dict[str, Any]]:
@@ -204,22 +258,50 @@ class TwinServer:
         }
 
     def token(self, resource: str) -> dict[str, Any]:
-        """A managed-identity token answer (App Service protocol, ``expires_on`` in epoch seconds)."""
-        expires = int(time.time()) + 3600
+        """A managed-identity token answer (App Service protocol, ``expires_on`` in epoch seconds).
+
+        The token is shaped as a JWT, because ``az login --identity`` reads its tenant (``tid``) from it without
+        checking the signature; the twin never checks tokens. Expiry is in real time: the client compares it
+        with its own clock.
+        """
+        issued = int(time.time())
+        claims = {
+            "aud": resource,
+            "iss": f"https://sts.windows.net/{_TENANT}/",
+            "iat": issued,
+            "nbf": issued,
+            "exp": issued + 3600,
+            "tid": _TENANT,
+            "oid": _IDENTITY,
+            "sub": _IDENTITY,
+            "appid": _CLIENT_ID,
+            "idtyp": "app",
+        }
+        token = ".".join(
+            _b64url(json.dumps(part, separators=(",", ":")).encode())
+            for part in ({"typ": "JWT", "alg": "RS256", "kid": "twin"}, claims)
+        )
         return {
-            "access_token": f"twin-{uuid.uuid4().hex}",
-            "expires_on": str(expires),
+            "access_token": f"{token}.{_b64url(uuid.uuid4().bytes)}",
+            "expires_on": str(issued + 3600),
             "resource": resource,
             "token_type": "Bearer",
-            "client_id": "00000000-0000-0000-0000-000000000001",
+            "client_id": _CLIENT_ID,
         }
 
     def forward(
         self, method: str, path_and_query: str, headers: dict[str, str], body: bytes, base: str
     ) -> tuple[int, dict[str, str], bytes]:
-        """Serve one ARM request with the emulator; absolute ARM URLs in the answer point back at ``base``."""
+        """Serve one ARM request with the emulator; absolute ARM URLs in the answer point back at ``base``.
+
+        Answers that start or report a long-running operation get ``Retry-After: 1`` (unless the emulator
+        set one): without it clients poll every 30 real seconds, slow against a twin whose operations take
+        seconds at ``time_rate``. The service itself sends no ``Retry-After`` on AKS operations.
+        """
         from azure.core.rest import HttpRequest
 
+        if method not in ("GET", "HEAD"):
+            self._writes += 1
         request = HttpRequest(method, f"{_ARM}{path_and_query}", headers=headers, content=body or None)
         response = self.fake.send(request)
         out_headers = {
@@ -227,61 +309,37 @@ class TwinServer:
             for key, value in response.headers.items()
             if key.lower() not in ("content-length", "transfer-encoding", "connection")
         }
+        lowered = {key.lower() for key in out_headers}
+        path = urlsplit(path_and_query).path.lower()
+        reports = bool(lowered & {"azure-asyncoperation", "location"}) or (
+            "/operations/" in path or "/operationresults/" in path
+        )
+        if reports and "retry-after" not in lowered and response.status_code < 300:
+            out_headers["Retry-After"] = "1"
         return response.status_code, out_headers, response.content.replace(_ARM.encode(), base.encode())
 
 
 _Route = Callable[["_ArmHandler", dict[str, list[str]]], Any]
 
 
-class _ArmHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class _ArmHandler(LoopbackHandler):
     server: _ArmServer
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet."""
-
-    def do_GET(self) -> None:
-        self._handle("GET")
-
-    def do_PUT(self) -> None:
-        self._handle("PUT")
-
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def do_PATCH(self) -> None:
-        self._handle("PATCH")
-
-    def do_DELETE(self) -> None:
-        self._handle("DELETE")
-
-    def do_HEAD(self) -> None:
-        self._handle("HEAD")
-
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        sent = {k.lower() for k in headers or {}}
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        if body and "content-type" not in sent:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        self.send_body(
+            status, body, headers, content_type="application/json; charset=utf-8" if body else None
+        )
 
     def _json(self, status: int, payload: Any) -> None:
         self._send(status, json.dumps(payload).encode())
 
-    def _handle(self, method: str) -> None:
+    def handle_method(self, method: str) -> None:
+        """Serve the login endpoints here and every other ARM request with the emulator."""
         twin = self.server.twin
         url = urlsplit(self.path)
         query = parse_qs(url.query)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        host, port = self.server.server_address[:2]
-        base = f"https://{host!s}:{port}"
+        body = self.read_body()
+        base = self.server.base_url
         path = url.path.rstrip("/").lower()
         try:
             if path == "/metadata/endpoints":

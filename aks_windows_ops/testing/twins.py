@@ -185,7 +185,7 @@ def open_twin(target: str, *, reset: bool = False, kube: Any = None) -> Twin:
     Raises:
         InvalidInput: the target is neither a built-in scenario nor a file, or the scenario is invalid.
     """
-    from aks_windows_ops.testing.fake_kube import FakeKubernetes
+    from aks_windows_ops.testing.kube.fake import FakeKubernetes
     from aks_windows_ops.testing.scenario import load_scenario
 
     canonical = twin_target(target)

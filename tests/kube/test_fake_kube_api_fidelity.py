@@ -143,3 +143,109 @@ def test_version_follows_the_control_plane(scenario_name: str) -> None:
             mc.kubernetes_version = target
             cs.managed_clusters.begin_create_or_update(rg, name, mc).result()
             assert version.get_code().git_version == f"v{target}"
+
+
+def _write(
+    kube: FakeKubernetes, method: str, path: str, body: Any, content_type: str
+) -> tuple[int, Any, list[str]]:
+    """Send a write; return the status, the decoded answer and the ``Warning`` headers."""
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=kube.ssl_context())
+    )
+    request = urllib.request.Request(
+        f"{kube.url}{path}",
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {kube.token}", "Content-Type": content_type},
+    )
+    try:
+        with opener.open(request) as response:
+            return response.status, json.loads(response.read()), response.headers.get_all("Warning") or []
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read()), err.headers.get_all("Warning") or []
+
+
+def test_openapi_v3_lists_each_group_version_with_field_validation_on_patch(kube: FakeKubernetes) -> None:
+    root = json.loads(_request(kube, "GET", "/openapi/v3")[1])
+    assert {"api/v1", "apis/apps/v1", "apis/policy/v1"} <= set(root["paths"])
+    url = root["paths"]["apis/policy/v1"]["serverRelativeURL"]
+    assert url.startswith("/openapi/v3/apis/policy/v1?hash=")
+    status, raw = _request(kube, "GET", url)
+    document = json.loads(raw)
+    assert status == 200 and document["openapi"].startswith("3.")
+    patches = [
+        op["patch"]
+        for op in document["paths"].values()
+        if "patch" in op and op["patch"]["x-kubernetes-group-version-kind"]["kind"] == "PodDisruptionBudget"
+    ]
+    assert len(patches) == 1
+    params = {(p["name"], p["in"]) for p in patches[0]["parameters"]}
+    assert ("fieldValidation", "query") in params
+    assert "application/strategic-merge-patch+json" in patches[0]["requestBody"]["content"]
+    spec = document["components"]["schemas"]["io.k8s.api.policy.v1.PodDisruptionBudgetSpec"]["properties"]
+    assert {"minAvailable", "maxUnavailable", "selector", "unhealthyPodEvictionPolicy"} == set(spec)
+    assert _request(kube, "GET", "/openapi/v3/apis/batch/v1")[0] == 404
+
+
+@pytest.mark.parametrize(
+    ("directive", "status", "warned"),
+    [("Strict", 400, False), ("Warn", 201, True), (None, 201, True), ("Ignore", 201, False)],
+)
+def test_field_validation_directives_on_create(
+    kube: FakeKubernetes, directive: str | None, status: int, warned: bool
+) -> None:
+    body = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPrt": 8080}], "colour": "blue"},
+    }
+    query = f"?fieldValidation={directive}" if directive else ""
+    code, answer, warnings = _write(
+        kube, "POST", f"/api/v1/namespaces/default/services{query}", body, "application/json"
+    )
+    assert code == status
+    unknown = ['unknown field "spec.ports[0].targetPrt"', 'unknown field "spec.colour"']  # in body order
+    if status == 400:
+        assert answer["reason"] == "BadRequest"
+        assert answer["message"] == (
+            'Service in version "v1" cannot be handled as a Service: strict decoding error: '
+            + ", ".join(unknown)
+        )
+        assert kube.get("Service", "web") is None
+    else:
+        assert kube.get("Service", "web") is not None
+        assert [json.loads(w.split(" - ", 1)[1]) for w in warnings] == (unknown if warned else [])
+
+
+def test_strict_patches_skip_directives_and_name_the_field(kube: FakeKubernetes) -> None:
+    kube.apply(
+        {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}},
+        }
+    )
+    path = "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web?fieldValidation=Strict"
+    ok = _write(
+        kube,
+        "PATCH",
+        path,
+        {"spec": {"$retainKeys": ["minAvailable"], "minAvailable": 2}},
+        "application/strategic-merge-patch+json",
+    )
+    assert ok[0] == 200 and ok[1]["spec"]["minAvailable"] == 2
+    bad = _write(kube, "PATCH", path, {"spec": {"minAvailabel": 3}}, "application/merge-patch+json")
+    assert (bad[0], bad[1]["message"]) == (400, 'strict decoding error: unknown field "spec.minAvailabel"')
+    json_patch = [{"op": "add", "path": "/spec/selector/matchLabelz", "value": {}}]
+    bad = _write(kube, "PATCH", path, json_patch, "application/json-patch+json")
+    assert (bad[0], bad[1]["message"]) == (
+        400,
+        'strict decoding error: unknown field "spec.selector.matchLabelz"',
+    )
+    stored = kube.get("PodDisruptionBudget", "web")
+    assert stored is not None and stored["spec"] == {
+        "minAvailable": 2,
+        "selector": {"matchLabels": {"app": "web"}},
+    }

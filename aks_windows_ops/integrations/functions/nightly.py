@@ -74,7 +74,7 @@ def _audit(settings: FunctionSettings, factory: ClientsFactory) -> FleetReport:
 
     subscriptions = settings.subscriptions
     if not subscriptions and settings.simulate:
-        from aks_windows_ops.testing.scenario import scenario_subscriptions
+        from aks_windows_ops.rehearsal import scenario_subscriptions
 
         subscriptions = scenario_subscriptions(simulator(settings.simulate))
     return audit(

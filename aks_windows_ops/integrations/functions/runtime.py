@@ -55,7 +55,7 @@ def simulator(scenario: str) -> Any:
     with _lock:
         fake = _simulators.get(scenario)
         if fake is None:
-            from aks_windows_ops.testing.scenario import load_scenario
+            from aks_windows_ops.rehearsal import load_scenario
 
             fake = load_scenario(scenario)
             _simulators[scenario] = fake

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aks_windows_ops.testing._kube_objects import KINDS, Kind
+from aks_windows_ops.testing.kube.objects import KINDS, Kind
 
 __all__ = ["api_group", "api_group_list", "api_versions", "resource_list", "version_info"]
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aks_windows_ops.testing._kube_match import selector_dict_matches
+from aks_windows_ops.testing.kube.match import selector_dict_matches
 
 __all__ = [
     "KINDS",

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aks_windows_ops.rules.image_builds import builds_from_tag, host_runs_image_build
-from aks_windows_ops.testing._kube_objects import timestamp
+from aks_windows_ops.testing.kube.objects import timestamp
 
 __all__ = [
     "CREATE_CONTAINER_ERROR",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from aks_windows_ops.testing._kube_objects import ApiError
+from aks_windows_ops.testing.kube.objects import ApiError
 
 __all__ = ["PATCH_TYPES", "json_patch", "strategic_merge"]
 

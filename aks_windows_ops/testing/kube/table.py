@@ -12,7 +12,7 @@ import datetime as _dt
 from collections.abc import Callable
 from typing import Any
 
-from aks_windows_ops.testing._kube_objects import Kind
+from aks_windows_ops.testing.kube.objects import Kind
 
 __all__ = ["age", "to_table", "wants_table"]
 
