@@ -1,17 +1,22 @@
-"""Re-planning a patch while an upgrade runs, or after it failed: "already at X" only when Succeeded.
+"""Re-planning while an operation runs, or after it failed: "already done" only when Succeeded.
 
 The service reports the target version in ``currentKubernetesVersion`` / ``currentOrchestratorVersion`` from
 the first read after an upgrade PUT, while ``provisioningState`` is still ``Upgrading``: a plan made then must
-wait for the running operation (sending nothing) and verify it, never call it done.
+wait for the running operation (sending nothing) and verify it, never call it done. The same holds for the
+``licenseType`` and tags a password rotation or a Hybrid Benefit change set: shown as soon as the PUT is
+accepted, done only once the cluster is ``Succeeded``.
 """
 
 from __future__ import annotations
 
 from aks_windows_ops.azure import actions as az
 from aks_windows_ops.azure.clients import AzureClients
+from aks_windows_ops.runbooks.ahub import apply_ahub, plan_disable_ahub, verify_ahub
 from aks_windows_ops.runbooks.checkpoints import MemoryCheckpointStore
+from aks_windows_ops.runbooks.password import apply_password_rotation, plan_password_rotation
 from aks_windows_ops.runbooks.patch import apply_patch, plan_patch
 from aks_windows_ops.runbooks.runner import RunStatus
+from aks_windows_ops.secrets import Secret
 from aks_windows_ops.testing.fake_azure import FakeAzure
 
 SUB, RG, NAME = "00000000-0000-0000-0000-000000000001", "rg-prod", "aks-prod"
@@ -20,6 +25,14 @@ CLUSTER_PUT = "managedClusters/aks-prod$"
 
 def _clients(fake: FakeAzure) -> AzureClients:
     return AzureClients.for_simulator(fake, SUB, polling_interval=120)
+
+
+def _failed_license_change(fake: FakeAzure, clients: AzureClients) -> None:
+    """A cluster update that fails: the cluster and every pool end Failed, licenseType already None."""
+    fake.add_fault("fail_operation", method="PUT", path=CLUSTER_PUT, code="InternalError", message="boom")
+    az.begin_windows_profile_update(clients, RG, NAME, license_type="None")
+    fake.settle()
+    assert _cluster(fake)["provisioningState"] == "Failed"
 
 
 def _cluster(fake: FakeAzure) -> dict[str, object]:
@@ -103,11 +116,8 @@ def test_failed_at_the_target_sends_the_same_version_again() -> None:
     fake = FakeAzure.from_scenario("healthy")
     clients = _clients(fake)
     # A failed cluster update leaves the cluster and every pool Failed at their versions.
-    fake.add_fault("fail_operation", method="PUT", path=CLUSTER_PUT, code="InternalError", message="boom")
-    az.begin_windows_profile_update(clients, RG, NAME, license_type="None")
-    fake.settle()
+    _failed_license_change(fake, clients)
     props = _cluster(fake)
-    assert props["provisioningState"] == "Failed"
     current = str(props["currentKubernetesVersion"])
     plan, ctx = plan_patch(clients, RG, NAME, kubernetes_version=current, pools=["win22"])
     assert not any("already" in n.reason for n in plan.noops)
@@ -119,3 +129,48 @@ def test_failed_at_the_target_sends_the_same_version_again() -> None:
     assert result.status is RunStatus.SUCCEEDED, result.message
     assert _cluster(fake)["provisioningState"] == "Succeeded"
     assert fake.pool_state(SUB, RG, NAME, "win22")["provisioningState"] == "Succeeded"
+
+
+def test_ahub_replanned_while_the_license_change_runs_waits_and_sends_nothing() -> None:
+    fake = FakeAzure.from_scenario("healthy")
+    clients = _clients(fake)
+    az.begin_windows_profile_update(clients, RG, NAME, license_type="None")
+    assert _cluster(fake)["provisioningState"] == "Updating"
+    plan, ctx = plan_disable_ahub(clients, RG, NAME)
+    assert [s.kind for s in plan.steps] == ["update_windows_profile", "verify_licenses"]
+    assert not plan.noops
+    result = apply_ahub(plan, ctx, checkpoints=MemoryCheckpointStore())
+    assert result.status is RunStatus.SUCCEEDED, result.message
+    assert len(fake.requests(method="PUT", path=CLUSTER_PUT)) == 1
+    assert result.sent == ()
+    assert verify_ahub(clients, RG, NAME).ok
+
+
+def test_ahub_after_a_failed_license_change_sends_it_again() -> None:
+    fake = FakeAzure.from_scenario("healthy")
+    clients = _clients(fake)
+    _failed_license_change(fake, clients)
+    plan, ctx = plan_disable_ahub(clients, RG, NAME)
+    assert plan.steps[0].kind == "update_windows_profile"
+    result = apply_ahub(plan, ctx, checkpoints=MemoryCheckpointStore())
+    assert result.status is RunStatus.SUCCEEDED, result.message
+    assert len(fake.requests(method="PUT", path=CLUSTER_PUT)) == 2
+    assert _cluster(fake)["provisioningState"] == "Succeeded"
+    assert verify_ahub(clients, RG, NAME).ok
+
+
+def test_password_rotation_that_failed_is_sent_again_on_the_next_run() -> None:
+    fake = FakeAzure.from_scenario("healthy")
+    clients = _clients(fake)
+    plan, ctx = plan_password_rotation(clients, RG, NAME, new_password=Secret("Rotated-Pa55word!x9"))
+    store = MemoryCheckpointStore()
+    fake.add_fault("fail_operation", method="PUT", path=CLUSTER_PUT, code="InternalError", message="boom")
+    first = apply_password_rotation(plan, ctx, checkpoints=store)
+    assert first.status is RunStatus.FAILED
+    assert (
+        _cluster(fake)["provisioningState"] == "Failed"
+    )  # the marker tag is on the cluster, but the write did not succeed
+    second = apply_password_rotation(plan, ctx, checkpoints=store)
+    assert second.status is RunStatus.SUCCEEDED, second.message
+    assert len(fake.requests(method="PUT", path=CLUSTER_PUT)) == 2
+    assert _cluster(fake)["provisioningState"] == "Succeeded"

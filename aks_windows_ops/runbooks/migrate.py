@@ -56,6 +56,7 @@ from aks_windows_ops.runbooks.steps import (
     ClusterContext,
     JsonOp,
     VerifyStep,
+    await_operation_step,
     cluster_of,
     param_number,
     properties_of,
@@ -411,14 +412,13 @@ def plan_migration(
         # The service reports the target version while an upgrade runs: that upgrade is the one the fix needs.
         # Wait for it (sending nothing) and verify it, rather than plan a second upgrade on top of it.
         steps.append(
-            Step(
-                id=f"control-plane:running:{version}",
-                kind="await_operation",
+            await_operation_step(
+                resource,
+                version,
+                pool=None,
                 title=f"Wait for the control plane upgrade already running (to {version}), then verify it",
-                resource=resource,
                 reason="FAQ old-image fix, step 1: upgrade the cluster control plane (it is upgrading now).",
                 expected_seconds=15 * 60,
-                params={"version": version, "pool": None},
             )
         )
     elif control_plane_first:

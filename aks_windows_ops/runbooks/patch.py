@@ -33,7 +33,7 @@ from aks_windows_ops.rules.validation import resolve_kubernetes_version
 from aks_windows_ops.runbooks.plan import NoOp, Plan, Step
 from aks_windows_ops.runbooks.procedures import ApplyOptions, apply_as
 from aks_windows_ops.runbooks.runner import ApplyResult
-from aks_windows_ops.runbooks.steps import ClusterContext, version_tuple
+from aks_windows_ops.runbooks.steps import ClusterContext, await_operation_step, version_tuple
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from typing_extensions import Unpack
@@ -388,43 +388,32 @@ def _settle_step(
     if state == "Succeeded":
         return None
     key = "control-plane" if pool is None else f"pool:{pool.name}"
+    seconds = CONTROL_PLANE_SECONDS if pool is None else POOL_UPGRADE_SECONDS_PER_NODE * max(pool.count, 1)
     if az.is_busy(state):
-        return Step(
-            id=f"{key}:running:{version}",
-            kind="await_operation",
+        return await_operation_step(
+            resource,
+            version,
+            pool=None if pool is None else pool.name,
             title=f"Wait for the operation running on the {what} ({state}, at {version}), then verify it",
-            resource=resource,
             reason="The service reports the target version while the operation still runs; done is Succeeded.",
-            expected_seconds=CONTROL_PLANE_SECONDS
-            if pool is None
-            else POOL_UPGRADE_SECONDS_PER_NODE * max(pool.count, 1),
-            restarts_nodes=False,
-            params={"version": version, "pool": None if pool is None else pool.name},
+            expected_seconds=seconds,
         )
-    reason = (
-        f"The {what} is at {version} but {state or 'in an unknown state'}: not done. The same version is sent "
-        "again, as the service allows for a failed upgrade (fix what made it fail first)."
-    )
-    if pool is None:
-        return Step(
-            id=f"control-plane:{version}",
-            kind="update_control_plane",
-            title=f"Send the control plane's version {version} again (it is {state or 'in an unknown state'})",
-            resource=resource,
-            reason=reason,
-            expected_seconds=CONTROL_PLANE_SECONDS,
-            restarts_nodes=False,
-            params={"version": version},
-        )
+    shown = state or "in an unknown state"
+    params: dict[str, Any] = {"version": version}
+    if pool is not None:
+        params = pool_params or {"pool": pool.name, "version": version, "windows": pool.is_windows}
     return Step(
-        id=f"pool:{pool.name}:{version}",
-        kind="upgrade_pool",
-        title=f"Send pool {pool.name}'s version {version} again (it is {state or 'in an unknown state'})",
+        id=f"{key}:{version}",
+        kind="update_control_plane" if pool is None else "upgrade_pool",
+        title=f"Send the {what}'s version {version} again (it is {shown})",
         resource=resource,
-        reason=reason,
-        expected_seconds=POOL_UPGRADE_SECONDS_PER_NODE * max(pool.count, 1),
-        restarts_nodes=True,
-        params=pool_params or {"pool": pool.name, "version": version, "windows": pool.is_windows},
+        reason=(
+            f"The {what} is at {version} but {shown}: not done. The same version is sent again, as the service "
+            "allows for a failed upgrade (fix what made it fail first)."
+        ),
+        expected_seconds=seconds,
+        restarts_nodes=pool is not None,
+        params=params,
     )
 
 

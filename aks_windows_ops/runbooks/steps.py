@@ -30,6 +30,7 @@ __all__ = [
     "AwaitOperation",
     "ClusterContext",
     "VerifyStep",
+    "await_operation_step",
     "cluster_busy_state",
     "cluster_of",
     "is_ambiguous",
@@ -490,6 +491,27 @@ class NodeImageUpgrade(_PoolAction):
             )
             return f"pool {pool} already has the newest node image {image}{note}"
         return f"pool {pool} is on node image {image}"
+
+
+def await_operation_step(
+    resource: str, version: str, *, pool: str | None, title: str, reason: str, expected_seconds: float
+) -> Step:
+    """The plan step that waits for an operation already running and verifies it (:class:`AwaitOperation`).
+
+    Used when a read shows a resource at the target while its ``provisioningState`` is not yet ``Succeeded``
+    (Service facts: ARM behaviour: the service reports the target version while the upgrade runs).
+    """
+    key = "control-plane" if pool is None else f"pool:{pool}"
+    return Step(
+        id=f"{key}:running:{version}",
+        kind="await_operation",
+        title=title,
+        resource=resource,
+        reason=reason,
+        expected_seconds=expected_seconds,
+        restarts_nodes=False,
+        params={"version": version, "pool": pool},
+    )
 
 
 class AwaitOperation:
