@@ -7,5 +7,7 @@
 - :mod:`.runner`, :mod:`.checkpoints`, :mod:`.leases`, :mod:`.events`: the engine (checkpointed, leased,
   within a time budget) under ``apply``.
 - one module per procedure (:mod:`.patch`, :mod:`.password`, :mod:`.ahub`, :mod:`.pools`, :mod:`.migrate`):
-  its planners and its step actions; :mod:`.steps` holds the Azure actions they share.
+  its planners and its step actions. Procedure modules never import each other: :mod:`.steps` holds the Azure
+  actions they share, :mod:`.pool_steps` the pool create/delete steps (add a pool, migrate) and
+  :mod:`.windows_profile` the Windows profile PUT (password, Hybrid Benefit).
 """

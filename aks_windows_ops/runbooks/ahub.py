@@ -21,7 +21,6 @@ from aks_windows_ops.azure.facts import read_scale_sets, read_snapshot, snapshot
 from aks_windows_ops.errors import AzureOperationFailed, InvalidInput
 from aks_windows_ops.htmltable import html_table
 from aks_windows_ops.models import ClusterRef, ClusterSnapshot
-from aks_windows_ops.runbooks.password import WindowsProfileUpdate
 from aks_windows_ops.runbooks.plan import NoOp, Plan, Step
 from aks_windows_ops.runbooks.procedures import ApplyOptions, apply_as
 from aks_windows_ops.runbooks.runner import ApplyResult, RunContext, StepState
@@ -35,6 +34,7 @@ from aks_windows_ops.runbooks.steps import (
     send_write,
     wait_for_operation,
 )
+from aks_windows_ops.runbooks.windows_profile import WindowsProfileUpdate
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from typing_extensions import Unpack

@@ -42,7 +42,7 @@ from aks_windows_ops.rules.pool_limits import windows_skus_for
 from aks_windows_ops.rules.validation import normalize_os_sku
 from aks_windows_ops.runbooks.image_check import check_workload_images, summarize
 from aks_windows_ops.runbooks.plan import NoOp, Plan, Step
-from aks_windows_ops.runbooks.pools import (
+from aks_windows_ops.runbooks.pool_steps import (
     POOL_ACTIONS,
     REMOVE,
     check_new_pool,
