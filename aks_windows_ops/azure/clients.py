@@ -9,7 +9,6 @@ ARM behaviour).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aks_windows_ops.clock import Clock, system_clock
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from azure.core.credentials import TokenCredential
     from azure.mgmt.compute import ComputeManagementClient
     from azure.mgmt.containerservice import ContainerServiceClient
     from azure.mgmt.network import NetworkManagementClient
@@ -36,8 +36,8 @@ class AzureClients:
         polling_interval: seconds between operation polls (the CLI's 30 s by default).
         max_retry_after: the longest ``Retry-After`` honoured when no time budget is set.
         retry_total: how many times a read is sent again after a transient answer (writes are sent once).
-        clock: monotonic seconds; the simulator's virtual clock when ``transport`` has one.
-        sleep: how to wait; the transport's ``sleep`` when it has one (virtual time in the simulator).
+        clock: the one :class:`~aks_windows_ops.clock.Clock` every wait of a run uses; by default the
+            simulator's virtual clock when ``transport`` has one, else the system's.
         logging_enable: azure-core's HTTP trace at DEBUG (credentials are masked, see ``azure.redact``).
     """
 
@@ -45,13 +45,12 @@ class AzureClients:
         self,
         subscription_id: str,
         *,
-        credential: Any = None,
+        credential: TokenCredential | None = None,
         transport: Any = None,
         polling_interval: float = 30.0,
         max_retry_after: float = 120.0,
         retry_total: int = 6,
-        clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], None] | None = None,
+        clock: Clock | None = None,
         logging_enable: bool = False,
     ) -> None:
         self.logging_enable = logging_enable
@@ -62,20 +61,22 @@ class AzureClients:
         self.max_retry_after = max_retry_after
         self.retry_total = retry_total
         fake_clock = getattr(transport, "clock", None)
-        self.clock: Callable[[], float] = clock or (
-            fake_clock.monotonic if fake_clock is not None else time.monotonic
+        self._run_clock: Clock = clock or (fake_clock if isinstance(fake_clock, Clock) else system_clock)
+        #: Monotonic seconds on :attr:`run_clock` (deadlines and budgets).
+        self.clock: Callable[[], float] = self._run_clock.monotonic
+        # The simulator's transport waits on the same virtual clock (and never waits zero seconds).
+        transport_sleep = (
+            getattr(transport, "sleep", None) if clock is None and fake_clock is not None else None
         )
-        self.sleep: Callable[[float], None] = sleep or (
-            transport.sleep if transport is not None else time.sleep
-        )
+        #: How to wait: the run clock's ``sleep``.
+        self.sleep: Callable[[float], None] = transport_sleep or self._run_clock.sleep
         #: Absolute deadline on :attr:`clock` (set by the runner); ``None`` = no budget.
         self.deadline: float | None = None
 
     @property
     def run_clock(self) -> Clock:
         """The clock runs on these clients wait on: the simulator's virtual clock, else the system's."""
-        fake_clock = getattr(self.transport, "clock", None)
-        return fake_clock if isinstance(fake_clock, Clock) else system_clock
+        return self._run_clock
 
     @property
     def mode(self) -> str:
@@ -107,7 +108,7 @@ class AzureClients:
         )
 
     @cached_property
-    def credential(self) -> Any:
+    def credential(self) -> TokenCredential:
         """The credential (``DefaultAzureCredential`` unless one was given)."""
         if self._credential is None:
             from azure.identity import DefaultAzureCredential
@@ -167,10 +168,10 @@ class AzureClients:
             polling_interval=self.polling_interval,
             max_retry_after=self.max_retry_after,
             retry_total=self.retry_total,
-            clock=self.clock,
-            sleep=self.sleep,
+            clock=self._run_clock,
             logging_enable=self.logging_enable,
         )
+        other.sleep = self.sleep
         other.deadline = self.deadline
         return other
 
