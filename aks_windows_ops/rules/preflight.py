@@ -27,15 +27,16 @@ from aks_windows_ops.models import (
     PoolSnapshot,
     Severity,
 )
+from aks_windows_ops.rules import finding_kinds as kinds
 from aks_windows_ops.rules import preflight_capacity as cap
 from aks_windows_ops.rules import preflight_lifecycle as life
 from aks_windows_ops.rules import validation, versions
 from aks_windows_ops.rules import workloads as workload_rules
-from aks_windows_ops.rules.findings import cluster_resource, finding, pool_resource
+from aks_windows_ops.rules.finding_kinds import RUNBOOKS
+from aks_windows_ops.rules.findings import cluster_resource, pool_resource
 from aks_windows_ops.rules.images import image_date
 from aks_windows_ops.rules.lifecycle import LifecycleData, builtin_lifecycle
 from aks_windows_ops.rules.preflight_capacity import WINDOWS_MAX_PODS_LOW, WINDOWS_MAX_PODS_RECOMMENDED
-from aks_windows_ops.rules.validation import FaqSection
 
 __all__ = [
     "RUNBOOKS",
@@ -45,9 +46,6 @@ __all__ = [
     "PreflightReport",
     "preflight",
 ]
-
-#: The library's runbooks that remediations name.
-RUNBOOKS = ("patch", "password", "ahub", "migrate", "add-pool")
 
 #: Service facts: ARM behaviour: only these end an operation; anything else (even an unknown state) means one runs.
 TERMINAL_PROVISIONING_STATES = frozenset({"succeeded", "failed", "canceled"})
@@ -191,35 +189,18 @@ def _rule_pool_names(s: ClusterSnapshot) -> Iterator[Finding]:
         if not problems:
             continue
         too_long = pool.is_windows and len(pool.name) > 6
-        yield finding(
-            "WINDOWS_POOL_NAME_TOO_LONG" if too_long else "POOL_NAME_INVALID",
-            Severity.ERROR,
-            "; ".join(problems),
-            remediation=(
-                "Replace the pool with one that has a valid name (a Windows pool name has 1-6 lowercase letters "
-                "and digits) with the migrate runbook."
-            ),
-            faq=FaqSection.POOL_NAMES,
-            resource=pool_resource(pool),
-            runbook="migrate",
-        )
+        name_kind = kinds.WINDOWS_POOL_NAME_TOO_LONG if too_long else kinds.POOL_NAME_INVALID
+        yield name_kind.at(pool_resource(pool), "; ".join(problems))
 
 
 def _rule_network_plugin(s: ClusterSnapshot) -> Iterator[Finding]:
     """FAQ "What network plug-ins are supported?" and "Are all features supported with Windows nodes?"."""
     plugin = (s.network_plugin or "").lower()
     if s.windows_pools and plugin != "azure":
-        yield finding(
-            "WINDOWS_REQUIRES_AZURE_CNI",
-            Severity.ERROR,
+        yield kinds.WINDOWS_REQUIRES_AZURE_CNI.at(
+            cluster_resource(s),
             f"the cluster uses the {s.network_plugin or 'unset'} network plugin with Windows pools; Windows "
             "nodes need Azure CNI (kubenet is not supported).",
-            remediation=(
-                "Move the cluster to Azure CNI Overlay (`az aks update --network-plugin azure "
-                "--network-plugin-mode overlay`) or rebuild it with Azure CNI."
-            ),
-            faq=FaqSection.NETWORK_PLUGINS,
-            resource=cluster_resource(s),
         )
 
 
@@ -227,40 +208,27 @@ def _rule_modes(s: ClusterSnapshot) -> Iterator[Finding]:
     """Service facts: FAQ rules: Windows pools are User only; a Linux System pool of >= 2 nodes is recommended."""
     for pool in s.windows_pools:
         if pool.mode is PoolMode.SYSTEM:
-            yield finding(
-                "WINDOWS_POOL_SYSTEM_MODE",
-                Severity.ERROR,
+            yield kinds.WINDOWS_POOL_SYSTEM_MODE.at(
+                pool_resource(pool),
                 f"Windows pool {pool.name} is a System pool; System agent pools osType must be Linux.",
-                remediation="Replace it with a Windows User pool (migrate runbook); System pools must be Linux.",
-                faq=FaqSection.WINDOWS_ONLY_CLUSTERS,
-                resource=pool_resource(pool),
-                runbook="migrate",
             )
     system_linux = [p for p in s.pools if p.mode is PoolMode.SYSTEM and p.os_type is OsType.LINUX]
     if not system_linux:
-        yield finding(
-            "NO_LINUX_SYSTEM_POOL",
-            Severity.ERROR,
+        yield kinds.NO_LINUX_SYSTEM_POOL.at(
+            cluster_resource(s),
             "the cluster has no Linux System pool; every AKS cluster needs one for its system services.",
-            remediation="Add a Linux System pool of at least two nodes (add-pool runbook).",
-            faq=FaqSection.WINDOWS_ONLY_CLUSTERS,
-            resource=cluster_resource(s),
-            runbook="add-pool",
         )
         return
     nodes = sum(p.count for p in system_linux)
     if nodes < 2:
-        yield finding(
-            "SYSTEM_POOL_TOO_SMALL",
-            Severity.WARNING,
+        yield kinds.SYSTEM_POOL_TOO_SMALL.at(
+            pool_resource(system_linux[0]),
             f"the Linux System pool(s) have {nodes} node(s); the FAQ recommends at least two for reliability "
             "and cluster operations.",
             remediation=(
                 f"Scale the System pool to 2 or more nodes (`az aks nodepool scale --name {system_linux[0].name} "
                 "--node-count 2`)."
             ),
-            faq=FaqSection.WINDOWS_ONLY_CLUSTERS,
-            resource=pool_resource(system_linux[0]),
         )
 
 
@@ -268,44 +236,24 @@ def _rule_limits(s: ClusterSnapshot) -> Iterator[Finding]:
     """FAQ "How many node pools can I create?": 100 pools, 1,000 nodes; pool counts 0/1-1000."""
     limit = min(s.max_agent_pools, validation.MAX_AGENT_POOLS) if s.max_agent_pools > 0 else 100
     if len(s.pools) > limit:
-        yield finding(
-            "TOO_MANY_POOLS",
-            Severity.ERROR,
-            f"the cluster has {len(s.pools)} node pools; at most {limit} are allowed.",
-            remediation="Delete unused pools before adding or replacing one.",
-            faq=FaqSection.POOL_LIMITS,
-            resource=cluster_resource(s),
+        yield kinds.TOO_MANY_POOLS.at(
+            cluster_resource(s), f"the cluster has {len(s.pools)} node pools; at most {limit} are allowed."
         )
     elif len(s.pools) == limit:
-        yield finding(
-            "POOL_LIMIT_REACHED",
-            Severity.WARNING,
+        yield kinds.POOL_LIMIT_REACHED.at(
+            cluster_resource(s),
             f"the cluster has {limit} node pools, the maximum; replacing a pool (migrate) needs room for one more.",
-            remediation="Delete an unused pool first.",
-            faq=FaqSection.POOL_LIMITS,
-            resource=cluster_resource(s),
         )
     nodes = sum(p.count for p in s.pools)
     if nodes > validation.MAX_CLUSTER_NODES:
-        yield finding(
-            "TOO_MANY_NODES",
-            Severity.ERROR,
+        yield kinds.TOO_MANY_NODES.at(
+            cluster_resource(s),
             f"the cluster has {nodes} nodes; at most {validation.MAX_CLUSTER_NODES} across all pools.",
-            remediation="Scale pools down before any operation that adds nodes.",
-            faq=FaqSection.POOL_LIMITS,
-            resource=cluster_resource(s),
         )
     for pool in s.pools:
         problems = validation.check_pool_count(pool.count, pool.mode)
         if problems:
-            yield finding(
-                "POOL_NODE_COUNT_INVALID",
-                Severity.ERROR,
-                "; ".join(problems),
-                remediation="Scale the pool into range.",
-                faq=FaqSection.POOL_LIMITS,
-                resource=pool_resource(pool),
-            )
+            yield kinds.POOL_NODE_COUNT_INVALID.at(pool_resource(pool), "; ".join(problems))
 
 
 def _rule_os_sku(s: ClusterSnapshot) -> Iterator[Finding]:
@@ -319,28 +267,17 @@ def _rule_os_sku(s: ClusterSnapshot) -> Iterator[Finding]:
             continue  # an existing Annual Channel pool is valid; its retirement is a lifecycle finding
         problems = validation.check_os_sku(pool.os_sku, os_type=pool.os_type) if pool.os_sku else []
         if problems:
-            yield finding(
-                "OS_SKU_MISMATCH",
-                Severity.ERROR,
-                "; ".join(problems),
-                remediation="Replace the pool with one whose OS SKU matches its OS type (migrate).",
-                faq=FaqSection.OPERATING_SYSTEMS,
-                resource=pool_resource(pool),
-                runbook="migrate",
-            )
+            yield kinds.OS_SKU_MISMATCH.at(pool_resource(pool), "; ".join(problems))
 
 
 def _rule_skew(s: ClusterSnapshot) -> Iterator[Finding]:
     """Service facts: How the Azure CLI does it: a pool is never above the control plane nor > 3 minors behind it."""
     control_plane = _control_plane(s)
     if not _parses(control_plane):
-        yield finding(
-            "VERSION_UNREADABLE",
-            Severity.WARNING,
+        yield kinds.VERSION_UNREADABLE.at(
+            cluster_resource(s),
             f"the control plane version {control_plane!r} does not parse; version rules were skipped.",
             remediation="Re-read the cluster; report the value if it persists.",
-            faq=FaqSection.VERSION_SKEW,
-            resource=cluster_resource(s),
         )
         return
     for pool in s.pools:
@@ -348,45 +285,24 @@ def _rule_skew(s: ClusterSnapshot) -> Iterator[Finding]:
         if not version:
             continue
         if not _parses(version):
-            yield finding(
-                "VERSION_UNREADABLE",
-                Severity.WARNING,
+            yield kinds.VERSION_UNREADABLE.at(
+                pool_resource(pool),
                 f"pool {pool.name} reports version {version!r}, which does not parse; its version rules were "
                 "skipped.",
                 remediation="Re-read the pool; report the value if it persists.",
-                faq=FaqSection.VERSION_SKEW,
-                resource=pool_resource(pool),
             )
             continue
         problems = versions.check_pool_skew(control_plane, version)
         if problems:
-            yield finding(
-                "POOL_VERSION_SKEW",
-                Severity.ERROR,
-                f"pool {pool.name}: " + "; ".join(problems),
-                remediation=(
-                    "Upgrade the pool (or the control plane first, one minor at a time) with the patch runbook."
-                ),
-                faq=FaqSection.VERSION_SKEW,
-                resource=pool_resource(pool),
-                runbook="patch",
-            )
+            yield kinds.POOL_VERSION_SKEW.at(pool_resource(pool), f"pool {pool.name}: " + "; ".join(problems))
 
 
 def _rule_identity(s: ClusterSnapshot) -> Iterator[Finding]:
     """FAQ "How do I rotate the service principal for my Windows node pool?"."""
     if s.uses_service_principal and s.windows_pools:
-        yield finding(
-            "SERVICE_PRINCIPAL_WITH_WINDOWS",
-            Severity.WARNING,
+        yield kinds.SERVICE_PRINCIPAL_WITH_WINDOWS.at(
+            cluster_resource(s),
             "the cluster authenticates with a service principal; Windows pools cannot rotate it in place.",
-            remediation=(
-                "Prefer a managed identity. To rotate the service principal, replace each Windows pool: "
-                "`aks-windows-ops migrate --reason sp-rotation`."
-            ),
-            faq=FaqSection.SERVICE_PRINCIPAL,
-            resource=cluster_resource(s),
-            runbook="migrate",
         )
 
 
@@ -430,14 +346,9 @@ def _rule_patching(s: ClusterSnapshot, data: LifecycleData | None = None) -> Ite
     for pool in s.windows_pools:
         latest, current = pool.latest_node_image_version, pool.node_image_version
         if latest and current and latest != current:
-            yield finding(
-                "NODE_IMAGE_OUTDATED",
-                Severity.INFO,
+            yield kinds.NODE_IMAGE_OUTDATED.at(
+                pool_resource(pool),
                 f"Windows pool {pool.name} runs node image {current}; {latest} is available.",
-                remediation="Patch the pool's node image (patch runbook, --node-image-only).",
-                faq=FaqSection.PATCHING,
-                resource=pool_resource(pool),
-                runbook="patch",
             )
         offered = image_date(latest)
         if offered is None or newest is None or (newest - offered).days <= WINDOWS_IMAGE_HOLDBACK_DAYS:
@@ -457,37 +368,25 @@ def _rule_patching(s: ClusterSnapshot, data: LifecycleData | None = None) -> Ite
             )
         else:
             remediation = "No control plane upgrade is offered yet; patch when one is (patch runbook)."
-        yield finding(
-            "WINDOWS_IMAGE_NEEDS_CONTROL_PLANE_UPGRADE",
-            Severity.WARNING if usable_upgrades or os_blocks else Severity.INFO,
+        yield kinds.WINDOWS_IMAGE_NEEDS_CONTROL_PLANE_UPGRADE.at(
+            pool_resource(pool),
             f"pool {pool.name} is offered Windows images up to {offered.isoformat()} while images up to "
             f"{newest.isoformat()} exist: newer Windows images wait behind a control plane upgrade.",
             remediation=remediation,
-            faq=FaqSection.PATCHING,
-            resource=pool_resource(pool),
-            runbook="migrate" if os_blocks else "patch",
+            severity=Severity.WARNING if usable_upgrades or os_blocks else Severity.INFO,
+            runbook="migrate" if os_blocks else None,
         )
     channel = (s.auto_upgrade_channel or "none").lower()
     if s.windows_pools and channel != "none":
-        yield finding(
-            "AUTO_UPGRADE_BLOCKS_CONTROL_PLANE_ONLY",
-            Severity.INFO,
+        yield kinds.AUTO_UPGRADE_BLOCKS_CONTROL_PLANE_ONLY.at(
+            cluster_resource(s),
             f"cluster auto-upgrade is on (channel {s.auto_upgrade_channel}); the service refuses control-plane-only "
             "upgrades, which the patch runbook uses before node image upgrades.",
-            remediation="Set the auto-upgrade channel to none for the patch window, or let auto-upgrade patch.",
-            faq=FaqSection.PATCHING,
-            resource=cluster_resource(s),
-            runbook="patch",
         )
     if s.windows_pools and 0 < s.max_agent_pools < 8:
-        yield finding(
-            "CONTROL_PLANE_ONLY_UPGRADE_UNAVAILABLE",
-            Severity.INFO,
+        yield kinds.CONTROL_PLANE_ONLY_UPGRADE_UNAVAILABLE.at(
+            cluster_resource(s),
             f"maxAgentPools is {s.max_agent_pools}; control-plane-only upgrades need at least 8.",
-            remediation="Upgrade the control plane together with the pools (patch runbook).",
-            faq=FaqSection.PATCHING,
-            resource=cluster_resource(s),
-            runbook="patch",
         )
 
 
@@ -499,63 +398,41 @@ def _rule_ahub(s: ClusterSnapshot) -> Iterator[Finding]:
     for pool in s.windows_pools:
         vmss = s.scale_set_for(pool.name)
         if vmss is None:
-            yield finding(
-                "SCALE_SET_NOT_FOUND",
-                Severity.INFO,
+            yield kinds.SCALE_SET_NOT_FOUND.at(
+                pool_resource(pool),
                 f"no scale set tagged aks-managed-poolName={pool.name} in {s.node_resource_group}; AHUB was not "
                 "verified for this pool.",
-                remediation="Re-read the node resource group's scale sets.",
-                faq=FaqSection.HYBRID_BENEFIT,
-                resource=pool_resource(pool),
             )
             continue
         resource = f"VirtualMachineScaleSet/{vmss.resource_group}/{vmss.name}"
         drift = [i.name for i in vmss.instances if _license_on(i.license_type) != cluster_on]
         if cluster_on and not _license_on(vmss.license_type):
-            yield finding(
-                "AHUB_DRIFT",
-                Severity.WARNING,
+            yield kinds.AHUB_DRIFT.at(
+                resource,
                 f"the cluster has Azure Hybrid Benefit on but scale set {vmss.name} (pool {pool.name}) has license "
                 f"type {vmss.license_type or 'None'}.",
                 remediation="Re-apply AHUB at cluster level and verify the scale sets (ahub runbook).",
-                faq=FaqSection.HYBRID_BENEFIT,
-                resource=resource,
-                runbook="ahub",
             )
         elif not cluster_on and _license_on(vmss.license_type):
-            yield finding(
-                "AHUB_SET_OUTSIDE_CLUSTER",
-                Severity.INFO,
+            yield kinds.AHUB_SET_OUTSIDE_CLUSTER.at(
+                resource,
                 f"scale set {vmss.name} (pool {pool.name}) has license type Windows_Server but the cluster's "
                 "windowsProfile.licenseType is not; AKS may re-apply its model and drop it.",
-                remediation="Enable AHUB for the whole cluster (ahub runbook).",
-                faq=FaqSection.HYBRID_BENEFIT,
-                resource=resource,
-                runbook="ahub",
             )
         elif drift:
-            yield finding(
-                "AHUB_DRIFT",
-                Severity.WARNING,
+            yield kinds.AHUB_DRIFT.at(
+                resource,
                 f"{len(drift)} instance(s) of scale set {vmss.name} have a license type that differs from the "
                 f"cluster's ({'Windows_Server' if cluster_on else 'None'}): {', '.join(drift[:5])}"
                 + (" ..." if len(drift) > 5 else ""),
                 remediation="Re-apply the cluster's license and verify the instances (ahub runbook).",
-                faq=FaqSection.HYBRID_BENEFIT,
-                resource=resource,
-                runbook="ahub",
             )
         stale = [i.name for i in vmss.instances if i.latest_model_applied is False]
         if stale:
-            yield finding(
-                "SCALE_SET_MODEL_NOT_APPLIED",
-                Severity.INFO,
+            yield kinds.SCALE_SET_MODEL_NOT_APPLIED.at(
+                resource,
                 f"{len(stale)} instance(s) of scale set {vmss.name} are not on the latest model; a license change "
                 "takes effect when they are reimaged.",
-                remediation="Let the running update finish, or bring the instances to the latest model (ahub runbook).",
-                faq=FaqSection.HYBRID_BENEFIT,
-                resource=resource,
-                runbook="ahub",
             )
 
 
@@ -563,31 +440,23 @@ def _rule_gmsa(s: ClusterSnapshot) -> Iterator[Finding]:
     """FAQ "Can my Windows Server containers use gMSA?"."""
     if not s.windows_pools and not s.gmsa_enabled:
         return
-    yield finding(
-        "GMSA_STATUS",
-        Severity.INFO,
+    yield kinds.GMSA_STATUS.at(
+        cluster_resource(s),
         "gMSA is enabled on the cluster." if s.gmsa_enabled else "gMSA is not enabled on the cluster.",
         remediation=(
             "Nothing to do."
             if s.gmsa_enabled
             else "Enable it (`az aks update --enable-windows-gmsa`) if Windows containers need Active Directory."
         ),
-        faq=FaqSection.GMSA,
-        resource=cluster_resource(s),
     )
 
 
 def _rule_windows_profile(s: ClusterSnapshot) -> Iterator[Finding]:
     """Service facts: How the Azure CLI does it: password and AHUB updates need a ``windowsProfile``."""
     if s.windows_pools and not s.has_windows_profile:
-        yield finding(
-            "WINDOWS_PROFILE_MISSING",
-            Severity.WARNING,
+        yield kinds.WINDOWS_PROFILE_MISSING.at(
+            cluster_resource(s),
             "the cluster has Windows pools but no windowsProfile was read; password and AHUB updates need one.",
-            remediation="Re-read the cluster; set the Windows admin credentials (password runbook).",
-            faq=FaqSection.ADMIN_PASSWORD,
-            resource=cluster_resource(s),
-            runbook="password",
         )
 
 
@@ -596,25 +465,13 @@ def _state_findings(state: str | None, what: str, resource: str) -> Iterator[Fin
         return
     lowered = state.lower()
     if lowered == "failed":
-        yield finding(
-            "PROVISIONING_FAILED",
-            Severity.WARNING,
-            f"{what} is in provisioning state Failed; the last operation did not complete.",
-            remediation=(
-                "Read the failed operation's error, fix its cause and re-run the runbook, which resumes from its "
-                "checkpoint (a reconcile with `az aks update` also clears the state)."
-            ),
-            faq=FaqSection.PROVISIONING,
-            resource=resource,
+        yield kinds.PROVISIONING_FAILED.at(
+            resource, f"{what} is in provisioning state Failed; the last operation did not complete."
         )
     elif lowered not in TERMINAL_PROVISIONING_STATES:
-        yield finding(
-            "OPERATION_IN_PROGRESS",
-            Severity.WARNING,
+        yield kinds.OPERATION_IN_PROGRESS.at(
+            resource,
             f"{what} is in provisioning state {state}; another write now fails with 409 OperationNotAllowed.",
-            remediation="Wait for a terminal state (Succeeded/Failed/Canceled) or abort the running operation.",
-            faq=FaqSection.PROVISIONING,
-            resource=resource,
         )
 
 

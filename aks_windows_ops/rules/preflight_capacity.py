@@ -10,11 +10,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from aks_windows_ops.errors import InvalidInput
-from aks_windows_ops.models import ClusterSnapshot, Finding, PoolSnapshot, Severity
+from aks_windows_ops.models import ClusterSnapshot, Finding, PoolSnapshot
 from aks_windows_ops.rules import capacity, validation
-from aks_windows_ops.rules.findings import cluster_resource, finding, pool_resource
+from aks_windows_ops.rules import finding_kinds as kinds
+from aks_windows_ops.rules.findings import cluster_resource, pool_resource
 from aks_windows_ops.rules.pod_templates import pod_templates
-from aks_windows_ops.rules.validation import FaqSection
 
 __all__ = [
     "WINDOWS_MAX_PODS_LOW",
@@ -45,45 +45,27 @@ def _rule_max_pods(s: ClusterSnapshot) -> Iterator[Finding]:
             continue
         problems = validation.check_max_pods(pool.max_pods)
         if problems:
-            yield finding(
-                "MAX_PODS_OUT_OF_RANGE",
-                Severity.ERROR,
-                f"pool {pool.name}: " + "; ".join(problems),
-                remediation="Replace the pool with one whose max pods is 10-250 (migrate runbook).",
-                faq=FaqSection.MAX_PODS,
-                resource=pool_resource(pool),
-                runbook="migrate",
+            yield kinds.MAX_PODS_OUT_OF_RANGE.at(
+                pool_resource(pool), f"pool {pool.name}: " + "; ".join(problems)
             )
             continue
         if not pool.is_windows:
             continue
         if pool.max_pods < WINDOWS_MAX_PODS_LOW:
-            yield finding(
-                "WINDOWS_MAX_PODS_LOW",
-                Severity.INFO,
+            yield kinds.WINDOWS_MAX_PODS_LOW.at(
+                pool_resource(pool),
                 f"Windows pool {pool.name} allows {pool.max_pods} pods per node; system DaemonSets take several, "
                 "and pods beyond the rest fail with 'No available addresses'.",
-                remediation=(
-                    "Max pods changes only with a new pool: `aks-windows-ops migrate --reason max-pods` to a pool "
-                    "with max pods >= 30 (mind the subnet size)."
-                ),
-                faq=FaqSection.DEPLOY_POD_ERROR,
-                resource=pool_resource(pool),
-                runbook="migrate",
             )
         elif pool.max_pods > WINDOWS_MAX_PODS_RECOMMENDED:
-            yield finding(
-                "WINDOWS_MAX_PODS_HIGH",
-                Severity.INFO,
+            yield kinds.WINDOWS_MAX_PODS_HIGH.at(
+                pool_resource(pool),
                 f"Windows pool {pool.name} allows {pool.max_pods} pods per node; "
                 f"{WINDOWS_MAX_PODS_RECOMMENDED} is the recommended maximum for Windows nodes.",
                 remediation=(
                     f"Consider a pool with max pods <= {WINDOWS_MAX_PODS_RECOMMENDED}: `aks-windows-ops migrate "
                     "--reason max-pods`."
                 ),
-                faq=FaqSection.MAX_PODS,
-                resource=pool_resource(pool),
-                runbook="migrate",
             )
 
 
@@ -96,14 +78,7 @@ def _rule_subnets(s: ClusterSnapshot) -> Iterator[Finding]:
             mode = capacity.cni_mode(s.network_plugin, s.network_plugin_mode, pool.pod_subnet_id)
             surge = capacity.surge_nodes(pool.count, pool.max_surge)
         except InvalidInput as exc:
-            yield finding(
-                "MAX_SURGE_INVALID",
-                Severity.WARNING,
-                f"pool {pool.name}: {exc}",
-                remediation="Set maxSurge to a percentage like '10%' or a whole number.",
-                faq=FaqSection.CAPACITY,
-                resource=pool_resource(pool),
-            )
+            yield kinds.MAX_SURGE_INVALID.at(pool_resource(pool), f"pool {pool.name}: {exc}")
             continue
         if surge == 0:
             continue
@@ -119,18 +94,10 @@ def _rule_subnets(s: ClusterSnapshot) -> Iterator[Finding]:
             verdict = capacity.fits(usage, needed)
             if verdict.fits:
                 continue
-            yield finding(
-                "SUBNET_NO_SURGE_ROOM",
-                Severity.WARNING,
+            yield kinds.SUBNET_NO_SURGE_ROOM.at(
+                pool_resource(pool),
                 f"pool {pool.name}: an upgrade surges {surge} node(s) needing {needed} {label}-subnet addresses: "
                 f"{verdict.message}. The upgrade would fail with SubnetIsFull.",
-                remediation=(
-                    "Free addresses in the subnet, lower the pool's maxSurge, or move the pool to a larger "
-                    "subnet (migrate runbook)."
-                ),
-                faq=FaqSection.CAPACITY,
-                resource=pool_resource(pool),
-                runbook="migrate",
             )
 
 
@@ -156,18 +123,10 @@ def _rule_replacement_room(s: ClusterSnapshot) -> Iterator[Finding]:
         verdict = capacity.fits(usage, need.node_subnet)
         if verdict.fits:
             continue
-        yield finding(
-            "NO_ROOM_FOR_REPLACEMENT_POOL",
-            Severity.INFO,
+        yield kinds.NO_ROOM_FOR_REPLACEMENT_POOL.at(
+            pool_resource(pool),
             f"a replacement for Windows pool {pool.name} ({pool.count} nodes, max pods {_effective_max_pods(s, pool)}) "
             f"would not fit beside it: {verdict.message}.",
-            remediation=(
-                "Before a migration (SP rotation, old image, max pods, Windows Server 2019), free addresses, give "
-                "the new pool another subnet, or lower its max pods."
-            ),
-            faq=FaqSection.CAPACITY,
-            resource=pool_resource(pool),
-            runbook="migrate",
         )
 
 
@@ -181,19 +140,11 @@ def _workload_capacity(s: ClusterSnapshot, manifests: list[Mapping[str, Any]]) -
     slots = sum(max(_effective_max_pods(s, p) - daemons, 0) * p.count for p in s.windows_pools)
     if wanted <= slots:
         return
-    yield finding(
-        "WINDOWS_POD_CAPACITY_EXCEEDED",
-        Severity.WARNING,
+    yield kinds.WINDOWS_POD_CAPACITY_EXCEEDED.at(
+        cluster_resource(s),
         f"the Windows workloads ask for {wanted} pods but the Windows pools have {slots} pod slots "
         f"(max pods x nodes, less {daemons} DaemonSet pod(s) per node); the rest fail with "
         "'No available addresses' or stay Pending.",
-        remediation=(
-            "Scale the Windows pools out, or replace them with a higher max pods: "
-            "`aks-windows-ops migrate --reason max-pods`."
-        ),
-        faq=FaqSection.DEPLOY_POD_ERROR,
-        resource=cluster_resource(s),
-        runbook="migrate",
     )
 
 

@@ -13,8 +13,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from aks_windows_ops.models import ClusterSnapshot, Finding, PoolSnapshot, Severity
+from aks_windows_ops.rules import finding_kinds as kinds
 from aks_windows_ops.rules import versions
-from aks_windows_ops.rules.findings import finding, pool_resource
+from aks_windows_ops.rules.findings import pool_resource
 from aks_windows_ops.rules.lifecycle import (
     KubernetesMinor,
     LifecycleData,
@@ -22,7 +23,6 @@ from aks_windows_ops.rules.lifecycle import (
     grade,
     still_on_old_windows_image,
 )
-from aks_windows_ops.rules.validation import FaqSection
 
 __all__ = [
     "KUBERNETES_WARNING_WINDOW_DAYS",
@@ -43,12 +43,6 @@ LTS_SUPPORT_PLAN = "AKSLongTermSupport"
 #: twelve-month window of the Windows OS dates would warn on every cluster from the day its minor ships; a new
 #: minor arrives about every quarter, and the quarter before the end is when the upgrade is due.
 KUBERNETES_WARNING_WINDOW_DAYS = 90
-
-_MIGRATE_FIX = (
-    "Replace the pool with a pool of a supported Windows OS and move the pods: `aks-windows-ops migrate --reason "
-    "os-upgrade --os-sku Windows2022` (or Windows2025); rebuild images the new host cannot run first "
-    "(an ltsc2019 image runs on no newer host)."
-)
 
 
 def _label(minor: tuple[int, int]) -> str:
@@ -102,77 +96,39 @@ def windows_os_findings(s: ClusterSnapshot, data: LifecycleData, as_of: _dt.date
         sku = data.os_sku(pool.os_sku)
         if sku is None:
             if pool.os_sku:
-                yield finding(
-                    code="WINDOWS_OS_UNKNOWN",
-                    severity=Severity.INFO,
-                    message=(
-                        f"Windows pool {pool.name} runs OS SKU {pool.os_sku}, which the lifecycle data "
-                        f"({data.origin}, checked {data.checked.isoformat()}) does not list; its retirement was "
-                        "not checked."
-                    ),
-                    remediation="Pass a newer lifecycle data file (--lifecycle-data) that lists this OS SKU.",
-                    faq=FaqSection.OPERATING_SYSTEMS,
-                    resource=resource,
+                yield kinds.WINDOWS_OS_UNKNOWN.at(
+                    resource,
+                    f"Windows pool {pool.name} runs OS SKU {pool.os_sku}, which the lifecycle data "
+                    f"({data.origin}, checked {data.checked.isoformat()}) does not list; its retirement was "
+                    "not checked.",
                 )
             continue
         dated = [d for d in (sku.retirement, sku.image_removal) if d is not None]
         if dated:
             severity = _worst(*(grade(d, as_of) for d in dated))
-            code = {
-                Severity.ERROR: "WINDOWS_OS_RETIRED",
-                Severity.WARNING: "WINDOWS_OS_RETIRING",
-                Severity.INFO: "WINDOWS_OS_LIFECYCLE",
-            }[severity]
-            yield finding(
-                code=code,
-                severity=severity,
-                message=_os_message(pool, sku, as_of),
-                remediation=_MIGRATE_FIX,
-                faq=FaqSection.OPERATING_SYSTEMS,
-                resource=resource,
-                runbook="migrate",
-            )
+            yield kinds.WINDOWS_OS_BY_GRADE[severity].at(resource, _os_message(pool, sku, as_of))
         pool_minor = versions.minor_of(pool.current_orchestrator_version or pool.orchestrator_version)
         highest = max((m for m in (pool_minor, cp_minor) if m is not None), default=None)
         if highest is not None and sku.max_minor is not None and highest > sku.max_minor:
-            yield finding(
-                code="WINDOWS_OS_KUBERNETES_UNSUPPORTED",
-                severity=Severity.ERROR,
-                message=(
-                    f"Windows pool {pool.name} ({sku.sku}) with Kubernetes {_label(highest)}: {sku.name} runs on "
-                    f"Kubernetes up to {_label(sku.max_minor)} only."
-                ),
-                remediation=_MIGRATE_FIX,
-                faq=FaqSection.OPERATING_SYSTEMS,
-                resource=resource,
-                runbook="migrate",
+            yield kinds.WINDOWS_OS_KUBERNETES_UNSUPPORTED.at(
+                resource,
+                f"Windows pool {pool.name} ({sku.sku}) with Kubernetes {_label(highest)}: {sku.name} runs on "
+                f"Kubernetes up to {_label(sku.max_minor)} only.",
             )
         elif pool_minor is not None and sku.min_minor is not None and pool_minor < sku.min_minor:
-            yield finding(
-                code="WINDOWS_OS_KUBERNETES_UNSUPPORTED",
-                severity=Severity.ERROR,
-                message=(
-                    f"Windows pool {pool.name} ({sku.sku}) is on Kubernetes {_label(pool_minor)}; {sku.name} needs "
-                    f"{_label(sku.min_minor)} or later."
-                ),
+            yield kinds.WINDOWS_OS_KUBERNETES_UNSUPPORTED.at(
+                resource,
+                f"Windows pool {pool.name} ({sku.sku}) is on Kubernetes {_label(pool_minor)}; {sku.name} needs "
+                f"{_label(sku.min_minor)} or later.",
                 remediation=f"Upgrade the control plane and the pool to {_label(sku.min_minor)} or later (patch runbook).",
-                faq=FaqSection.OPERATING_SYSTEMS,
-                resource=resource,
                 runbook="patch",
             )
         elif highest is not None and sku.max_minor is not None and highest == sku.max_minor:
-            yield finding(
-                code="WINDOWS_OS_LAST_KUBERNETES_MINOR",
-                severity=Severity.WARNING,
-                message=(
-                    f"Windows pool {pool.name} ({sku.sku}) is on Kubernetes {_label(highest)}, the last version "
-                    f"with {sku.name}; the next control plane upgrade is blocked until the pool moves to another "
-                    "Windows OS."
-                ),
-                remediation=_MIGRATE_FIX,
-                faq=FaqSection.OPERATING_SYSTEMS,
-                resource=resource,
-                runbook="migrate",
+            yield kinds.WINDOWS_OS_LAST_KUBERNETES_MINOR.at(
+                resource,
+                f"Windows pool {pool.name} ({sku.sku}) is on Kubernetes {_label(highest)}, the last version "
+                f"with {sku.name}; the next control plane upgrade is blocked until the pool moves to another "
+                "Windows OS.",
             )
 
 
@@ -244,54 +200,31 @@ def kubernetes_support_findings(
         entry = data.minor(minor)
         if entry is None and known and minor < known[0]:
             oldest = data.kubernetes[known[0]]
-            yield finding(
-                code="KUBERNETES_OUT_OF_SUPPORT",
-                severity=Severity.ERROR,
-                message=(
-                    f"{what} runs Kubernetes {_label(minor)}, older than every minor in the lifecycle data (the oldest, "
-                    f"{oldest.label}, left standard support on {oldest.standard_support_end.isoformat()}): no "
-                    "patches, no support."
-                ),
-                remediation="Upgrade the control plane, then the pools, one minor at a time (patch runbook).",
-                faq=FaqSection.SUPPORTED_VERSIONS,
-                resource=resource,
-                runbook="patch",
+            yield kinds.KUBERNETES_OUT_OF_SUPPORT.at(
+                resource,
+                f"{what} runs Kubernetes {_label(minor)}, older than every minor in the lifecycle data (the oldest, "
+                f"{oldest.label}, left standard support on {oldest.standard_support_end.isoformat()}): no "
+                "patches, no support.",
             )
             continue
         if entry is None:
-            yield finding(
-                code="KUBERNETES_VERSION_NOT_IN_DATA",
-                severity=Severity.INFO,
-                message=(
-                    f"{what} runs Kubernetes {_label(minor)}, which the lifecycle data ({data.origin}, checked "
-                    f"{data.checked.isoformat()}) does not list; its support end was not checked."
-                ),
-                remediation="Pass a newer lifecycle data file (--lifecycle-data).",
-                faq=FaqSection.SUPPORTED_VERSIONS,
-                resource=resource,
+            yield kinds.KUBERNETES_VERSION_NOT_IN_DATA.at(
+                resource,
+                f"{what} runs Kubernetes {_label(minor)}, which the lifecycle data ({data.origin}, checked "
+                f"{data.checked.isoformat()}) does not list; its support end was not checked.",
             )
             continue
         severity, message = _support_message(what, entry, data, as_of, lts)
-        code = {
-            Severity.ERROR: "KUBERNETES_OUT_OF_SUPPORT",
-            Severity.WARNING: "KUBERNETES_SUPPORT_ENDING",
-            Severity.INFO: "KUBERNETES_SUPPORT_END",
-        }[severity]
-        yield finding(
-            code=code,
-            severity=severity,
-            message=message,
+        lts_offered = not lts and entry.lts_end is not None and entry.lts_end > as_of
+        yield kinds.KUBERNETES_SUPPORT_BY_GRADE[severity].at(
+            resource,
+            message,
             remediation=(
-                "Upgrade the control plane, then the pools, one minor at a time (patch runbook)"
-                + (
-                    "."
-                    if lts or entry.lts_end is None or entry.lts_end <= as_of
-                    else f", or move the cluster to the {LTS_SUPPORT_PLAN} plan."
-                )
+                "Upgrade the control plane, then the pools, one minor at a time (patch runbook), or move the "
+                f"cluster to the {LTS_SUPPORT_PLAN} plan."
+                if lts_offered
+                else None
             ),
-            faq=FaqSection.SUPPORTED_VERSIONS,
-            resource=resource,
-            runbook="patch",
         )
 
 
@@ -308,22 +241,12 @@ def old_image_findings(s: ClusterSnapshot, data: LifecycleData) -> Iterator[Find
     if not still_on_old_windows_image(s, data):
         return
     newest = _label(data.old_image.newest_minor_then)
-    yield finding(
-        code="OLD_WINDOWS_IMAGE",
-        severity=Severity.ERROR,
-        message=(
-            f"the cluster was created before February 2020 and its control plane still runs Kubernetes "
-            f"{_control_plane(s) or 'unknown'} (no newer than {newest}, the newest minor of that time), so it was "
-            "never upgraded: adding a Windows pool fails with 'The following list of images referenced from the "
-            "deployment template is not found'."
-        ),
-        remediation=(
-            "Upgrade the control plane (patch runbook); then create new Windows pools, move the pods and delete "
-            "the old pools: `aks-windows-ops migrate --reason old-image`."
-        ),
-        faq=FaqSection.NEW_POOL_ERROR,
-        resource=f"ManagedCluster/{s.ref}",
-        runbook="patch",
+    yield kinds.OLD_WINDOWS_IMAGE.at(
+        f"ManagedCluster/{s.ref}",
+        f"the cluster was created before February 2020 and its control plane still runs Kubernetes "
+        f"{_control_plane(s) or 'unknown'} (no newer than {newest}, the newest minor of that time), so it was "
+        "never upgraded: adding a Windows pool fails with 'The following list of images referenced from the "
+        "deployment template is not found'.",
     )
 
 
