@@ -5,6 +5,7 @@
 * :mod:`~aks_windows_ops.rules.versions`: Kubernetes version parsing, upgrade paths and pool skew (Service facts: How the Azure CLI does it).
 * :mod:`~aks_windows_ops.rules.capacity`: Azure CNI address arithmetic (Service facts: Azure CNI capacity).
 * :mod:`~aks_windows_ops.rules.preflight`: a cluster snapshot in, sorted findings out.
+* :mod:`~aks_windows_ops.rules.finding_kinds`: the catalogue of preflight finding codes and their fixed facts.
 * :mod:`~aks_windows_ops.rules.workloads`: the Windows manifest lint.
 """
 

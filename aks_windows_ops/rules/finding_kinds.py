@@ -1,6 +1,6 @@
 """The catalogue of preflight finding kinds: per code, the facts that never change from one finding to the next.
 
-Each :class:`FindingKind` names a stable code, its severity (or ``None`` where it is graded per finding, like the
+Each :class:`FindingKind` names a stable code, its severity (or the severities it is graded between, like the
 patching note's warning-or-info), the FAQ question or service fact it implements, the library runbook that fixes
 it and, when the fix reads the same for every cluster, the remediation. A rule names the kind and says only what
 varies::
@@ -9,7 +9,8 @@ varies::
 
 Lifecycle codes come in graded triples (error once past, warning within the window, info beyond: FAQ "Which
 Windows operating systems are supported?" and AKS supported Kubernetes versions); :class:`GradedKinds` picks the
-kind for a grade. :data:`CATALOGUE` lists every kind, in declaration order. Pure.
+kind for a grade. :data:`CATALOGUE` lists every kind, in declaration order, and :func:`markdown_table` renders it
+for the preflight docs page. Pure.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "FindingKind",
     "GradedKinds",
     "kind",
+    "markdown_table",
 ]
 
 #: The library's runbooks that remediations name.
@@ -41,7 +43,7 @@ class FindingKind:
 
     Attributes:
         code: the stable code (``WINDOWS_POOL_SYSTEM_MODE``).
-        severity: its severity; ``None`` where each finding is graded (the call passes it).
+        severities: its severity, or the severities each finding is graded between (the call passes one).
         faq: the FAQ question, or the service fact, it implements.
         runbook: the library runbook that fixes it, if any.
         remediation: the fix when it reads the same for every finding; ``None`` where the call writes it.
@@ -49,11 +51,16 @@ class FindingKind:
     """
 
     code: str
-    severity: Severity | None
+    severities: tuple[Severity, ...]
     faq: FaqSection
     runbook: str | None = None
     remediation: str | None = None
     other_runbooks: tuple[str, ...] = ()
+
+    @property
+    def severity(self) -> Severity | None:
+        """The severity of every finding of this kind, or ``None`` where each is graded."""
+        return self.severities[0] if len(self.severities) == 1 else None
 
     def at(
         self,
@@ -71,7 +78,8 @@ class FindingKind:
             message: what is wrong, about this cluster.
             remediation: the fix, where this finding's differs from the catalogue's (required when the
                 catalogue has none).
-            severity: the grade, for a kind whose severity varies (required then, refused otherwise).
+            severity: the grade, one of ``severities``, for a kind graded per finding (required then, refused
+                otherwise).
             runbook: one of ``other_runbooks``, for a finding fixed by another runbook than the usual one.
 
         Returns:
@@ -80,9 +88,10 @@ class FindingKind:
         Raises:
             ValueError: a severity, remediation or runbook the kind does not allow (a defect in a rule).
         """
-        if (severity is None) == (self.severity is None):
+        graded = self.severity is None
+        if graded != (severity is not None) or (severity is not None and severity not in self.severities):
             raise ValueError(
-                f"{self.code}: the severity is {'graded per finding' if severity is None else 'fixed'}"
+                f"{self.code}: severity {severity} is not allowed; the kind has {self.severities}"
             )
         fix = remediation if remediation is not None else self.remediation
         if fix is None:
@@ -91,7 +100,7 @@ class FindingKind:
             raise ValueError(f"{self.code}: runbook {runbook!r} is not one of {self.other_runbooks}")
         return Finding(
             code=self.code,
-            severity=severity or self.severity or Severity.INFO,
+            severity=severity or self.severities[0],
             message=message,
             remediation=fix,
             faq=self.faq.value,
@@ -102,7 +111,7 @@ class FindingKind:
 
 def kind(
     code: str,
-    severity: Severity | None,
+    severity: Severity | tuple[Severity, ...],
     faq: FaqSection,
     *,
     runbook: str | None = None,
@@ -119,7 +128,10 @@ def kind(
     unknown = [r for r in (runbook, *other_runbooks) if r is not None and r not in RUNBOOKS]
     if unknown:
         raise ValueError(f"{code}: unknown runbook(s) {unknown}")
-    declared = FindingKind(code, severity, faq, runbook, remediation, other_runbooks)
+    severities = (severity,) if isinstance(severity, Severity) else severity
+    if not severities:
+        raise ValueError(f"{code}: no severity")
+    declared = FindingKind(code, severities, faq, runbook, remediation, other_runbooks)
     _catalogue[code] = declared
     return declared
 
@@ -241,7 +253,7 @@ NODE_IMAGE_OUTDATED = kind(
 #: remediation names the upgrades offered.
 WINDOWS_IMAGE_NEEDS_CONTROL_PLANE_UPGRADE = kind(
     "WINDOWS_IMAGE_NEEDS_CONTROL_PLANE_UPGRADE",
-    None,
+    (_W, _I),
     FaqSection.PATCHING,
     runbook="patch",
     other_runbooks=("migrate",),
@@ -449,3 +461,20 @@ KUBERNETES_SUPPORT_BY_GRADE = GradedKinds(
 
 #: Every preflight finding kind, in declaration order.
 CATALOGUE: tuple[FindingKind, ...] = tuple(_catalogue.values())
+
+
+def markdown_table(catalogue: tuple[FindingKind, ...] = CATALOGUE) -> str:
+    """The catalogue as a Markdown table for the preflight docs page: code, severity, runbook, FAQ question.
+
+    Args:
+        catalogue: the kinds to list; every preflight kind when omitted.
+
+    Returns:
+        The table, one row per code in declaration order, ending with a newline.
+    """
+    rows = ["| code | severity | runbook | FAQ question or service fact |", "|---|---|---|---|"]
+    for k in catalogue:
+        severity = " or ".join(s.value for s in k.severities)
+        runbooks = " or ".join(f"`{r}`" for r in (k.runbook, *k.other_runbooks) if r) or "-"
+        rows.append(f"| `{k.code}` | {severity} | {runbooks} | {k.faq.value} |")
+    return "\n".join(rows) + "\n"

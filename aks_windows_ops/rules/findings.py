@@ -3,6 +3,9 @@
 A finding names a stable code, what is wrong, what fixes it, the FAQ question it implements (``faq``), the
 resource concerned (``AgentPool/<name>``, ``ManagedCluster/<group>/<name>`` or a manifest object) and, when
 one of the library's procedures is the fix, its name.
+
+The preflight rules declare each code's fixed facts once, in :mod:`~aks_windows_ops.rules.finding_kinds`;
+:func:`finding` builds the workload lint's findings.
 """
 
 from __future__ import annotations
