@@ -18,9 +18,11 @@ from aks_windows_ops.errors import (
     AksWindowsOpsError,
     AzureOperationFailed,
     EtagMismatch,
+    InvalidInput,
     OperationConflict,
     Throttled,
 )
+from aks_windows_ops.rules import versions
 from aks_windows_ops.runbooks.context import ClusterContext
 from aks_windows_ops.runbooks.plan import Step
 from aks_windows_ops.runbooks.runner import Action, RunContext, StepState
@@ -46,14 +48,14 @@ JsonOp = Mapping[str, Any]
 
 
 def version_tuple(version: str | None) -> tuple[int, ...]:
-    """``1.33.5`` -> ``(1, 33, 5)`` (missing parts are 0; garbage is ``()``)."""
+    """``1.33.5`` -> ``(1, 33, 5)`` with the library's one version parser (a missing patch is 0; garbage is ``()``)."""
     if not version:
         return ()
     try:
-        parts = [int(p) for p in str(version).lstrip("v").split(".")]
-    except ValueError:
+        parsed = versions.parse_version(str(version))
+    except InvalidInput:
         return ()
-    return tuple(parts + [0] * (3 - len(parts)))
+    return (parsed.major, parsed.minor, parsed.patch or 0)
 
 
 def param_number(step: Step, key: str, default: float) -> float:

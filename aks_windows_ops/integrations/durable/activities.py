@@ -22,6 +22,7 @@ from aks_windows_ops.integrations.functions import (
     sibling_url,
     write_report,
 )
+from aks_windows_ops.models import ClusterRef
 from aks_windows_ops.runbooks.checkpoints import CHECKPOINTS_ENV
 from aks_windows_ops.runbooks.registry import get_procedure
 
@@ -97,7 +98,10 @@ def plan_cluster(payload: Mapping[str, Any]) -> dict[str, Any]:
         ``refused`` (with ``message`` and ``error``: invalid options, preflight errors, no such cluster).
     """
     cid = str(payload["cluster"])
-    sub, rg, name = cid.split("/")
+    ref = ClusterRef.parse(cid)
+    if ref is None:
+        raise InvalidInput(f"cluster {cid[:200]!r} is not subscription/resource_group/name")
+    sub, rg, name = ref.subscription_id, ref.resource_group, ref.name
     procedure = str(payload.get("procedure", "patch"))
     options = dict(payload.get("options") or {})
     try:

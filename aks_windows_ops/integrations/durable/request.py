@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aks_windows_ops.errors import InvalidInput
+from aks_windows_ops.models import ClusterRef
 
 __all__ = [
     "APPLY_ACTIVITY",
@@ -69,12 +70,8 @@ _LIMITS: dict[str, tuple[int, int, int]] = {  # name: (default, minimum, maximum
 
 
 def _cluster_id(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    parts = value.strip("/").split("/")
-    if len(parts) != 3 or not all(parts):
-        return None
-    return "/".join(parts)
+    ref = ClusterRef.parse(value) if isinstance(value, str) else None
+    return ref.path if ref is not None else None
 
 
 def normalize_request(data: Any) -> dict[str, Any]:
