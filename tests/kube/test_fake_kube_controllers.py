@@ -117,6 +117,17 @@ def test_windows_build_label_per_sku(kube: FakeKubernetes, sku: str, build: str)
     assert kube.nodes(pool="w")[0]["metadata"]["labels"]["node.kubernetes.io/windows-build"] == build
 
 
+@pytest.mark.parametrize(
+    ("version", "sku"), [("1.24.9", "Windows2019"), ("1.36.3", "Windows2022"), ("1.37.1", "Windows2025")]
+)
+def test_windows_nodes_default_to_the_sku_aks_picks_for_the_version(
+    kube: FakeKubernetes, version: str, sku: str
+) -> None:
+    """A Windows pool created without an OS SKU gets the library's default for its version (2022 ends at 1.36)."""
+    kube.sync_pool("d", os_type="Windows", count=1, kubernetes_version=version, max_pods=30)
+    assert kube.nodes(pool="d")[0]["metadata"]["labels"]["kubernetes.azure.com/os-sku"] == sku
+
+
 def test_deployment_owns_replicaset_and_replaces_deleted_pods(kube: FakeKubernetes, core: Any) -> None:
     add_pools(kube, old=2)
     kube.apply(deployment("web", 3, **windows_spec()))

@@ -339,7 +339,7 @@ class FakeKubernetes:
         Args:
             name: the agent pool name.
             os_type: ``Linux`` or ``Windows``.
-            os_sku: e.g. ``Windows2022``; by default what AKS picks (Windows2019 below 1.25, else 2022; Ubuntu).
+            os_sku: e.g. ``Windows2022``; by default what AKS picks (Windows2019 below 1.25, Windows2022 up to 1.36, then Windows2025; Ubuntu).
             count: the node count to reach.
             labels: the pool's ``nodeLabels``.
             taints: the pool's ``nodeTaints`` (``key=value:Effect``).

@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from aks_windows_ops.errors import InvalidInput
 from aks_windows_ops.models import WINDOWS_BUILDS, OsSku
+from aks_windows_ops.rules import versions
+from aks_windows_ops.rules.pool_limits import default_os_sku
 
 __all__ = ["OS_IMAGES", "node_manifest", "parse_taint", "pool_node_labels", "pool_node_name", "version_tuple"]
 
@@ -51,12 +54,12 @@ def parse_taint(text: str) -> dict[str, str]:
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
-    """``v1.33.2`` -> ``(1, 33, 2)`` (non-digits ignored), for comparing kubelet versions."""
-    parts = []
-    for piece in version.lstrip("v").split(".")[:3]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        parts.append(int(digits or 0))
-    return tuple(parts)
+    """``v1.33.2`` -> ``(1, 33, 2)`` with the library's one version parser, for comparing kubelet versions."""
+    try:
+        parsed = versions.parse_version(version)
+    except InvalidInput:
+        return (0, 0, 0)
+    return (parsed.major, parsed.minor, parsed.patch or 0)
 
 
 def pool_node_name(pool: str, index: int, *, os_type: str) -> str:
@@ -77,14 +80,12 @@ def pool_node_labels(
 ) -> tuple[str, dict[str, str]]:
     """The OS SKU and the labels AKS puts on every node of pool ``name`` (see the module docstring).
 
-    ``os_sku`` defaults to what AKS picks: Windows2019 below Kubernetes 1.25, else Windows2022; Ubuntu on Linux.
+    ``os_sku`` defaults to what AKS picks (the library's rule: Windows2019 below Kubernetes 1.25, Windows2022
+    while it runs the version, then Windows2025; Ubuntu on Linux).
     """
     windows = str(os_type).lower() == "windows"
     if os_sku is None:
-        if windows:
-            os_sku = "Windows2019" if version_tuple(kubernetes_version)[:2] < (1, 25) else "Windows2022"
-        else:
-            os_sku = "Ubuntu"
+        os_sku = default_os_sku("Windows" if windows else "Linux", kubernetes_version).value
     sku = str(getattr(os_sku, "value", os_sku))
     node_labels = {
         "agentpool": name,
