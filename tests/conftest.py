@@ -43,7 +43,7 @@ def scenario() -> Callable[..., tuple[FakeAzure, AzureClients, str, str]]:
 
 #: ``AKS_WINDOWS_OPS_SLEEP_AUDIT=1`` makes every real ``time.sleep`` longer than 5 ms fail the test that made it
 #: (the blob-store tests against Azurite and tests marked ``real_process``, which wait for a real
-#: subprocess, are left alone): the check that simulated
+#: subprocess or a real client polling a served twin in wall time, are left alone): the check that simulated
 #: paths wait on virtual time only.
 _SLEEP_AUDIT = os.environ.get("AKS_WINDOWS_OPS_SLEEP_AUDIT") == "1"
 

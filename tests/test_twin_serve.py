@@ -36,6 +36,7 @@ class _Token:
         return AccessToken("twin", int(time.time()) + 3600)
 
 
+@pytest.mark.real_process  # the SDK's poller waits the served Retry-After (1 s) in wall time
 def test_served_arm_answers_the_real_sdk_over_https_and_polls_point_back(tmp_path: Path) -> None:
     fake = load_scenario("healthy", kube=FakeKubernetes(ready_delay=0))
     server = TwinServer(fake, time_rate=0)
