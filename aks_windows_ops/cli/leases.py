@@ -88,6 +88,26 @@ def _lease_store(checkpoint: str | None) -> Any:
     return store
 
 
+def _read_lease(
+    *,
+    plan: str | None,
+    resource_group: str | None,
+    name: str | None,
+    subscription: str | None,
+    checkpoint: str | None,
+) -> tuple[str, Any, Any]:
+    """The lease's name, its store and its current holder (``None`` when free); user mistakes become exits."""
+    try:
+        lease = lease_name(plan=plan, resource_group=resource_group, name=name, subscription=subscription)
+    except E.AksWindowsOpsError as err:
+        raise fail(err) from err
+    store = _lease_store(checkpoint)
+    try:
+        return lease, store, store.lease_holder(lease)
+    except E.AksWindowsOpsError as err:
+        raise fail(err) from err
+
+
 def show_command(
     plan: PlanId = None,
     resource_group: ResourceGroup = None,
@@ -98,15 +118,9 @@ def show_command(
     query: Query = None,
 ) -> None:
     """Show who holds a plan's or a cluster's lease: holder, host, start time and expiry (reads only)."""
-    try:
-        lease = lease_name(plan=plan, resource_group=resource_group, name=name, subscription=subscription)
-    except E.AksWindowsOpsError as err:
-        raise fail(err) from err
-    store = _lease_store(checkpoint)
-    try:
-        current = store.lease_holder(lease)
-    except E.AksWindowsOpsError as err:
-        raise fail(err) from err
+    lease, _store, current = _read_lease(
+        plan=plan, resource_group=resource_group, name=name, subscription=subscription, checkpoint=checkpoint
+    )
     emit(_document(lease, current), output, query, table=_text)
 
 
@@ -124,15 +138,9 @@ def break_command(
 
     Break a lease only when the holder's host or process is surely gone: a live holder would go on writing.
     """
-    try:
-        lease = lease_name(plan=plan, resource_group=resource_group, name=name, subscription=subscription)
-    except E.AksWindowsOpsError as err:
-        raise fail(err) from err
-    store = _lease_store(checkpoint)
-    try:
-        current = store.lease_holder(lease)
-    except E.AksWindowsOpsError as err:
-        raise fail(err) from err
+    lease, store, current = _read_lease(
+        plan=plan, resource_group=resource_group, name=name, subscription=subscription, checkpoint=checkpoint
+    )
     if current is None:
         note(f"The lease {lease} is free (or has expired): nothing to break.")
         emit(_document(lease, None, broken=False), output, query, table=_text)

@@ -193,24 +193,14 @@ def timezone_set(
     query: Query = None,
 ) -> None:
     """Set a running Windows container's time zone (Set-TimeZone -Id), then read it back (Get-TimeZone)."""
-    _run_timezone(
-        "set",
-        resource_group=resource_group,
-        name=name,
-        subscription=subscription,
-        simulate=simulate,
-        namespace=namespace,
-        pod=pod,
-        container=container,
-        zone=zone,
-        translate=translate,
-        output=output,
-        query=query,
-    )
+    command = _timezone_command("set", "", zone=zone, translate=translate)
+    command(namespace, pod, container, resource_group, name, subscription, simulate, output, query)
 
 
-def _reading_command(action: str, summary: str) -> Callable[..., None]:
-    """A ``timezone`` command that only reads (``get``, ``list``): the same options, one action."""
+def _timezone_command(
+    action: str, summary: str, *, zone: str | None = None, translate: bool = False
+) -> Callable[..., None]:
+    """A ``timezone`` command (``get``, ``list``; ``set`` with its ``zone``): the shared options, one action."""
 
     def command(
         namespace: Namespace = "default",
@@ -232,8 +222,8 @@ def _reading_command(action: str, summary: str) -> Callable[..., None]:
             namespace=namespace,
             pod=pod,
             container=container,
-            zone=None,
-            translate=False,
+            zone=zone,
+            translate=translate,
             output=output,
             query=query,
         )
@@ -244,10 +234,10 @@ def _reading_command(action: str, summary: str) -> Callable[..., None]:
 
 
 timezone_get = timezone_app.command("get")(
-    _reading_command("get", "Show a running Windows container's time zone (Get-TimeZone).")
+    _timezone_command("get", "Show a running Windows container's time zone (Get-TimeZone).")
 )
 timezone_list = timezone_app.command("list")(
-    _reading_command(
+    _timezone_command(
         "list", "List the time zone ids a running Windows container offers (Get-TimeZone -ListAvailable)."
     )
 )
